@@ -11,7 +11,7 @@ SAN      ?= 0
 BUILD    ?= $(if $(filter 1,$(SAN)),build-asan,build)
 ARCH     := $(shell $(CC) -dumpmachine | cut -d- -f1)
 
-PKGS      := alsa fftw3f sndfile soxr libprotobuf-c libsystemd
+PKGS      := alsa fftw3 sndfile soxr libprotobuf-c libsystemd
 
 # A fresh machine gets its Debian packages here, before pkg-config is asked for
 # flags; the stamp makes later runs skip even the dpkg queries.

@@ -1,7 +1,7 @@
 /* Streaming log-mel spectrogram, the model's front end.
  *
  * Frame t covers samples [t*hop, t*hop + n_fft): a periodic Hann window of
- * win_length samples centred in the n_fft span, FFTW r2c, power |X|^2, a
+ * win_length samples centred in the n_fft span, FFTW r2c (double), power |X|^2, a
  * triangular mel filterbank, then log(mel + log_floor). This is torchaudio's
  * MelSpectrogram(power=2, center=False) followed by the same log, so models
  * trained in PyTorch on these features see the same numbers here.
