@@ -67,6 +67,8 @@ STATIC_LIB := $(BUILD)/libwakeword.a
 SHARED_LIB := $(BUILD)/libwakeword.so
 BIN        := $(BUILD)/wakewordd
 .PHONY: all deps check test bench demo install clean format fixtures
+# keep intermediate objects (test support files) between runs
+.SECONDARY:
 all: $(BIN) $(STATIC_LIB) $(SHARED_LIB)
 
 deps:
