@@ -8,6 +8,12 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SAN      ?= 0
+FUZZ     ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer build: clang, every object instrumented, targets linked with the fuzzer main
+override CC := clang
+BUILD    ?= build-fuzz
+endif
 BUILD    ?= $(if $(filter 1,$(SAN)),build-asan,build)
 ARCH     := $(shell $(CC) -dumpmachine | cut -d- -f1)
 
@@ -33,6 +39,10 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT      := -O1
 endif
+ifeq ($(FUZZ),1)
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      := -O1
+endif
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 ONNX_PROTO := /usr/include/onnx/onnx.proto
@@ -52,12 +62,14 @@ LIB_SRCS := $(filter-out $(ISA_EXCLUDE),$(wildcard core/*.c dsp/*.c nn/*.c nn/ke
 BIN_SRCS := $(wildcard cli/*.c daemon/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 TEST_SUPPORT := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 
 # daemon objects other than the entry points, so tests can link the daemon's parts
@@ -106,6 +118,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(DAEMON_LIB_OBJS
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT_OBJS) $(filter-out $(BUILD)/cli/%,$(DAEMON_LIB_OBJS)) \
 	  $(STATIC_LIB) $(LDLIBS_ALL)
 
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(filter-out $(BUILD)/cli/%,$(DAEMON_LIB_OBJS)) \
+	  $(STATIC_LIB) $(LDLIBS_ALL)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDLIBS_ALL)
@@ -126,6 +143,16 @@ tests-built: $(TEST_BINS)
 
 bench: all $(BENCH_BINS)
 	@scripts/bench.sh $(BUILD)
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), FUZZ_SECONDS each (FUZZ_FILTER=regex picks some);
+# inputs that once crashed are kept in tests/fuzz/regressions/<target>/ and replayed by unit tests
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-built
+	@scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+.PHONY: fuzz fuzz-built
+fuzz-built: $(FUZZ_BINS)
 
 demo: all
 	@scripts/demo.sh $(BUILD)
@@ -150,6 +177,6 @@ fixtures:
 	$(MAKE) -C tests/gen
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-clang
 
 -include $(LIB_OBJS:.o=.d) $(BIN_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)

@@ -22,7 +22,10 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void sink(void *user, const float *frame) { *(float *)user += frame[0]; }
+static void sink(void *user, const float *frame)
+{
+    *(float *)user += frame[0];
+}
 
 int main(int argc, char **argv)
 {

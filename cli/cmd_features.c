@@ -42,12 +42,18 @@ static void collect(void *user, const float *frame)
 int ww_cmd_features(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"sample-rate", required_argument, 0, 0}, {"n-fft", required_argument, 0, 0},
-        {"win-length", required_argument, 0, 0},  {"hop-length", required_argument, 0, 0},
-        {"n-mels", required_argument, 0, 0},      {"f-min", required_argument, 0, 0},
-        {"f-max", required_argument, 0, 0},       {"mel-scale", required_argument, 0, 0},
-        {"mel-norm", required_argument, 0, 0},    {"log-floor", required_argument, 0, 0},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
+        {"sample-rate", required_argument, 0, 0},
+        {"n-fft", required_argument, 0, 0},
+        {"win-length", required_argument, 0, 0},
+        {"hop-length", required_argument, 0, 0},
+        {"n-mels", required_argument, 0, 0},
+        {"f-min", required_argument, 0, 0},
+        {"f-max", required_argument, 0, 0},
+        {"mel-scale", required_argument, 0, 0},
+        {"mel-norm", required_argument, 0, 0},
+        {"log-floor", required_argument, 0, 0},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     ww_mel_config cfg = ww_mel_config_default();
     ww_error err = {{0}};

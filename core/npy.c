@@ -12,13 +12,19 @@ static const struct {
     const char *descr;
     size_t size;
 } dtypes[] = {
-    [WW_NPY_F32] = {"<f4", 4}, [WW_NPY_F64] = {"<f8", 8}, [WW_NPY_I64] = {"<i8", 8},
-    [WW_NPY_I32] = {"<i4", 4}, [WW_NPY_I16] = {"<i2", 2}, [WW_NPY_I8] = {"|i1", 1},
+    [WW_NPY_F32] = {"<f4", 4}, [WW_NPY_F64] = {"<f8", 8},  [WW_NPY_I64] = {"<i8", 8},
+    [WW_NPY_I32] = {"<i4", 4}, [WW_NPY_I16] = {"<i2", 2},  [WW_NPY_I8] = {"|i1", 1},
     [WW_NPY_U8] = {"|u1", 1},  [WW_NPY_BOOL] = {"|b1", 1},
 };
 
-const char *ww_npy_descr(ww_npy_dtype dtype) { return dtypes[dtype].descr; }
-size_t ww_npy_dtype_size(ww_npy_dtype dtype) { return dtypes[dtype].size; }
+const char *ww_npy_descr(ww_npy_dtype dtype)
+{
+    return dtypes[dtype].descr;
+}
+size_t ww_npy_dtype_size(ww_npy_dtype dtype)
+{
+    return dtypes[dtype].size;
+}
 
 static const char *skip_ws(const char *p, const char *end)
 {
@@ -26,7 +32,8 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* Finds the value that follows 'key': in the header dict. */
+/* Finds the value that follows 'key': in the header dict; the result may
+ * equal end, so callers check it before reading. */
 static const char *find_key(const char *hdr, const char *end, const char *key)
 {
     size_t klen = strlen(key);
@@ -44,7 +51,8 @@ static int parse_header(const char *hdr, size_t hlen, ww_npy *out, ww_error *err
 {
     const char *end = hdr + hlen;
     const char *v = find_key(hdr, end, "descr");
-    if (!v || (*v != '\'' && *v != '"')) return ww_fail(err, WW_EFORMAT, "npy header has no descr");
+    if (!v || v >= end || (*v != '\'' && *v != '"'))
+        return ww_fail(err, WW_EFORMAT, "npy header has no descr");
     char q = *v++;
     const char *ve = memchr(v, q, (size_t)(end - v));
     if (!ve) return ww_fail(err, WW_EFORMAT, "npy header: unterminated descr");
@@ -68,7 +76,8 @@ static int parse_header(const char *hdr, size_t hlen, ww_npy *out, ww_error *err
         return ww_fail(err, WW_EUNSUPPORTED, "npy fortran_order=True is not supported");
 
     v = find_key(hdr, end, "shape");
-    if (!v || *v != '(') return ww_fail(err, WW_EFORMAT, "npy header has no shape tuple");
+    if (!v || v >= end || *v != '(')
+        return ww_fail(err, WW_EFORMAT, "npy header has no shape tuple");
     v++;
     out->ndim = 0;
     out->count = 1;
@@ -115,7 +124,14 @@ int ww_npy_parse(const void *buf, size_t len, ww_npy *out, ww_error *err)
         return ww_fail(err, WW_EUNSUPPORTED, ".npy format version %d is not supported", b[6]);
     }
     if (hlen > len - off) return ww_fail(err, WW_EFORMAT, "truncated .npy header");
-    int rc = parse_header((const char *)b + off, hlen, out, err);
+    if (hlen > 65536) return ww_fail(err, WW_EFORMAT, ".npy header is too long");
+    /* a terminated copy, so number parsing cannot run past the header */
+    char *hdr = malloc(hlen + 1);
+    if (!hdr) return ww_fail(err, WW_ENOMEM, "out of memory reading .npy");
+    memcpy(hdr, b + off, hlen);
+    hdr[hlen] = '\0';
+    int rc = parse_header(hdr, hlen, out, err);
+    free(hdr);
     if (rc) return rc;
     off += hlen;
     size_t bytes = out->count * out->elem_size;
@@ -154,8 +170,10 @@ int ww_npy_read(const char *path, ww_npy *out, ww_error *err)
         buf = nb;
         cap *= 2;
     }
-    if (!buf) rc = ww_fail(err, WW_ENOMEM, "%s: out of memory", path);
-    else if (!rc && ferror(fp)) rc = ww_fail(err, WW_EIO, "%s: read error", path);
+    if (!buf)
+        rc = ww_fail(err, WW_ENOMEM, "%s: out of memory", path);
+    else if (!rc && ferror(fp))
+        rc = ww_fail(err, WW_EIO, "%s: read error", path);
     fclose(fp);
     if (!rc) {
         rc = ww_npy_parse(buf, len, out, err);
@@ -197,7 +215,15 @@ int ww_npy_write(const char *path, ww_npy_dtype dtype, const void *data, int ndi
     ww_outfile of;
     int rc = ww_outfile_open(&of, path, err);
     if (rc) return rc;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
     fwrite(pre, 1, sizeof pre, of.fp);
     fwrite(hdr, 1, hlen, of.fp);

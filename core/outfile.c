@@ -26,13 +26,13 @@ int ww_outfile_open(ww_outfile *of, const char *path, ww_error *err)
     size_t len = strlen(path);
     if (len == 0 || len >= sizeof of->path)
         return ww_fail(err, WW_EINVAL, "%s: invalid output path", path);
-    if (path[len - 1] == '/') return ww_fail(err, WW_EINVAL, "%s: output path is a directory", path);
+    if (path[len - 1] == '/')
+        return ww_fail(err, WW_EINVAL, "%s: output path is a directory", path);
     memcpy(of->path, path, len + 1);
 
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
-    snprintf(of->tmp_path, sizeof of->tmp_path, "%.*s.%s.tmp-XXXXXX", dirlen, path,
-             path + dirlen);
+    snprintf(of->tmp_path, sizeof of->tmp_path, "%.*s.%s.tmp-XXXXXX", dirlen, path, path + dirlen);
     int fd = mkstemp(of->tmp_path);
     if (fd < 0) return ww_fail(err, WW_EIO, "%s: cannot write: %s", path, strerror(errno));
     of->fp = fdopen(fd, "wb");

@@ -1,6 +1,7 @@
 #include "dsp/audio_file.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdlib.h>
@@ -15,12 +16,15 @@ struct ww_audio_reader {
     SNDFILE *sf;
     SF_INFO si;
     soxr_t rs;
-    float *raw;       /* BLOCK_FRAMES * channels */
-    float *mono;      /* BLOCK_FRAMES */
+    float *raw;  /* BLOCK_FRAMES * channels */
+    float *mono; /* BLOCK_FRAMES */
     size_t mono_len, mono_pos;
     int64_t frames_read;
     int eof;
     char path[1024];
+    /* memory source for ww_audio_open_mem */
+    const unsigned char *mem;
+    sf_count_t mem_len, mem_pos;
 };
 
 void ww_audio_close(ww_audio_reader *r)
@@ -33,16 +37,78 @@ void ww_audio_close(ww_audio_reader *r)
     free(r);
 }
 
+static sf_count_t mem_get_filelen(void *user)
+{
+    return ((ww_audio_reader *)user)->mem_len;
+}
+
+static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
+{
+    ww_audio_reader *r = user;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? r->mem_pos : r->mem_len;
+    sf_count_t pos = base + offset;
+    if (pos < 0 || pos > r->mem_len) return -1;
+    r->mem_pos = pos;
+    return pos;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
+{
+    ww_audio_reader *r = user;
+    sf_count_t left = r->mem_len - r->mem_pos;
+    if (count > left) count = left;
+    if (count > 0) memcpy(ptr, r->mem + r->mem_pos, (size_t)count);
+    r->mem_pos += count > 0 ? count : 0;
+    return count > 0 ? count : 0;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
+{
+    (void)ptr, (void)count, (void)user;
+    return 0;
+}
+
+static sf_count_t mem_tell(void *user)
+{
+    return ((ww_audio_reader *)user)->mem_pos;
+}
+
+static int open_common(ww_audio_reader *r, int out_rate, ww_audio_reader **out, ww_audio_info *info,
+                       ww_error *err);
+
+int ww_audio_open_mem(const void *data, size_t len, const char *name, int out_rate,
+                      ww_audio_reader **out, ww_audio_info *info, ww_error *err)
+{
+    *out = NULL;
+    ww_audio_reader *r = calloc(1, sizeof *r);
+    if (!r) return ww_fail(err, WW_ENOMEM, "%s: out of memory", name);
+    snprintf(r->path, sizeof r->path, "%s", name);
+    r->mem = data;
+    r->mem_len = (sf_count_t)len;
+    static SF_VIRTUAL_IO vio = {mem_get_filelen, mem_seek, mem_read, mem_write, mem_tell};
+    r->sf = sf_open_virtual(&vio, SFM_READ, &r->si, r);
+    return open_common(r, out_rate, out, info, err);
+}
+
 int ww_audio_open(const char *path, int out_rate, ww_audio_reader **out, ww_audio_info *info,
                   ww_error *err)
 {
     *out = NULL;
-    if (out_rate < WW_AUDIO_MIN_RATE || out_rate > WW_AUDIO_MAX_RATE)
-        return ww_fail(err, WW_EINVAL, "output sample rate %d Hz is out of range", out_rate);
     ww_audio_reader *r = calloc(1, sizeof *r);
     if (!r) return ww_fail(err, WW_ENOMEM, "%s: out of memory", path);
     snprintf(r->path, sizeof r->path, "%s", path);
     r->sf = sf_open(path, SFM_READ, &r->si);
+    return open_common(r, out_rate, out, info, err);
+}
+
+static int open_common(ww_audio_reader *r, int out_rate, ww_audio_reader **out, ww_audio_info *info,
+                       ww_error *err)
+{
+    const char *path = r->path;
+    if (out_rate < WW_AUDIO_MIN_RATE || out_rate > WW_AUDIO_MAX_RATE) {
+        ww_audio_close(r);
+        return ww_fail(err, WW_EINVAL, "output sample rate %d Hz is out of range", out_rate);
+    }
     if (!r->sf) {
         int rc = ww_fail(err, WW_EFORMAT, "%s: cannot read audio: %s", path, sf_strerror(NULL));
         ww_audio_close(r);
@@ -172,9 +238,12 @@ int ww_audio_read_all(const char *path, int out_rate, float **samples, size_t *n
             cap *= 2;
         }
         ssize_t got = ww_audio_read(r, buf + len, cap - len, err);
-        if (got < 0) rc = (int)got;
-        else if (got == 0) break;
-        else len += (size_t)got;
+        if (got < 0)
+            rc = (int)got;
+        else if (got == 0)
+            break;
+        else
+            len += (size_t)got;
     }
     ww_audio_close(r);
     if (!rc && len == 0) rc = ww_fail(err, WW_EFORMAT, "%s: contains no audio", path);

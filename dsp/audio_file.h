@@ -32,6 +32,11 @@ int ww_audio_open(const char *path, int out_rate, ww_audio_reader **out, ww_audi
 
 /* Delivers up to max mono samples; returns how many (0 at the end), or a
  * negative ww_status with err naming the file and the reason. */
+/* The same from a buffer in memory (through libsndfile's virtual I/O); name
+ * is used in messages. The buffer must outlive the reader. */
+int ww_audio_open_mem(const void *data, size_t len, const char *name, int out_rate,
+                      ww_audio_reader **out, ww_audio_info *info, ww_error *err);
+
 ssize_t ww_audio_read(ww_audio_reader *r, float *out, size_t max, ww_error *err);
 
 void ww_audio_close(ww_audio_reader *r);

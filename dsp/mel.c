@@ -56,11 +56,11 @@ int ww_mel_config_validate(const ww_mel_config *c, ww_error *err)
     if (c->n_fft < 16 || c->n_fft > 65536)
         return ww_fail(err, WW_EINVAL, "n_fft %d is out of range (16..65536)", c->n_fft);
     if (c->win_length < 2 || c->win_length > c->n_fft)
-        return ww_fail(err, WW_EINVAL, "win_length %d is out of range (2..n_fft=%d)",
-                       c->win_length, c->n_fft);
+        return ww_fail(err, WW_EINVAL, "win_length %d is out of range (2..n_fft=%d)", c->win_length,
+                       c->n_fft);
     if (c->hop_length < 1 || c->hop_length > c->n_fft)
-        return ww_fail(err, WW_EINVAL, "hop_length %d is out of range (1..n_fft=%d)",
-                       c->hop_length, c->n_fft);
+        return ww_fail(err, WW_EINVAL, "hop_length %d is out of range (1..n_fft=%d)", c->hop_length,
+                       c->n_fft);
     if (c->n_mels < 1 || c->n_mels > 1024)
         return ww_fail(err, WW_EINVAL, "n_mels %d is out of range (1..1024)", c->n_mels);
     if (!(c->f_min >= 0.0f))
@@ -116,23 +116,28 @@ int ww_mel_config_set(ww_mel_config *c, const char *key_in, const char *v, ww_er
     if (!strcmp(key, "f_max")) return parse_float(key_in, v, &c->f_max, err);
     if (!strcmp(key, "log_floor")) return parse_float(key_in, v, &c->log_floor, err);
     if (!strcmp(key, "mel_scale")) {
-        if (!strcmp(v, "htk")) c->mel_scale = WW_MEL_HTK;
-        else if (!strcmp(v, "slaney")) c->mel_scale = WW_MEL_SLANEY;
-        else return ww_fail(err, WW_EINVAL, "%s: '%s' is not htk or slaney", key_in, v);
+        if (!strcmp(v, "htk"))
+            c->mel_scale = WW_MEL_HTK;
+        else if (!strcmp(v, "slaney"))
+            c->mel_scale = WW_MEL_SLANEY;
+        else
+            return ww_fail(err, WW_EINVAL, "%s: '%s' is not htk or slaney", key_in, v);
         return WW_OK;
     }
     if (!strcmp(key, "mel_norm")) {
-        if (!strcmp(v, "none")) c->mel_norm = WW_MEL_NORM_NONE;
-        else if (!strcmp(v, "slaney")) c->mel_norm = WW_MEL_NORM_SLANEY;
-        else return ww_fail(err, WW_EINVAL, "%s: '%s' is not none or slaney", key_in, v);
+        if (!strcmp(v, "none"))
+            c->mel_norm = WW_MEL_NORM_NONE;
+        else if (!strcmp(v, "slaney"))
+            c->mel_norm = WW_MEL_NORM_SLANEY;
+        else
+            return ww_fail(err, WW_EINVAL, "%s: '%s' is not none or slaney", key_in, v);
         return WW_OK;
     }
     return ww_fail(err, WW_EUNSUPPORTED, "unknown front-end setting '%s'", key_in);
 }
 
 void ww_mel_config_foreach(const ww_mel_config *c,
-                           void (*emit)(void *user, const char *key, const char *value),
-                           void *user)
+                           void (*emit)(void *user, const char *key, const char *value), void *user)
 {
     char buf[64];
 #define EMIT_INT(k)                                                                                \
@@ -336,9 +341,15 @@ size_t ww_mel_push(ww_mel *m, const float *x, size_t n, ww_mel_sink sink, void *
     return frames;
 }
 
-void ww_mel_reset(ww_mel *m) { m->fill = 0; }
+void ww_mel_reset(ww_mel *m)
+{
+    m->fill = 0;
+}
 
-const ww_mel_config *ww_mel_get_config(const ww_mel *m) { return &m->cfg; }
+const ww_mel_config *ww_mel_get_config(const ww_mel *m)
+{
+    return &m->cfg;
+}
 
 size_t ww_mel_frame_count(const ww_mel_config *c, size_t n)
 {

@@ -192,3 +192,29 @@ WW_TEST(streaming_reads_match_read_all)
     free(y);
     free(x);
 }
+
+WW_TEST(memory_source_matches_file)
+{
+    const char *p = "tests/fixtures/mel/speech.wav";
+    FILE *fp = fopen(p, "rb");
+    REQUIRE(fp != NULL);
+    static unsigned char buf[1 << 18];
+    size_t len = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    float *all, *y = malloc(sizeof(float) * 100000);
+    size_t n_all;
+    ww_error err;
+    REQUIRE(ww_audio_read_all(p, 16000, &all, &n_all, NULL, &err) == WW_OK);
+    ww_audio_reader *r;
+    REQUIRE(ww_audio_open_mem(buf, len, "speech(mem)", 16000, &r, NULL, &err) == WW_OK);
+    ssize_t got = ww_audio_read(r, y, 100000, &err);
+    ww_audio_close(r);
+    CHECK_EQ_INT(got, (ssize_t)n_all);
+    CHECK(memcmp(all, y, n_all * sizeof(float)) == 0);
+    /* garbage in memory: an error naming the source */
+    memset(buf, 'x', 64);
+    CHECK(ww_audio_open_mem(buf, 64, "junk(mem)", 16000, &r, NULL, &err) == WW_EFORMAT);
+    CHECK(strstr(err.msg, "junk(mem)") != NULL);
+    free(all);
+    free(y);
+}

@@ -105,8 +105,8 @@ static void check_golden(const char *signal, const char *cfg_name, const ww_mel_
     free(x);
 }
 
-static const char *const signals[] = {"speech", "speech_quiet", "white_noise",
-                                      "pink_noise", "silence",     "sweep"};
+static const char *const signals[] = {"speech",     "speech_quiet", "white_noise",
+                                      "pink_noise", "silence",      "sweep"};
 
 WW_TEST(matches_torchaudio_default_settings)
 {
@@ -227,10 +227,14 @@ WW_TEST(invalid_settings_are_refused_by_name)
     struct {
         const char *key, *value, *needle;
     } bad[] = {
-        {"n_fft", "8", "n_fft"},          {"win_length", "600", "win_length"},
-        {"hop_length", "0", "hop_length"}, {"n_mels", "0", "n_mels"},
-        {"f_max", "9000", "f_max"},        {"f_min", "-5", "f_min"},
-        {"log_floor", "0", "log_floor"},   {"sample_rate", "100", "sample_rate"},
+        {"n_fft", "8", "n_fft"},
+        {"win_length", "600", "win_length"},
+        {"hop_length", "0", "hop_length"},
+        {"n_mels", "0", "n_mels"},
+        {"f_max", "9000", "f_max"},
+        {"f_min", "-5", "f_min"},
+        {"log_floor", "0", "log_floor"},
+        {"sample_rate", "100", "sample_rate"},
         {"hop_length", "700", "hop_length"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
