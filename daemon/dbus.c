@@ -1,0 +1,169 @@
+#include "daemon/dbus.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+struct ww_dbus {
+    sd_bus *bus;
+    sd_bus_slot *slot;
+    ww_dbus_ops ops;
+};
+
+static int get_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                     sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+    (void)bus, (void)path, (void)iface, (void)error;
+    ww_dbus *b = userdata;
+    if (!strcmp(prop, "State")) return sd_bus_message_append(reply, "s", b->ops.state(b->ops.user));
+    if (!strcmp(prop, "Device"))
+        return sd_bus_message_append(reply, "s", b->ops.device(b->ops.user));
+    if (!strcmp(prop, "Detections"))
+        return sd_bus_message_append(reply, "t", b->ops.detections(b->ops.user));
+    if (!strcmp(prop, "Overruns"))
+        return sd_bus_message_append(reply, "t", b->ops.overruns(b->ops.user));
+    if (!strcmp(prop, "Xruns")) return sd_bus_message_append(reply, "t", b->ops.xruns(b->ops.user));
+    return -EINVAL;
+}
+
+static int get_models(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+    (void)bus, (void)path, (void)iface, (void)prop, (void)error;
+    ww_dbus *b = userdata;
+    int r = sd_bus_message_open_container(reply, 'a', "(ssd)");
+    int n = b->ops.n_models(b->ops.user);
+    for (int i = 0; r >= 0 && i < n; i++) {
+        const char *kw, *file;
+        double thr;
+        b->ops.model(b->ops.user, i, &kw, &file, &thr);
+        r = sd_bus_message_append(reply, "(ssd)", kw, file, thr);
+    }
+    if (r < 0) return r;
+    return sd_bus_message_close_container(reply);
+}
+
+static int m_set_threshold(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    ww_dbus *b = userdata;
+    const char *kw;
+    double v;
+    int r = sd_bus_message_read(m, "sd", &kw, &v);
+    if (r < 0) return r;
+    ww_error err = {{0}};
+    if (b->ops.set_threshold(b->ops.user, kw, v, &err))
+        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, err.msg);
+    return sd_bus_reply_method_return(m, NULL);
+}
+
+static int m_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    (void)error;
+    ww_dbus *b = userdata;
+    b->ops.pause(b->ops.user);
+    return sd_bus_reply_method_return(m, NULL);
+}
+
+static int m_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    (void)error;
+    ww_dbus *b = userdata;
+    b->ops.resume(b->ops.user);
+    return sd_bus_reply_method_return(m, NULL);
+}
+
+static const sd_bus_vtable vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("State", "s", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Device", "s", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Models", "a(ssd)", get_models, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Detections", "t", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Overruns", "t", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("Xruns", "t", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_METHOD_WITH_NAMES("SetThreshold", "sd", SD_BUS_PARAM(keyword) SD_BUS_PARAM(value), "", ,
+                             m_set_threshold, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Pause", "", "", m_pause, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Resume", "", "", m_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_NAMES("Detected", "sdt",
+                             SD_BUS_PARAM(keyword) SD_BUS_PARAM(score) SD_BUS_PARAM(timestamp_usec),
+                             0),
+    SD_BUS_VTABLE_END,
+};
+
+int ww_dbus_open(ww_bus_kind kind, const ww_dbus_ops *ops, ww_dbus **out, ww_error *err)
+{
+    *out = NULL;
+    ww_dbus *b = calloc(1, sizeof *b);
+    if (!b) return ww_fail(err, WW_ENOMEM, "D-Bus: out of memory");
+    b->ops = *ops;
+    const char *which = kind == WW_BUS_USER ? "user" : "system";
+    int r = kind == WW_BUS_USER ? sd_bus_open_user(&b->bus) : sd_bus_open_system(&b->bus);
+    if (r < 0) {
+        free(b);
+        return ww_fail(err, WW_EIO, "D-Bus: cannot connect to the %s bus: %s", which, strerror(-r));
+    }
+    r = sd_bus_add_object_vtable(b->bus, &b->slot, WW_DBUS_PATH, WW_DBUS_INTERFACE, vtable, b);
+    if (r >= 0) r = sd_bus_request_name(b->bus, WW_DBUS_NAME, 0);
+    if (r < 0) {
+        ww_dbus_close(b);
+        return ww_fail(err, WW_EIO, "D-Bus: cannot own %s on the %s bus: %s", WW_DBUS_NAME, which,
+                       strerror(-r));
+    }
+    *out = b;
+    return WW_OK;
+}
+
+void ww_dbus_close(ww_dbus *b)
+{
+    if (!b) return;
+    sd_bus_slot_unref(b->slot);
+    sd_bus_flush_close_unref(b->bus);
+    free(b);
+}
+
+int ww_dbus_fd(ww_dbus *b)
+{
+    return sd_bus_get_fd(b->bus);
+}
+int ww_dbus_events(ww_dbus *b)
+{
+    int e = sd_bus_get_events(b->bus);
+    return e < 0 ? 0 : e;
+}
+uint64_t ww_dbus_timeout(ww_dbus *b)
+{
+    uint64_t t;
+    return sd_bus_get_timeout(b->bus, &t) < 0 ? UINT64_MAX : t;
+}
+
+int ww_dbus_process(ww_dbus *b, ww_error *err)
+{
+    int r;
+    while ((r = sd_bus_process(b->bus, NULL)) > 0) {
+    }
+    if (r < 0) return ww_fail(err, WW_EIO, "D-Bus: connection lost: %s", strerror(-r));
+    return WW_OK;
+}
+
+void ww_dbus_emit_detected(ww_dbus *b, const char *keyword, double score, uint64_t usec)
+{
+    if (!b) return;
+    sd_bus_emit_signal(b->bus, WW_DBUS_PATH, WW_DBUS_INTERFACE, "Detected", "sdt", keyword, score,
+                       usec);
+    sd_bus_flush(b->bus);
+}
+
+void ww_dbus_changed(ww_dbus *b, const char *prop, ...)
+{
+    if (!b) return;
+    const char *names[8];
+    int n = 0;
+    va_list ap;
+    va_start(ap, prop);
+    for (const char *p = prop; p && n < 7; p = va_arg(ap, const char *)) names[n++] = p;
+    va_end(ap);
+    names[n] = NULL;
+    sd_bus_emit_properties_changed_strv(b->bus, WW_DBUS_PATH, WW_DBUS_INTERFACE, (char **)names);
+}

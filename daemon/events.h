@@ -1,0 +1,42 @@
+/* Where the daemon says what happened: the systemd journal (structured fields,
+ * a MESSAGE_ID per kind of event, described in etc/wakewordd.catalog), stderr
+ * when stderr is not already the journal, and JSON lines on stdout for people
+ * without systemd. D-Bus signals are in daemon/dbus.h. */
+#ifndef WW_DAEMON_EVENTS_H
+#define WW_DAEMON_EVENTS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "daemon/detector.h"
+
+/* MESSAGE_IDs, also in etc/wakewordd.catalog. */
+#define WW_MSGID_DETECTED      "08ef960d2052460ca397d7ba5557eac9"
+#define WW_MSGID_STARTED       "62270ea0d04d474bbb8100e2616b293f"
+#define WW_MSGID_STOPPED       "58748206a7ef43508796717d0a5460be"
+#define WW_MSGID_RELOADED      "c781ef1423864ef0b82acc174d65d3f1"
+#define WW_MSGID_RELOAD_FAILED "c6fc44110a9c4e2f97b93c8946798568"
+#define WW_MSGID_DEVICE_LOST   "32a7f5cb61fa4ff3968f336933dbf2a6"
+#define WW_MSGID_DEVICE_BACK   "ff07bacaa552434e97d645cd19717f0f"
+
+/* journal: send to journald; echo_stderr: also print "wakewordd: msg" on stderr
+ * (decided by ww_events_init from $JOURNAL_STREAM unless forced). */
+void ww_events_init(int journal);
+
+/* A log line at syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO),
+ * with a MESSAGE_ID when msgid is not NULL. */
+void ww_log(int priority, const char *msgid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A detection: journal entry with WAKEWORD=, WAKEWORD_SCORE=, WAKEWORD_MODEL=,
+ * WAKEWORD_TIME_S= (audio time) and WAKEWORD_TIMESTAMP_USEC= (wall clock). */
+void ww_events_detection(const ww_detection *d, uint64_t realtime_usec);
+
+/* One JSON object per line, as `detect --json` prints: file (NULL: omitted),
+ * keyword, score, time_s, model; timestamp_usec when nonzero. Flushed. */
+void ww_json_detection(FILE *fp, const char *file, const ww_detection *d, uint64_t realtime_usec);
+
+/* Writes s as a JSON string literal (with quotes). */
+void ww_json_string(FILE *fp, const char *s);
+
+#endif
