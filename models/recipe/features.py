@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Stage 2: training windows (1.032 s = 16512 samples) mixed from the cached
+audio, and their log-mel features from wakewordd's own front end.
+
+Labels: 1 = the phrase, its end placed 20-300 ms before the window's end (at
+most a fifth of it cut at the start, as the streaming detector sees it);
+0 = other speech, confusable phrases, the phrase cut off before its end,
+noise, silence. Every window gets a background (sox noise or babble) at 0-25 dB
+SNR three times out of four, and a random level. Writes FEAT/train.npz with
+X [N,64,101] float16 (mels x time, as the model reads them) and y."""
+import argparse
+import os
+
+import numpy as np
+
+import mix
+import wwfeat
+
+W = wwfeat.WINDOW_SAMPLES
+SR = mix.SR
+
+
+def place(rng, out_len, utt, end_pos):
+    """utt placed so that it ends at sample end_pos (may hang off either edge)."""
+    out = np.zeros(out_len, np.float32)
+    s = end_pos - len(utt)
+    a, b = max(s, 0), min(end_pos, out_len)
+    if b > a:
+        out[a:b] = utt[a - s:b - s]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=4321)
+    ap.add_argument("--pos-per-utt", type=int, default=6)
+    ap.add_argument("--speech-windows", type=int, default=10000)
+    a = ap.parse_args()
+    rng = np.random.default_rng(a.seed)
+
+    pos, _ = mix.load_set(a.data, "pos_train")
+    conf, _ = mix.load_filtered(a.data, "conf_train")
+    speech, _ = mix.load_set(a.data, "speech_train")
+    noises, _ = mix.load_set(a.data, "noise_train")
+    pos = [mix.trim(u) for u in pos]
+    conf = [mix.trim(u) for u in conf]
+    speech = [mix.trim(u) for u in speech]
+    bgs = mix.Backgrounds(noises, speech)
+
+    wins, labels, kinds = [], [], []
+
+    def add(x, fg_level, label, kind, p_clean=0.25):
+        x = bgs.mix(rng, x, fg_level, p_clean)
+        wins.append(mix.set_level(rng, x))
+        labels.append(label)
+        kinds.append(kind)
+
+    for u in pos:
+        lvl = mix.rms(u)
+        for _ in range(a.pos_per_utt):
+            cut_max = int(0.2 * len(u))
+            lo, hi = int(0.02 * SR), int(0.30 * SR)
+            hi = max(lo + 1, min(hi, W - len(u) + cut_max))
+            end = W - rng.integers(lo, hi)
+            add(place(rng, W, u, end), lvl, 1, "pos")
+        # the phrase cut off: the window ends 35-70% of the way through it
+        end = W - rng.integers(0, int(0.3 * SR))
+        cut = int(len(u) * rng.uniform(0.35, 0.7))
+        add(place(rng, W, u[:cut], end), lvl, 0, "cutoff")
+
+    for u in conf:
+        lvl = mix.rms(u)
+        for _ in range(2):
+            end = W - rng.integers(int(0.0 * SR), int(0.5 * SR))
+            add(place(rng, W, u, end), lvl, 0, "confusable")
+
+    stream = np.concatenate([np.concatenate([u, np.zeros(rng.integers(0, SR // 2), np.float32)])
+                             for u in speech])
+    slvl = mix.rms(stream)
+    for _ in range(a.speech_windows):
+        add(mix.crop(rng, stream, W), slvl, 0, "speech")
+
+    for i in range(1500):
+        r = rng.random()
+        if r < 0.15:
+            x = np.zeros(W, np.float32)
+            wins.append(x)
+            labels.append(0)
+            kinds.append("silence")
+            continue
+        x = bgs.noise(rng, W) if r < 0.7 else bgs.babble(rng, W)
+        wins.append(mix.set_level(rng, x, -70, -3))
+        labels.append(0)
+        kinds.append("noise")
+
+    mel = wwfeat.Mel()
+    X = np.empty((len(wins), wwfeat.N_MELS, wwfeat.WINDOW_FRAMES), np.float16)
+    for i, w in enumerate(wins):
+        f = mel.features(w)
+        assert f.shape == (wwfeat.WINDOW_FRAMES, wwfeat.N_MELS), f.shape
+        X[i] = f.T
+    y = np.array(labels, np.int64)
+    os.makedirs(a.out, exist_ok=True)
+    tmp = os.path.join(a.out, "train.tmp.npz")
+    np.savez(tmp, X=X, y=y, kinds=np.array(kinds))
+    os.replace(tmp, os.path.join(a.out, "train.npz"))
+    u, c = np.unique(kinds, return_counts=True)
+    print("windows: %d (%d positive); %s" % (len(y), y.sum(), dict(zip(u.tolist(), c.tolist()))))
+
+
+if __name__ == "__main__":
+    main()

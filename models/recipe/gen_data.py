@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""Stage 1: synthetic audio for one wake phrase, from espeak-ng and flite only.
+
+Writes DATA/<set>.npz (concatenated int16 audio + offsets + per-utterance tags)
+for: pos_{train,test} (the phrase), conf_{train,test} (confusable phrases),
+speech_{train,test} (other English speech), noise_{train,test} (sox white,
+pink, brown noise). Voices are split: one espeak-ng voice, a fifth of the
+espeak-ng variants and one flite voice are only ever used for the test split.
+Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
+pitch shift and reverb. Everything is drawn from one seeded generator."""
+import argparse
+import concurrent.futures as cf
+import glob
+import gzip
+import io
+import os
+import random
+import re
+import subprocess
+import sys
+import wave
+
+import numpy as np
+
+SR = 16000
+ESPEAK_VOICES = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
+                 "en-029", "en-us-nyc"]
+TEST_ESPEAK_VOICE = "en-gb-x-gbcwmd"
+FLITE_VOICES = ["kal16", "awb", "rms", "slt"]
+TEST_FLITE_VOICE = "rms"
+
+CONFUSABLES = ["hey travis", "hey jarvey", "jarvin", "harvest", "hey service", "a jar of", "hey marvin",
+               "hey harvey", "hey davis", "hey java", "hey jar", "hey jars", "hey charles", "hey there",
+               "hey siri", "okay google", "hey alexa", "carvings", "jar vista", "hey darwin", "hey jasmine",
+               "hey garbage", "harvard", "hey service desk", "hey mavis", "hey parvis", "hey jarred",
+               "they are visiting", "pay jarvis"]
+# "pay jarvis" and "they are visiting" share most of the phrase's sounds; they are the
+# hardest negatives and keep the model from keying on "jarvis" alone.
+
+
+def espeak_variants():
+    d = None
+    for cand in glob.glob("/usr/lib/*/espeak-ng-data/voices/!v") + ["/usr/share/espeak-ng-data/voices/!v"]:
+        if os.path.isdir(cand):
+            d = cand
+            break
+    if d is None:
+        sys.exit("espeak-ng variants directory not found")
+    names = sorted(n for n in os.listdir(d) if re.fullmatch(r"[A-Za-z0-9_]+", n))
+    return names
+
+
+def read_wav_bytes(b):
+    with wave.open(io.BytesIO(b)) as w:
+        assert w.getframerate() == SR and w.getnchannels() == 1 and w.getsampwidth() == 2
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+
+
+def sox_effects(rng):
+    """tempo 0.85-1.2; pitch shift (half the time); reverb (a third of the time); gain."""
+    fx = ["tempo", "%.3f" % rng.uniform(0.85, 1.2)]
+    if rng.random() < 0.5:
+        fx += ["pitch", "%d" % rng.randint(-300, 300)]
+    if rng.random() < 0.33:
+        fx += ["reverb", "%d" % rng.randint(10, 60), "50", "%d" % rng.randint(20, 100)]
+    fx += ["norm", "%.1f" % rng.uniform(-20, -1)]
+    return fx
+
+
+def render(job):
+    """job = (engine, voice, text, engine_args, sox_fx) -> int16 array at 16 kHz."""
+    engine, voice, text, eargs, fx = job
+    if engine == "espeak":
+        cmd1 = ["espeak-ng", "-v", voice, *eargs, "--stdout", text]
+        p1 = subprocess.run(cmd1, capture_output=True, check=True)
+        src = p1.stdout
+    else:
+        cmd1 = ["flite", "-voice", voice, *eargs, "-t", text, "-o", "/dev/stdout"]
+        p1 = subprocess.run(cmd1, capture_output=True, check=True)
+        src = p1.stdout
+    p2 = subprocess.run(["sox", "-q", "-t", "wav", "-", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                         "-e", "signed", "-", *fx], input=src, capture_output=True, check=True)
+    return read_wav_bytes(p2.stdout)
+
+
+def espeak_args(rng):
+    return ["-s", str(rng.randint(120, 210)), "-p", str(rng.randint(20, 80)), "-a", "150"]
+
+
+def flite_args(rng):
+    return ["--setf", "duration_stretch=%.2f" % rng.uniform(0.8, 1.3),
+            "--setf", "int_f0_target_mean=%d" % rng.randint(80, 200)]
+
+
+def phrase_texts(keyword):
+    return [keyword, keyword.replace(" ", ", ", 1), keyword + "!", keyword + "?", keyword + "."]
+
+
+def split_of(voice, variant, test_variants):
+    if voice in (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE) or variant in test_variants:
+        return "test"
+    return "train"
+
+
+def text_sentences(paths, rng, min_words=3, max_words=16):
+    words = []
+    for p in paths:
+        try:
+            if p.endswith(".gz"):
+                t = gzip.open(p, "rt", errors="ignore").read()
+            else:
+                t = open(p, errors="ignore").read()
+        except OSError:
+            continue
+        words += re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
+    chunks = []
+    i = 0
+    while i < len(words):
+        n = rng.randint(min_words, max_words)
+        chunks.append(" ".join(words[i:i + n]))
+        i += n
+    return chunks
+
+
+def man_page_texts(rng, n_pages):
+    pages = sorted(glob.glob("/usr/share/man/man1/*.1.gz") + glob.glob("/usr/share/man/man8/*.8.gz"))
+    rng.shuffle(pages)
+    texts = []
+    for p in pages[: n_pages * 3]:
+        name = os.path.basename(p).split(".")[0]
+        r = subprocess.run(["man", "-P", "cat", p], capture_output=True, env={**os.environ, "MANWIDTH": "80"})
+        t = r.stdout.decode(errors="ignore")
+        if len(t) > 500:
+            texts.append(t)
+        if len(texts) >= n_pages:
+            break
+    return texts
+
+
+def save_set(path, arrays, tags):
+    lens = np.array([len(a) for a in arrays], dtype=np.int64)
+    offs = np.concatenate([[0], np.cumsum(lens)])
+    audio = np.concatenate(arrays) if arrays else np.zeros(0, np.int16)
+    np.savez(path + ".tmp.npz", audio=audio, offsets=offs, tags=np.array(tags))
+    os.replace(path + ".tmp.npz", path + ".npz")
+    print("%s: %d utterances, %.1f s" % (os.path.basename(path), len(arrays), len(audio) / SR), flush=True)
+
+
+def run_jobs(jobs, workers):
+    with cf.ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(render, [j[:5] for j in jobs]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--keyword", default="hey jarvis")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--renders", type=int, default=2, help="renderings per train voice+variant")
+    ap.add_argument("--test-speech-s", type=float, default=3900, help="seconds of test speech")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(a.seed)
+    kw = a.keyword.strip().lower()
+    variants = espeak_variants()
+    test_variants = set(rng.sample(variants, len(variants) // 5))
+    texts = phrase_texts(kw)
+    confusables = [c for c in CONFUSABLES if c != kw]
+
+    def voice_grid():
+        for v in ESPEAK_VOICES:
+            for var in variants:
+                yield ("espeak", v + "+" + var, v, var)
+
+    # --- the phrase, and confusable phrases -------------------------------------------
+    for kind in ("pos", "conf"):
+        if all(os.path.exists(os.path.join(a.out, f"{kind}_{s}.npz")) for s in ("train", "test")):
+            continue
+        jobs = {"train": [], "test": []}
+        for eng, vname, v, var in voice_grid():
+            s = split_of(v, var, test_variants)
+            n = a.renders if s == "train" else 1
+            for _ in range(n):
+                t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
+                jobs[s].append((eng, vname, t, espeak_args(rng), sox_effects(rng), f"{vname}|{t}"))
+        for fv in FLITE_VOICES:
+            s = "test" if fv == TEST_FLITE_VOICE else "train"
+            for _ in range(60 if s == "train" else 40):
+                t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
+                jobs[s].append(("flite", fv, t, flite_args(rng), sox_effects(rng), f"flite-{fv}|{t}"))
+        for s in ("train", "test"):
+            out = run_jobs(jobs[s], a.workers)
+            save_set(os.path.join(a.out, f"{kind}_{s}"), out, [j[5] for j in jobs[s]])
+
+    # --- other speech: license texts for training, man pages for test -------------------
+    if not os.path.exists(os.path.join(a.out, "speech_train.npz")):
+        lic = sorted(glob.glob("/usr/share/common-licenses/*"))
+        lic = [p for p in lic if os.path.isfile(p)]
+        docs = sorted(glob.glob("/usr/share/doc/*/copyright"))[:200]
+        sents = text_sentences(lic + docs, rng)
+        rng.shuffle(sents)
+        jobs = []
+        train_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "train"]
+        for i, sent in enumerate(sents[:2200]):
+            if i % 10 == 9:
+                fv = rng.choice([f for f in FLITE_VOICES if f != TEST_FLITE_VOICE])
+                jobs.append(("flite", fv, sent, flite_args(rng), sox_effects(rng), f"flite-{fv}"))
+            else:
+                eng, vname, v, var = rng.choice(train_grid)
+                jobs.append((eng, vname, sent, espeak_args(rng), sox_effects(rng), vname))
+        save_set(os.path.join(a.out, "speech_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+
+    if not os.path.exists(os.path.join(a.out, "speech_test.npz")):
+        test_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "test"]
+        pages = man_page_texts(rng, 400)
+        paras = []
+        for t in pages:
+            words = re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
+            for i in range(0, len(words) - 40, 70):
+                paras.append(" ".join(words[i:i + 70]))
+        rng.shuffle(paras)
+        out, tags, total = [], [], 0.0
+        batch = 64
+        i = 0
+        while total < a.test_speech_s and i < len(paras):
+            jobs = []
+            for p in paras[i:i + batch]:
+                if rng.random() < 0.1:
+                    jobs.append(("flite", TEST_FLITE_VOICE, p, flite_args(rng), sox_effects(rng), "flite-rms"))
+                else:
+                    eng, vname, v, var = rng.choice(test_grid)
+                    jobs.append((eng, vname, p, espeak_args(rng), sox_effects(rng), vname))
+            i += batch
+            res = run_jobs(jobs, a.workers)
+            out += res
+            tags += [j[5] for j in jobs]
+            total += sum(len(r) for r in res) / SR
+            print("speech_test: %.0f s" % total, flush=True)
+        save_set(os.path.join(a.out, "speech_test"), out, tags)
+
+    # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first
+    # half for training, the second half for test -----------------------------------
+    if not os.path.exists(os.path.join(a.out, "noise_test.npz")):
+        halves = {"train": [], "test": []}
+        colors = ("whitenoise", "pinknoise", "brownnoise")
+        for color in colors:
+            r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                                "-e", "signed", "-", "synth", "240", color, "norm", "-6"],
+                               capture_output=True, check=True)
+            x = read_wav_bytes(r.stdout)
+            halves["train"].append(x[: len(x) // 2])
+            halves["test"].append(x[len(x) // 2:])
+        for s in ("train", "test"):
+            save_set(os.path.join(a.out, f"noise_{s}"), halves[s], list(colors))
+    open(os.path.join(a.out, "test_variants.txt"), "w").write(
+        "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
+        (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))
+
+
+if __name__ == "__main__":
+    main()
