@@ -1,0 +1,384 @@
+/* conv2d_s8: parameter checks, the packed blob, ISA dispatch and the tiled
+ * driver shared by the SIMD kernels. */
+#include "nn/kernels/conv2d_s8_internal.h"
+
+#include <stdlib.h>
+
+static const ww_conv2d_s8_impl *const impls[WW_ISA_COUNT] = {
+#if defined(__x86_64__)
+    [WW_ISA_AVX2] = &ww_conv2d_s8_impl_avx2,
+    [WW_ISA_AVX512VNNI] = &ww_conv2d_s8_impl_avx512vnni,
+#elif defined(__aarch64__)
+    [WW_ISA_NEON] = &ww_conv2d_s8_impl_neon,
+    [WW_ISA_NEONDOT] = &ww_conv2d_s8_impl_neondot,
+#endif
+};
+
+ww_isa ww_conv2d_s8_isa(ww_isa isa)
+{
+    for (int i = (int)isa; i > 0 && i < WW_ISA_COUNT; i--)
+        if (impls[i] && ww_isa_supported((ww_isa)i)) return (ww_isa)i;
+    return WW_ISA_SCALAR;
+}
+
+static size_t align64(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+static int check_params(const ww_conv2d_s8_params *p, ww_error *err)
+{
+    const ww_conv2d_shape *s = &p->shape;
+    if (s->n < 1 || s->c_in < 1 || s->h_in < 1 || s->w_in < 1 || s->c_out < 1 || s->h_out < 1 ||
+        s->w_out < 1 || s->k_h < 1 || s->k_w < 1)
+        return ww_fail(err, WW_EINVAL, "conv2d_s8: sizes must be positive");
+    if (s->stride_h < 1 || s->stride_w < 1 || s->dil_h < 1 || s->dil_w < 1)
+        return ww_fail(err, WW_EINVAL, "conv2d_s8: strides and dilations must be positive");
+    if (s->pad_top < 0 || s->pad_left < 0)
+        return ww_fail(err, WW_EINVAL, "conv2d_s8: pads must not be negative");
+    if (s->groups < 1 || s->c_in % s->groups || s->c_out % s->groups)
+        return ww_fail(err, WW_EINVAL, "conv2d_s8: groups %d does not divide c_in %d and c_out %d",
+                       s->groups, s->c_in, s->c_out);
+    long k = (long)(s->c_in / s->groups) * s->k_h * s->k_w;
+    /* 255 * 128 * k must stay inside int32 with room for the bias */
+    if (k > 32768)
+        return ww_fail(err, WW_EUNSUPPORTED, "conv2d_s8: reduction of %ld taps exceeds 32768", k);
+    int rc;
+    if ((rc = ww_qparam_check(&p->x, "conv2d_s8 input", err)) < 0) return rc;
+    if ((rc = ww_qparam_check(&p->y, "conv2d_s8 output", err)) < 0) return rc;
+    if (p->fuse_add) {
+        if ((rc = ww_qparam_check(&p->mid, "conv2d_s8 conv output before the add", err)) < 0)
+            return rc;
+        if ((rc = ww_qparam_check(&p->r, "conv2d_s8 residual", err)) < 0) return rc;
+    }
+    if (!p->w_scale) return ww_fail(err, WW_EINVAL, "conv2d_s8: no weight scales");
+    for (int oc = 0; oc < s->c_out; oc++)
+        if (!(p->w_scale[oc] > 0.0f) || !isfinite(p->w_scale[oc]))
+            return ww_fail(err, WW_EINVAL,
+                           "conv2d_s8: weight scale of output channel %d is %g, not finite "
+                           "positive",
+                           oc, (double)p->w_scale[oc]);
+    return WW_OK;
+}
+
+/* Fills every derived field and offset of the header; returns the blob size. */
+static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr *h)
+{
+    const ww_conv2d_shape *s = &p->shape;
+    memset(h, 0, sizeof *h);
+    h->magic = WW_CONV2D_S8_MAGIC;
+    h->isa = (int)ww_conv2d_s8_isa(isa);
+    h->p = *p;
+    h->p.w_scale = NULL;
+    h->cg = s->c_in / s->groups;
+    h->cog = s->c_out / s->groups;
+    const ww_conv2d_s8_impl *impl = impls[h->isa];
+    int taps = s->k_h * s->k_w;
+    if (!impl) {
+        h->wlayout = WW_S8W_ONNX;
+        h->enc = WW_S8ENC_U8;
+        h->esize = 1;
+    } else {
+        h->enc = impl->enc;
+        h->esize = impl->enc == WW_S8ENC_S16 ? 2 : 1;
+        h->wlayout = impl->wlayout;
+        h->ob = impl->ob;
+        h->nr = impl->nr;
+        h->nob = (h->cog + h->ob - 1) / h->ob;
+        h->im2col = h->cg % 4 != 0;
+        if (h->im2col) {
+            h->nseg = 1;
+            h->kq = (taps * h->cg + 3) / 4;
+        } else {
+            h->nseg = taps;
+            h->kq = h->cg / 4;
+            h->cg4 = h->cg;
+            h->hp = (s->h_out - 1) * s->stride_h + (s->k_h - 1) * s->dil_h + 1;
+            h->wp = (s->w_out - 1) * s->stride_w + (s->k_w - 1) * s->dil_w + 1;
+        }
+    }
+    int32_t zx_u8 = p->x.type == WW_QTYPE_S8 ? p->x.zp + 128 : p->x.zp;
+    h->zc =
+        h->enc == WW_S8ENC_S8 ? zx_u8 - 128 : (h->enc == WW_S8ENC_U8 && !impl ? p->x.zp : zx_u8);
+    if (p->fuse_add) {
+        h->mid_lo = ww_requant_lo(&p->mid, p->relu);
+        h->mid_hi = ww_requant_hi(&p->mid);
+        h->y_lo = ww_requant_lo(&p->y, p->relu_after_add);
+        h->add_sa = p->mid.scale;
+        h->add_sb = p->r.scale;
+        h->add_sc = p->y.scale;
+    } else {
+        h->y_lo = ww_requant_lo(&p->y, p->relu);
+    }
+    h->y_hi = ww_requant_hi(&p->y);
+
+    size_t off = align64(sizeof *h);
+    h->bias_off = off;
+    off = align64(off + sizeof(int32_t) * (size_t)s->c_out);
+    h->braw_off = off;
+    off = align64(off + sizeof(int32_t) * (size_t)s->c_out);
+    h->m_off = off;
+    off = align64(off + sizeof(float) * (size_t)s->c_out);
+    h->seg_off = off;
+    off = align64(off + sizeof(ptrdiff_t) * (size_t)(h->nseg ? h->nseg : 1));
+    h->w_off = off;
+    if (!impl) {
+        h->wblock_bytes = (size_t)s->c_out * h->cg * taps;
+        off += h->wblock_bytes;
+    } else {
+        h->wblock_bytes = (size_t)h->nseg * h->kq * 4 * h->ob * h->esize;
+        off += h->wblock_bytes * h->nob * s->groups;
+    }
+    h->total = align64(off);
+    return h->total;
+}
+
+size_t ww_conv2d_s8_packed_size(const ww_conv2d_s8_params *p, ww_isa isa)
+{
+    ww_conv2d_s8_hdr h;
+    return layout(p, isa, &h);
+}
+
+size_t ww_conv2d_s8_scratch_size(const ww_conv2d_s8_params *p, ww_isa isa)
+{
+    ww_conv2d_s8_hdr h;
+    layout(p, isa, &h);
+    if (!impls[h.isa]) return 0;
+    size_t n;
+    if (h.im2col)
+        n = (size_t)p->shape.h_out * p->shape.w_out * h.kq * 4;
+    else
+        n = (size_t)h.hp * h.wp * p->shape.groups * h.cg4;
+    return align64(n * h.esize + 64);
+}
+
+ww_isa ww_conv2d_s8_packed_isa(const void *packed)
+{
+    return (ww_isa)((const ww_conv2d_s8_hdr *)packed)->isa;
+}
+
+/* Weight of group g, channel j of the group, segment seg, reduction index k. */
+static int wval(const ww_conv2d_s8_hdr *h, const int8_t *w, int g, int j, int seg, int k)
+{
+    const ww_conv2d_shape *s = &h->p.shape;
+    if (j >= h->cog) return 0;
+    int kh, kw, c;
+    if (h->im2col) {
+        if (k >= s->k_h * s->k_w * h->cg) return 0;
+        c = k % h->cg;
+        kh = k / h->cg / s->k_w;
+        kw = k / h->cg % s->k_w;
+    } else {
+        if (k >= h->cg) return 0;
+        c = k;
+        kh = seg / s->k_w;
+        kw = seg % s->k_w;
+    }
+    long oc = (long)g * h->cog + j;
+    return w[((oc * h->cg + c) * s->k_h + kh) * s->k_w + kw];
+}
+
+int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
+                      const int32_t *bias, void *packed, ww_error *err)
+{
+    int rc = check_params(p, err);
+    if (rc < 0) return rc;
+    ww_conv2d_s8_hdr hh;
+    size_t total = layout(p, isa, &hh);
+    char *blob = packed;
+    memset(blob, 0, total);
+    memcpy(blob, &hh, sizeof hh);
+    const ww_conv2d_s8_hdr *h = (const ww_conv2d_s8_hdr *)blob;
+    const ww_conv2d_shape *s = &p->shape;
+    int taps = s->k_h * s->k_w;
+    long per_oc = (long)h->cg * taps;
+
+    int32_t *bias_eff = (int32_t *)(blob + h->bias_off);
+    int32_t *braw = (int32_t *)(blob + h->braw_off);
+    float *m = (float *)(blob + h->m_off);
+    for (int oc = 0; oc < s->c_out; oc++) {
+        int64_t wsum = 0;
+        for (long i = 0; i < per_oc; i++) wsum += w[oc * per_oc + i];
+        int64_t b = bias ? bias[oc] : 0;
+        int64_t be = b - (int64_t)h->zc * wsum;
+        if (be < INT32_MIN / 2 || be > INT32_MAX / 2)
+            return ww_fail(err, WW_EUNSUPPORTED,
+                           "conv2d_s8: bias %lld of output channel %d is too large for int32 "
+                           "accumulation",
+                           (long long)b, oc);
+        braw[oc] = (int32_t)b;
+        bias_eff[oc] = (int32_t)be;
+        m[oc] =
+            ww_requant_scale(p->x.scale, p->w_scale[oc], p->fuse_add ? p->mid.scale : p->y.scale);
+    }
+
+    ptrdiff_t *segs = (ptrdiff_t *)(blob + h->seg_off);
+    for (int seg = 0; seg < h->nseg; seg++) {
+        int kh = seg / s->k_w, kw = seg % s->k_w;
+        segs[seg] = h->im2col ? 0
+                              : ((ptrdiff_t)kh * s->dil_h * h->wp + (ptrdiff_t)kw * s->dil_w) *
+                                    s->groups * h->cg4;
+    }
+
+    if (h->wlayout == WW_S8W_ONNX) {
+        memcpy(blob + h->w_off, w, (size_t)s->c_out * per_oc);
+        return WW_OK;
+    }
+    for (int g = 0; g < s->groups; g++) {
+        for (int b = 0; b < h->nob; b++) {
+            char *wb = (char *)ww_s8_wblock(h, g, b);
+            int8_t *w8 = (int8_t *)wb;
+            int16_t *w16 = (int16_t *)wb;
+            for (int seg = 0; seg < h->nseg; seg++)
+                for (int q = 0; q < h->kq; q++)
+                    for (int l = 0; l < h->ob; l++)
+                        for (int e = 0; e < 4; e++) {
+                            int v = wval(h, w, g, b * h->ob + l, seg, q * 4 + e);
+                            size_t sq = (size_t)seg * h->kq + q;
+                            switch (h->wlayout) {
+                            case WW_S8W_QUAD:
+                                w8[(sq * h->ob + l) * 4 + e] = (int8_t)v;
+                                break;
+                            case WW_S8W_PAIR16:
+                                w16[((sq * 2 + e / 2) * h->ob + l) * 2 + e % 2] = (int16_t)v;
+                                break;
+                            case WW_S8W_KMAJOR16:
+                                w16[(sq * 4 + e) * h->ob + l] = (int16_t)v;
+                                break;
+                            }
+                        }
+        }
+    }
+    return WW_OK;
+}
+
+/* The input value v (as its type reads) in the kernel's encoding. */
+static inline int32_t encode(const ww_conv2d_s8_hdr *h, int32_t v)
+{
+    int32_t u = h->p.x.type == WW_QTYPE_S8 ? v + 128 : v;
+    return h->enc == WW_S8ENC_S8 ? u - 128 : u;
+}
+
+static inline void put(const ww_conv2d_s8_hdr *h, void *dst, size_t i, int32_t e)
+{
+    if (h->esize == 2)
+        ((int16_t *)dst)[i] = (int16_t)e;
+    else
+        ((uint8_t *)dst)[i] = (uint8_t)e;
+}
+
+/* The zero-point-padded NHWC image of one batch item, channels per group
+ * rounded up to cg4 (all ResNet layers: equal, so rows are copied whole). */
+static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
+{
+    const ww_conv2d_shape *s = &h->p.shape;
+    int ct = s->groups * h->cg4;
+    int32_t zc = h->zc;
+    int fast = h->esize == 1 && ct == s->c_in;
+    uint8_t xr = (uint8_t)(encode(h, 0) & 0xff); /* xor turning input bytes into encoded */
+    for (int r = 0; r < h->hp; r++) {
+        int ih = r - s->pad_top;
+        for (int c = 0; c < h->wp; c++) {
+            int iw = c - s->pad_left;
+            size_t o = ((size_t)r * h->wp + c) * ct;
+            if (ih < 0 || ih >= s->h_in || iw < 0 || iw >= s->w_in) {
+                if (h->esize == 1)
+                    memset((uint8_t *)img + o, (uint8_t)zc, (size_t)ct);
+                else
+                    for (int k = 0; k < ct; k++) ((int16_t *)img)[o + k] = (int16_t)zc;
+                continue;
+            }
+            const uint8_t *src = x + ((size_t)ih * s->w_in + iw) * s->c_in;
+            if (fast) {
+                uint8_t *d = (uint8_t *)img + o;
+                if (xr == 0)
+                    memcpy(d, src, (size_t)ct);
+                else
+                    for (int k = 0; k < ct; k++) d[k] = src[k] ^ xr;
+                continue;
+            }
+            for (int g = 0; g < s->groups; g++)
+                for (int k = 0; k < h->cg4; k++) {
+                    int32_t e =
+                        k < h->cg ? encode(h, ww_qload(src, h->p.x.type, g * h->cg + k)) : zc;
+                    put(h, img, o + (size_t)g * h->cg4 + k, e);
+                }
+        }
+    }
+}
+
+/* im2col rows of group g: per output pixel, taps (kh, kw, c), padded to quads. */
+static void build_rows(const ww_conv2d_s8_hdr *h, const uint8_t *x, int g, void *rows)
+{
+    const ww_conv2d_shape *s = &h->p.shape;
+    size_t rl = (size_t)h->kq * 4;
+    long p = 0;
+    for (int oh = 0; oh < s->h_out; oh++)
+        for (int ow = 0; ow < s->w_out; ow++, p++) {
+            size_t o = (size_t)p * rl, k = 0;
+            for (int kh = 0; kh < s->k_h; kh++) {
+                int ih = oh * s->stride_h - s->pad_top + kh * s->dil_h;
+                for (int kw = 0; kw < s->k_w; kw++) {
+                    int iw = ow * s->stride_w - s->pad_left + kw * s->dil_w;
+                    int in = ih >= 0 && ih < s->h_in && iw >= 0 && iw < s->w_in;
+                    const uint8_t *src =
+                        x + ((size_t)(in ? ih : 0) * s->w_in + (in ? iw : 0)) * s->c_in;
+                    for (int c = 0; c < h->cg; c++, k++)
+                        put(h, rows, o + k,
+                            in ? encode(h, ww_qload(src, h->p.x.type, g * h->cg + c)) : h->zc);
+                }
+            }
+            for (; k < rl; k++) put(h, rows, o + k, h->zc);
+        }
+}
+
+void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *impl, const void *x,
+                            const void *res, void *y, void *scratch)
+{
+    const ww_conv2d_shape *s = &h->p.shape;
+    long npix = (long)s->h_out * s->w_out;
+    size_t xn = (size_t)s->h_in * s->w_in * s->c_in, yn = (size_t)npix * s->c_out;
+    char *buf = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    int ct = s->groups * h->cg4;
+    const void *px[16];
+    for (int n = 0; n < s->n; n++) {
+        const uint8_t *xb = (const uint8_t *)x + n * xn;
+        const void *rb = res ? (const uint8_t *)res + n * yn : NULL;
+        uint8_t *yb = (uint8_t *)y + n * yn;
+        if (!h->im2col) build_padded(h, xb, buf);
+        for (int g = 0; g < s->groups; g++) {
+            if (h->im2col) build_rows(h, xb, g, buf);
+            for (int b = 0; b < h->nob; b++) {
+                const void *wb = ww_s8_wblock(h, g, b);
+                int oc0 = g * h->cog + b * h->ob;
+                int noc = h->cog - b * h->ob < h->ob ? h->cog - b * h->ob : h->ob;
+                for (long p0 = 0; p0 < npix; p0 += h->nr) {
+                    int npx = npix - p0 < h->nr ? (int)(npix - p0) : h->nr;
+                    for (int i = 0; i < h->nr; i++) {
+                        long p = p0 + (i < npx ? i : npx - 1);
+                        size_t e;
+                        if (h->im2col) {
+                            e = (size_t)p * h->kq * 4;
+                        } else {
+                            long oh = p / s->w_out, ow = p % s->w_out;
+                            e = ((size_t)oh * s->stride_h * h->wp + (size_t)ow * s->stride_w) * ct +
+                                (size_t)g * h->cg4;
+                        }
+                        px[i] = buf + e * h->esize;
+                    }
+                    impl->tile(h, px, wb, oc0, noc, p0, npx, rb, yb);
+                }
+            }
+        }
+    }
+}
+
+void ww_conv2d_s8(const void *packed, const void *x, const void *residual, void *y, void *scratch)
+{
+    const ww_conv2d_s8_hdr *h = packed;
+    const ww_conv2d_s8_impl *impl = impls[h->isa];
+    if (!impl)
+        ww_conv2d_s8_run_scalar(h, x, residual, y);
+    else
+        ww_conv2d_s8_run_tiled(h, impl, x, residual, y, scratch);
+}

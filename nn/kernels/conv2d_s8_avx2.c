@@ -1,0 +1,96 @@
+/* conv2d_s8 for AVX2: tiles of 16 output channels (2 ymm of 8 int32 lanes) x 4
+ * pixels. Activations are widened to int16 once (in the padded image) and
+ * weights at pack time, so the products go through vpmaddwd (s16 x s16 pairs
+ * summed into int32), which is exact for these ranges. vpmaddubsw would be
+ * faster but saturates its int16 pair sums (255*127*2 > 32767), and results must
+ * match the scalar reference bit for bit for any weights. */
+#include "nn/kernels/conv2d_s8_internal.h"
+
+#include <immintrin.h>
+
+#define OB 16
+#define NR 4
+
+static inline __m256i bcast_pair(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+static inline __m256 clamp_ps(__m256 f, int32_t zp, int32_t lo, int32_t hi)
+{
+    f = _mm256_max_ps(f, _mm256_set1_ps((float)(lo - zp)));
+    return _mm256_min_ps(f, _mm256_set1_ps((float)(hi - zp)));
+}
+
+/* requant.h's epilogue on 8 lanes, `valid` of them real. */
+static void epilogue8(const ww_conv2d_s8_hdr *h, __m256i acc, int oc, int valid, long yi,
+                      const void *res, void *y)
+{
+    const ww_conv2d_s8_params *p = &h->p;
+    int32_t bias[8] = {0}, rv[8] = {0}, out[8];
+    float m[8] = {0};
+    memcpy(bias, ww_s8_bias(h) + oc, sizeof(int32_t) * (size_t)valid);
+    memcpy(m, ww_s8_mult(h) + oc, sizeof(float) * (size_t)valid);
+    __m256i v = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)bias));
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_loadu_ps(m));
+    if (p->fuse_add) {
+        for (int l = 0; l < valid; l++) rv[l] = ww_qload(res, p->r.type, yi + l) - p->r.zp;
+        __m256i mid = _mm256_cvtps_epi32(clamp_ps(f, p->mid.zp, h->mid_lo, h->mid_hi));
+        __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(mid), _mm256_set1_ps(h->add_sa));
+        __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)rv)),
+                                  _mm256_set1_ps(h->add_sb));
+        f = _mm256_div_ps(_mm256_add_ps(fa, fb), _mm256_set1_ps(h->add_sc));
+    }
+    __m256i q = _mm256_cvtps_epi32(clamp_ps(f, p->y.zp, h->y_lo, h->y_hi));
+    q = _mm256_add_epi32(q, _mm256_set1_epi32(p->y.zp));
+    _mm256_storeu_si256((__m256i *)out, q);
+    uint8_t *yo = (uint8_t *)y + yi;
+    for (int l = 0; l < valid; l++) yo[l] = (uint8_t)out[l];
+}
+
+static void tile_16x4(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
+                      int noc, long p0, int npx, const void *res, void *y)
+{
+    __m256i l0 = _mm256_setzero_si256(), l1 = l0, l2 = l0, l3 = l0;
+    __m256i u0 = l0, u1 = l0, u2 = l0, u3 = l0;
+    const ptrdiff_t *segs = ww_s8_segs(h);
+    const int16_t *wp = wblock;
+    const int kq = h->kq;
+    for (int seg = 0; seg < h->nseg; seg++) {
+        const int16_t *x0 = (const int16_t *)px[0] + segs[seg];
+        const int16_t *x1 = (const int16_t *)px[1] + segs[seg];
+        const int16_t *x2 = (const int16_t *)px[2] + segs[seg];
+        const int16_t *x3 = (const int16_t *)px[3] + segs[seg];
+        for (int q = 0; q < kq; q++, wp += 4 * OB) {
+            /* pair 0 (k 0,1) and pair 1 (k 2,3), channels 0-7 and 8-15 */
+            __m256i w0l = _mm256_loadu_si256((const __m256i *)wp);
+            __m256i w0u = _mm256_loadu_si256((const __m256i *)(wp + 16));
+            __m256i w1l = _mm256_loadu_si256((const __m256i *)(wp + 32));
+            __m256i w1u = _mm256_loadu_si256((const __m256i *)(wp + 48));
+            __m256i b0, b1;
+#define ROW(j)                                                                                     \
+    b0 = bcast_pair(x##j + 4 * q);                                                                 \
+    b1 = bcast_pair(x##j + 4 * q + 2);                                                             \
+    l##j = _mm256_add_epi32(l##j, _mm256_madd_epi16(w0l, b0));                                     \
+    u##j = _mm256_add_epi32(u##j, _mm256_madd_epi16(w0u, b0));                                     \
+    l##j = _mm256_add_epi32(l##j, _mm256_madd_epi16(w1l, b1));                                     \
+    u##j = _mm256_add_epi32(u##j, _mm256_madd_epi16(w1u, b1));
+            ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+        }
+    }
+    __m256i acc[2][NR] = {{l0, l1, l2, l3}, {u0, u1, u2, u3}};
+    int c_out = h->p.shape.c_out;
+    for (int i = 0; i < 2; i++) {
+        int valid = noc - 8 * i;
+        if (valid <= 0) break;
+        if (valid > 8) valid = 8;
+        for (int j = 0; j < npx; j++)
+            epilogue8(h, acc[i][j], oc0 + 8 * i, valid, (p0 + j) * c_out + oc0 + 8 * i, res, y);
+    }
+}
+
+const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2 = {
+    .enc = WW_S8ENC_S16, .wlayout = WW_S8W_PAIR16, .ob = OB, .nr = NR, .tile = tile_16x4};

@@ -1,0 +1,61 @@
+/* AVX-512 variants of the elementwise ops of ops_s8.h: the residual join (16
+ * lanes, requant.h's operations in the same order) and NHWC max pooling (64
+ * channels per vector, unsigned or signed byte max). */
+#include <immintrin.h>
+#include <string.h>
+
+#include "nn/kernels/ops_s8.h"
+
+static inline __m512 load16(const void *p, ww_qtype t, __mmask16 k, int32_t zp)
+{
+    __m128i b = _mm_maskz_loadu_epi8(k, p);
+    __m512i v = t == WW_QTYPE_S8 ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+    return _mm512_cvtepi32_ps(_mm512_sub_epi32(v, _mm512_set1_epi32(zp)));
+}
+
+void ww_add_s8_avx512(const void *a, const ww_qparam *qa, const void *b, const ww_qparam *qb,
+                      void *c, const ww_qparam *qc, int relu, size_t n)
+{
+    int32_t lo = ww_requant_lo(qc, relu), hi = ww_requant_hi(qc);
+    __m512 sa = _mm512_set1_ps(qa->scale), sb = _mm512_set1_ps(qb->scale);
+    __m512 sc = _mm512_set1_ps(qc->scale);
+    __m512 flo = _mm512_set1_ps((float)(lo - qc->zp)), fhi = _mm512_set1_ps((float)(hi - qc->zp));
+    __m512i zc = _mm512_set1_epi32(qc->zp);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 fa = _mm512_mul_ps(load16((const uint8_t *)a + i, qa->type, k, qa->zp), sa);
+        __m512 fb = _mm512_mul_ps(load16((const uint8_t *)b + i, qb->type, k, qb->zp), sb);
+        __m512 f = _mm512_div_ps(_mm512_add_ps(fa, fb), sc);
+        f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zc);
+        _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)c + i, k, q);
+    }
+}
+
+void ww_maxpool_s8_avx512(const ww_pool_shape *s, ww_qtype t, const void *x, void *y)
+{
+    int sgn = t == WW_QTYPE_S8;
+    const __m512i init = _mm512_set1_epi8(sgn ? (char)-128 : 0);
+    const uint8_t *xb = x;
+    uint8_t *yp = y;
+    for (int n = 0; n < s->n; n++, xb += (size_t)s->h_in * s->w_in * s->c)
+        for (int oh = 0; oh < s->h_out; oh++)
+            for (int ow = 0; ow < s->w_out; ow++, yp += s->c)
+                for (int c = 0; c < s->c; c += 64) {
+                    __mmask64 k =
+                        s->c - c >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (s->c - c)) - 1);
+                    __m512i m = init;
+                    for (int kh = 0; kh < s->k_h; kh++) {
+                        int ih = oh * s->stride_h - s->pad_top + kh * s->dil_h;
+                        if (ih < 0 || ih >= s->h_in) continue;
+                        for (int kw = 0; kw < s->k_w; kw++) {
+                            int iw = ow * s->stride_w - s->pad_left + kw * s->dil_w;
+                            if (iw < 0 || iw >= s->w_in) continue;
+                            __m512i v = _mm512_maskz_loadu_epi8(
+                                k, xb + ((size_t)ih * s->w_in + iw) * s->c + c);
+                            m = sgn ? _mm512_max_epi8(m, v) : _mm512_max_epu8(m, v);
+                        }
+                    }
+                    _mm512_mask_storeu_epi8(yp + c, k, m);
+                }
+}
