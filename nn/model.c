@@ -1,0 +1,471 @@
+/* ww_model: the ONNX file's protobuf (kept for re-preparing at other shapes),
+ * what it declares (inputs, outputs, metadata, op counts), and the graph
+ * compiled for the current shapes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nn/graph.h"
+
+#define WW_MAX_MODEL_BYTES ((size_t)256 << 20)
+
+typedef struct model_io {
+    const char *name;
+    ww_dtype dtype;
+    int ndim;
+    int64_t dims[WW_MAX_DIMS];
+} model_io;
+
+typedef struct op_count {
+    const char *type;
+    size_t count;
+} op_count;
+
+struct ww_model {
+    char *name;
+    Onnx__ModelProto *proto;
+    int64_t opset;
+    model_io *in, *out;
+    int n_in, n_out;
+    op_count *ops;
+    size_t n_ops;
+    size_t n_params, param_bytes;
+    ww_model_kind kind;
+    ww_graph g;
+    int prepared, fusion;
+    ww_model_observer obs;
+    void *obs_user;
+};
+
+const char *ww_model_kind_name(ww_model_kind kind)
+{
+    switch (kind) {
+    case WW_MODEL_FLOAT:
+        return "float";
+    case WW_MODEL_QDQ_INT8:
+        return "QDQ int8";
+    case WW_MODEL_DYNAMIC_INT8:
+        return "dynamic-quantized int8";
+    case WW_MODEL_FP16:
+        return "fp16";
+    }
+    return "unknown";
+}
+
+void ww_model_free(ww_model *m)
+{
+    if (!m) return;
+    ww_graph_free(&m->g);
+    if (m->proto) onnx__model_proto__free_unpacked(m->proto, NULL);
+    free(m->in);
+    free(m->out);
+    free(m->ops);
+    free(m->name);
+    free(m);
+}
+
+static int read_io(const Onnx__ValueInfoProto *vi, model_io *io, const char *what, ww_error *err)
+{
+    io->name = vi->name ? vi->name : "";
+    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+        !vi->type->tensor_type)
+        return ww_fail(err, WW_EUNSUPPORTED, "%s '%s' is not a tensor", what, io->name);
+    const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+    io->dtype = (ww_dtype)tt->elem_type;
+    if (!tt->shape) { /* rank unknown: allowed for outputs, which are inferred */
+        io->ndim = -1;
+        return 0;
+    }
+    if (tt->shape->n_dim > WW_MAX_DIMS)
+        return ww_fail(err, WW_EUNSUPPORTED, "%s '%s' has rank %zu (max %d)", what, io->name,
+                       tt->shape->n_dim, WW_MAX_DIMS);
+    io->ndim = (int)tt->shape->n_dim;
+    for (int i = 0; i < io->ndim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (d->dim_value < 0 || d->dim_value > WW_MAX_DIM)
+                return ww_fail(err, WW_EFORMAT, "%s '%s' dimension %d is %lld", what, io->name, i,
+                               (long long)d->dim_value);
+            io->dims[i] = d->dim_value;
+        } else {
+            io->dims[i] = -1;
+        }
+    }
+    return 0;
+}
+
+static int is_initializer(const Onnx__GraphProto *gp, const char *name)
+{
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        if (gp->initializer[i]->name && !strcmp(gp->initializer[i]->name, name)) return 1;
+    return 0;
+}
+
+static int describe(ww_model *m, ww_error *err)
+{
+    const Onnx__ModelProto *mp = m->proto;
+    const Onnx__GraphProto *gp = mp->graph;
+    if (!gp) return ww_fail(err, WW_EFORMAT, "not an ONNX model (no graph)");
+    m->opset = -1;
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const char *d = mp->opset_import[i]->domain;
+        if (!d || !*d || !strcmp(d, "ai.onnx")) m->opset = mp->opset_import[i]->version;
+    }
+    if (m->opset < 0) {
+        if (mp->n_opset_import)
+            return ww_fail(err, WW_EUNSUPPORTED,
+                           "no opset for the default ONNX domain (imports domain '%s')",
+                           mp->opset_import[0]->domain);
+        return ww_fail(err, WW_EFORMAT, "not an ONNX model (no opset_import)");
+    }
+    if (m->opset < 1 || m->opset > 1000)
+        return ww_fail(err, WW_EFORMAT, "opset version %lld", (long long)m->opset);
+    if (gp->n_node > WW_MAX_NODES)
+        return ww_fail(err, WW_ENOMEM, "graph has %zu nodes (max %d)", gp->n_node, WW_MAX_NODES);
+    m->in = calloc(gp->n_input + 1, sizeof *m->in);
+    m->out = calloc(gp->n_output + 1, sizeof *m->out);
+    m->ops = calloc(gp->n_node + 1, sizeof *m->ops);
+    if (!m->in || !m->out || !m->ops) return ww_fail(err, WW_ENOMEM, "out of memory");
+    for (size_t i = 0; i < gp->n_input; i++) {
+        if (gp->input[i]->name && is_initializer(gp, gp->input[i]->name)) continue;
+        int rc = read_io(gp->input[i], &m->in[m->n_in], "input", err);
+        if (rc) return rc;
+        if (m->in[m->n_in].ndim < 0)
+            return ww_fail(err, WW_EUNSUPPORTED, "input '%s' has no shape", m->in[m->n_in].name);
+        m->n_in++;
+    }
+    for (size_t i = 0; i < gp->n_output; i++) {
+        int rc = read_io(gp->output[i], &m->out[m->n_out], "output", err);
+        if (rc) return rc;
+        m->n_out++;
+    }
+    int qdq = 0, dyn = 0, f16 = 0;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const char *t = gp->node[i]->op_type ? gp->node[i]->op_type : "";
+        size_t k = 0;
+        while (k < m->n_ops && strcmp(m->ops[k].type, t)) k++;
+        if (k == m->n_ops) m->ops[m->n_ops++].type = t;
+        m->ops[k].count++;
+        if (!strcmp(t, "QuantizeLinear") || !strcmp(t, "DequantizeLinear")) qdq = 1;
+        if (!strcmp(t, "DynamicQuantizeLinear") || !strcmp(t, "MatMulInteger") ||
+            !strcmp(t, "ConvInteger"))
+            dyn = 1;
+    }
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        size_t c = 1;
+        for (size_t d = 0; d < tp->n_dims; d++) c *= tp->dims[d] > 0 ? (size_t)tp->dims[d] : 0;
+        m->n_params += c;
+        m->param_bytes += c * ww_dtype_size(tp->data_type);
+        if (tp->data_type == WW_DT_F16) f16 = 1;
+    }
+    for (int i = 0; i < m->n_in; i++)
+        if (m->in[i].dtype == WW_DT_F16) f16 = 1;
+    m->kind = dyn   ? WW_MODEL_DYNAMIC_INT8
+              : qdq ? WW_MODEL_QDQ_INT8
+              : f16 ? WW_MODEL_FP16
+                    : WW_MODEL_FLOAT;
+    return 0;
+}
+
+static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims, ww_error *err);
+
+static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
+{
+    if (len == 0) return ww_fail(err, WW_EFORMAT, "empty file");
+    if (len > WW_MAX_MODEL_BYTES)
+        return ww_fail(err, WW_ENOMEM, "%zu bytes is larger than the %zu MiB limit", len,
+                       WW_MAX_MODEL_BYTES >> 20);
+    m->proto = onnx__model_proto__unpack(NULL, len, data);
+    if (!m->proto) return ww_fail(err, WW_EFORMAT, "not an ONNX model (protobuf does not parse)");
+    if (!m->proto->has_ir_version || m->proto->ir_version < 1 || m->proto->ir_version > 100)
+        return ww_fail(err, WW_EFORMAT, "not an ONNX model (no valid ir_version)");
+    int rc = describe(m, err);
+    if (rc) return rc;
+    /* Compile once now, so a bad graph fails at load; inputs with symbolic axes
+     * other than the batch are compiled at the first prepare_shapes instead. */
+    int batch_ok = 1;
+    for (int i = 0; i < m->n_in; i++)
+        for (int d = 1; d < m->in[i].ndim; d++)
+            if (m->in[i].dims[d] < 0) batch_ok = 0;
+    if (!batch_ok) return 0;
+    int ndims[64];
+    int64_t store[64][WW_MAX_DIMS];
+    const int64_t *dims[64];
+    if (m->n_in > 64) return ww_fail(err, WW_EUNSUPPORTED, "more than 64 inputs");
+    for (int i = 0; i < m->n_in; i++) {
+        ndims[i] = m->in[i].ndim;
+        dims[i] = store[i];
+        for (int d = 0; d < ndims[i]; d++)
+            store[i][d] = m->in[i].dims[d] < 0 ? 1 : m->in[i].dims[d];
+    }
+    return prepare_impl(m, ndims, dims, err);
+}
+
+int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model **out, ww_error *err)
+{
+    *out = NULL;
+    ww_model *m = calloc(1, sizeof *m);
+    if (!m) return ww_fail(err, WW_ENOMEM, "%s: out of memory", name);
+    m->fusion = 1;
+    m->name = strdup(name ? name : "model");
+    int rc = m->name ? load_proto(m, data, len, err) : ww_fail(err, WW_ENOMEM, "out of memory");
+    if (rc) {
+        ww_model_free(m);
+        return ww_error_prefix(err, rc, name ? name : "model");
+    }
+    *out = m;
+    return 0;
+}
+
+int ww_model_load(const char *path, ww_model **out, ww_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ww_fail(err, WW_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return ww_fail(err, WW_EIO, "%s: not a regular file", path);
+    }
+    if ((size_t)st.st_size > WW_MAX_MODEL_BYTES) {
+        fclose(f);
+        return ww_fail(err, WW_ENOMEM, "%s: %lld bytes is larger than the %zu MiB limit", path,
+                       (long long)st.st_size, WW_MAX_MODEL_BYTES >> 20);
+    }
+    size_t len = (size_t)st.st_size;
+    void *buf = malloc(len ? len : 1);
+    if (!buf) {
+        fclose(f);
+        return ww_fail(err, WW_ENOMEM, "%s: out of memory", path);
+    }
+    size_t got = fread(buf, 1, len, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != len) {
+        free(buf);
+        return ww_fail(err, WW_EIO, "%s: read error", path);
+    }
+    int rc = ww_model_load_mem(buf, len, path, out, err);
+    free(buf);
+    return rc;
+}
+
+size_t ww_model_meta_count(const ww_model *m)
+{
+    return m->proto->n_metadata_props;
+}
+
+void ww_model_meta_at(const ww_model *m, size_t i, const char **key, const char **value)
+{
+    const Onnx__StringStringEntryProto *e = m->proto->metadata_props[i];
+    *key = e->key ? e->key : "";
+    *value = e->value ? e->value : "";
+}
+
+const char *ww_model_meta(const ww_model *m, const char *key)
+{
+    for (size_t i = 0; i < m->proto->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = m->proto->metadata_props[i];
+        if (e->key && !strcmp(e->key, key)) return e->value ? e->value : "";
+    }
+    return NULL;
+}
+
+int ww_model_n_inputs(const ww_model *m)
+{
+    return m->n_in;
+}
+int ww_model_n_outputs(const ww_model *m)
+{
+    return m->n_out;
+}
+const char *ww_model_input_name(const ww_model *m, int i)
+{
+    return i >= 0 && i < m->n_in ? m->in[i].name : NULL;
+}
+const char *ww_model_output_name(const ww_model *m, int i)
+{
+    return i >= 0 && i < m->n_out ? m->out[i].name : NULL;
+}
+static int io_shape(const model_io *io, int64_t *dims)
+{
+    for (int d = 0; d < io->ndim; d++) dims[d] = io->dims[d];
+    return io->ndim;
+}
+int ww_model_input_shape(const ww_model *m, int i, int64_t *dims)
+{
+    return i >= 0 && i < m->n_in ? io_shape(&m->in[i], dims) : -1;
+}
+int ww_model_output_shape(const ww_model *m, int i, int64_t *dims)
+{
+    return i >= 0 && i < m->n_out ? io_shape(&m->out[i], dims) : -1;
+}
+ww_dtype ww_model_input_dtype(const ww_model *m, int i)
+{
+    return i >= 0 && i < m->n_in ? m->in[i].dtype : WW_DT_UNDEFINED;
+}
+ww_dtype ww_model_output_dtype(const ww_model *m, int i)
+{
+    return i >= 0 && i < m->n_out ? m->out[i].dtype : WW_DT_UNDEFINED;
+}
+
+void ww_model_set_fusion(ww_model *m, int enabled)
+{
+    m->fusion = enabled;
+}
+
+void ww_model_set_observer(ww_model *m, ww_model_observer fn, void *user)
+{
+    m->obs = fn;
+    m->obs_user = user;
+}
+
+/* errors without the model's name: callers add it */
+static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims, ww_error *err)
+{
+    for (int i = 0; i < m->n_in; i++) {
+        if (ndims[i] != m->in[i].ndim)
+            return ww_fail(err, WW_EINVAL, "input '%s' must have rank %d, not %d", m->in[i].name,
+                           m->in[i].ndim, ndims[i]);
+        for (int d = 0; d < ndims[i]; d++)
+            if (m->in[i].dims[d] >= 0 && m->in[i].dims[d] != dims[i][d])
+                return ww_fail(err, WW_EINVAL, "input '%s' axis %d must be %lld, not %lld",
+                               m->in[i].name, d, (long long)m->in[i].dims[d],
+                               (long long)dims[i][d]);
+    }
+    ww_graph g;
+    int rc = ww_graph_build(&g, m->proto, m->opset, ndims, dims, m->fusion, err);
+    if (!rc) rc = ww_graph_plan(&g, err);
+    if (!rc && g.n_outputs != m->n_out) rc = ww_fail(err, WW_EFORMAT, "graph outputs do not match");
+    for (int i = 0; !rc && i < m->n_out; i++) {
+        const ww_tensor *t = &g.t[g.outputs[i]];
+        const model_io *io = &m->out[i];
+        if (io->dtype != WW_DT_UNDEFINED && io->dtype != t->dtype)
+            rc = ww_fail(err, WW_EFORMAT, "output '%s' is declared %s but computes to %s", io->name,
+                         ww_dtype_name(io->dtype), ww_dtype_name(t->dtype));
+        else if (io->ndim >= 0 && io->ndim != t->ndim)
+            rc = ww_fail(err, WW_EFORMAT, "output '%s' is declared with rank %d but has %d",
+                         io->name, io->ndim, t->ndim);
+        for (int d = 0; !rc && io->ndim >= 0 && d < io->ndim; d++)
+            if (io->dims[d] >= 0 && io->dims[d] != t->dims[d] && d > 0)
+                rc = ww_fail(err, WW_EFORMAT,
+                             "output '%s' axis %d is declared %lld but computes to %lld", io->name,
+                             d, (long long)io->dims[d], (long long)t->dims[d]);
+    }
+    if (rc) {
+        ww_graph_free(&g);
+        return rc;
+    }
+    ww_graph_free(&m->g);
+    m->g = g;
+    m->prepared = 1;
+    return 0;
+}
+
+int ww_model_prepare_shapes(ww_model *m, const int *ndims, const int64_t *const *dims,
+                            ww_error *err)
+{
+    int rc = prepare_impl(m, ndims, dims, err);
+    return rc ? ww_error_prefix(err, rc, m->name) : 0;
+}
+
+int ww_model_prepare(ww_model *m, int batch, ww_error *err)
+{
+    int ndims[64];
+    int64_t store[64][WW_MAX_DIMS];
+    const int64_t *dims[64];
+    if (m->n_in > 64) return ww_fail(err, WW_EUNSUPPORTED, "%s: more than 64 inputs", m->name);
+    if (batch < 1) return ww_fail(err, WW_EINVAL, "%s: batch size %d", m->name, batch);
+    for (int i = 0; i < m->n_in; i++) {
+        const model_io *io = &m->in[i];
+        ndims[i] = io->ndim;
+        dims[i] = store[i];
+        for (int d = 0; d < io->ndim; d++) {
+            int64_t v = io->dims[d];
+            if (d == 0 && v < 0) v = batch;
+            if (d == 0 && v != batch)
+                return ww_fail(err, WW_EINVAL, "%s: input '%s' has a fixed batch of %lld, not %d",
+                               m->name, io->name, (long long)v, batch);
+            if (v < 0)
+                return ww_fail(err, WW_EINVAL,
+                               "%s: input '%s' axis %d is symbolic; give its shape explicitly",
+                               m->name, io->name, d);
+            store[i][d] = v;
+        }
+    }
+    return ww_model_prepare_shapes(m, ndims, dims, err);
+}
+
+int ww_model_input(ww_model *m, int i, ww_tensor_view *view)
+{
+    if (!m->prepared || i < 0 || i >= m->g.n_inputs) return WW_EINVAL;
+    ww_tensor_view_of(&m->g.t[m->g.inputs[i]], view);
+    return 0;
+}
+
+int ww_model_output(ww_model *m, int i, ww_tensor_view *view)
+{
+    if (!m->prepared || i < 0 || i >= m->g.n_outputs) return WW_EINVAL;
+    ww_tensor_view_of(&m->g.t[m->g.outputs[i]], view);
+    return 0;
+}
+
+int ww_model_run(ww_model *m, ww_error *err)
+{
+    if (!m->prepared) return ww_fail(err, WW_EINVAL, "%s: model is not prepared", m->name);
+    int rc = ww_graph_run(&m->g, m->obs, m->obs_user, err);
+    return rc ? ww_error_prefix(err, rc, m->name) : 0;
+}
+
+int ww_model_run_f32(ww_model *m, const float *in, size_t in_count, float *out, size_t out_count,
+                     ww_error *err)
+{
+    if (!m->prepared) return ww_fail(err, WW_EINVAL, "%s: model is not prepared", m->name);
+    if (m->g.n_inputs != 1 || m->g.n_outputs != 1)
+        return ww_fail(err, WW_EINVAL, "%s: needs one input and one output, has %d and %d", m->name,
+                       m->g.n_inputs, m->g.n_outputs);
+    ww_tensor *x = &m->g.t[m->g.inputs[0]], *y = &m->g.t[m->g.outputs[0]];
+    if (x->dtype != WW_DT_F32 || y->dtype != WW_DT_F32)
+        return ww_fail(err, WW_EINVAL, "%s: input and output must be float32", m->name);
+    if (x->count != in_count || y->count != out_count)
+        return ww_fail(err, WW_EINVAL,
+                       "%s: expects %zu input and %zu output values, got %zu and %zu", m->name,
+                       x->count, y->count, in_count, out_count);
+    memcpy(x->data, in, in_count * sizeof(float));
+    int rc = ww_model_run(m, err);
+    if (rc) return rc;
+    memcpy(out, y->data, out_count * sizeof(float));
+    return 0;
+}
+
+void ww_model_get_stats(const ww_model *m, ww_model_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->ir_version = m->proto->ir_version;
+    st->opset = m->opset;
+    st->producer_name = m->proto->producer_name ? m->proto->producer_name : "";
+    st->producer_version = m->proto->producer_version ? m->proto->producer_version : "";
+    st->kind = m->kind;
+    st->n_nodes = m->proto->graph->n_node;
+    st->n_params = m->n_params;
+    st->param_bytes = m->param_bytes;
+    if (m->prepared) {
+        st->macs = m->g.macs;
+        st->arena_bytes = m->g.arena_bytes;
+        st->n_exec_nodes = (size_t)m->g.n_live;
+    }
+}
+
+size_t ww_model_op_type_count(const ww_model *m)
+{
+    return m->n_ops;
+}
+
+void ww_model_op_type_at(const ww_model *m, size_t i, const char **op_type, size_t *count)
+{
+    *op_type = m->ops[i].type;
+    *count = m->ops[i].count;
+}
