@@ -300,3 +300,391 @@ WW_TEST(conv2d_s8_scalar_within_1lsb_of_double)
     /* off-by-one only where float rounding sits on a .5 boundary: rare */
     CHECK_MSG(exact >= total - total / 100, "%ld of %ld exact", exact, total);
 }
+
+/* Packing the same conv with and without the fused join gives the bytes of
+ * conv -> (intermediate tensor) -> add_s8. */
+WW_TEST(conv2d_s8_fused_add_equals_conv_then_add)
+{
+    ww_isa isas[WW_ISA_COUNT + 1];
+    int nisa = other_isas(isas + 1) + 1;
+    isas[0] = WW_ISA_SCALAR;
+    for (int t = 0; t < 30; t++) {
+        conv_case c;
+        conv_random(&c, 200000, 0.02f, 2.0f);
+        c.p.fuse_add = 1;
+        c.p.mid = rq(0.02f, 2.0f);
+        c.p.r = rq(0.02f, 2.0f);
+        c.p.relu_after_add = rint_in(0, 1);
+        conv_case plain = c;
+        plain.p.fuse_add = 0;
+        plain.p.y = c.p.mid;
+        uint8_t *mid = malloc(c.ny), *want = malloc(c.ny), *got = malloc(c.ny);
+        REQUIRE(conv_run(&plain, WW_ISA_SCALAR, mid) == WW_ISA_SCALAR);
+        ww_add_s8_scalar(mid, &c.p.mid, c.r, &c.p.r, want, &c.p.y, c.p.relu_after_add, c.ny);
+        for (int k = 0; k < nisa; k++) {
+            CHECK(conv_run(&c, isas[k], got) >= 0);
+            CHECK_MSG(!memcmp(want, got, c.ny), "case %d %s: fused differs from conv + add", t,
+                      ww_isa_name(isas[k]));
+        }
+        free(mid);
+        free(want);
+        free(got);
+        conv_free(&c);
+        if (ww_test_failed()) return;
+    }
+}
+
+/* The shapes of the ResNet18 this runs (cut to a smaller input where the
+ * scalar reference would be slow), every ISA against scalar. */
+WW_TEST(conv2d_s8_resnet_layer_shapes)
+{
+    static const int L[][9] = {
+        /* c_in c_out h_in w_in k stride pad fuse relu */
+        {1, 64, 16, 26, 7, 2, 3, 0, 1},  {64, 64, 8, 13, 3, 1, 1, 0, 1},
+        {64, 64, 8, 13, 3, 1, 1, 1, 1},  {64, 128, 8, 13, 3, 2, 1, 0, 1},
+        {64, 128, 8, 13, 1, 2, 0, 0, 0}, {128, 256, 4, 7, 3, 2, 1, 0, 1},
+        {256, 512, 4, 7, 3, 2, 1, 0, 1}, {512, 512, 2, 4, 3, 1, 1, 1, 1},
+    };
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa = other_isas(isas);
+    for (size_t t = 0; t < sizeof L / sizeof L[0]; t++) {
+        conv_case c;
+        conv_random(&c, 1000, 0.02f, 2.0f);
+        conv_free(&c);
+        memset(&c, 0, sizeof c);
+        ww_conv2d_shape *s = &c.p.shape;
+        *s = (ww_conv2d_shape){.n = 1,
+                               .c_in = L[t][0],
+                               .c_out = L[t][1],
+                               .h_in = L[t][2],
+                               .w_in = L[t][3],
+                               .k_h = L[t][4],
+                               .k_w = L[t][4],
+                               .stride_h = L[t][5],
+                               .stride_w = L[t][5],
+                               .pad_top = L[t][6],
+                               .pad_left = L[t][6],
+                               .dil_h = 1,
+                               .dil_w = 1,
+                               .groups = 1};
+        s->h_out = out_size(s->h_in, s->k_h, s->stride_h, s->pad_top, 1, s->pad_top);
+        s->w_out = out_size(s->w_in, s->k_w, s->stride_w, s->pad_left, 1, s->pad_left);
+        c.p.x = (ww_qparam){0.05f, t ? 0 : 131, WW_QTYPE_U8};
+        c.p.y = (ww_qparam){0.08f, L[t][7] ? 90 : 0, WW_QTYPE_U8};
+        c.p.relu = L[t][8];
+        c.p.fuse_add = L[t][7];
+        c.p.mid = (ww_qparam){0.07f, 100, WW_QTYPE_U8};
+        c.p.r = (ww_qparam){0.06f, 0, WW_QTYPE_U8};
+        c.p.relu_after_add = 1;
+        c.nw = (size_t)s->c_out * s->c_in * s->k_h * s->k_w;
+        c.nx = (size_t)s->h_in * s->w_in * s->c_in;
+        c.ny = (size_t)s->h_out * s->w_out * s->c_out;
+        c.w = malloc(c.nw);
+        c.ws = malloc(sizeof(float) * s->c_out);
+        c.bias = malloc(sizeof(int32_t) * s->c_out);
+        c.x = malloc(c.nx);
+        c.r = malloc(c.ny);
+        for (size_t i = 0; i < c.nw; i++) c.w[i] = (int8_t)rint_in(-128, 127);
+        for (int o = 0; o < s->c_out; o++) {
+            c.ws[o] = 0.002f / sqrtf((float)(s->c_in * s->k_h * s->k_w)) * rlog(0.5f, 2.0f);
+            c.bias[o] = rint_in(-2000, 2000);
+        }
+        fill_q(c.x, WW_QTYPE_U8, c.nx);
+        fill_q(c.r, WW_QTYPE_U8, c.ny);
+        c.p.w_scale = c.ws;
+        uint8_t *ref = malloc(c.ny), *got = malloc(c.ny);
+        REQUIRE(conv_run(&c, WW_ISA_SCALAR, ref) == WW_ISA_SCALAR);
+        int distinct = 0, seen[256] = {0};
+        for (size_t i = 0; i < c.ny; i++) distinct += !seen[ref[i]]++;
+        CHECK_MSG(distinct > 20, "layer %zu: only %d distinct outputs", t, distinct);
+        for (int k = 0; k < nisa; k++) {
+            CHECK(conv_run(&c, isas[k], got) >= 0);
+            CHECK_MSG(!memcmp(ref, got, c.ny), "layer %zu: %s differs from scalar", t,
+                      ww_isa_name(isas[k]));
+        }
+        free(ref);
+        free(got);
+        conv_free(&c);
+    }
+}
+
+WW_TEST(conv2d_s8_rejects_bad_parameters)
+{
+    conv_case c;
+    conv_random(&c, 1000, 0.02f, 2.0f);
+    void *packed = malloc(ww_conv2d_s8_packed_size(&c.p, WW_ISA_SCALAR) + 4096);
+    ww_error err = {{0}};
+    ww_conv2d_s8_params p = c.p;
+    p.shape.groups = 7 * c.p.shape.c_in + 1;
+    CHECK_EQ_INT(ww_conv2d_s8_pack(&p, WW_ISA_SCALAR, c.w, c.bias, packed, &err), WW_EINVAL);
+    CHECK_MSG(strstr(err.msg, "groups"), "%s", err.msg);
+    p = c.p;
+    p.x.zp = 300;
+    CHECK_EQ_INT(ww_conv2d_s8_pack(&p, WW_ISA_SCALAR, c.w, c.bias, packed, &err), WW_EINVAL);
+    CHECK_MSG(strstr(err.msg, "zero point 300"), "%s", err.msg);
+    p = c.p;
+    p.y.scale = 0.0f;
+    CHECK_EQ_INT(ww_conv2d_s8_pack(&p, WW_ISA_SCALAR, c.w, c.bias, packed, &err), WW_EINVAL);
+    CHECK_MSG(strstr(err.msg, "output: scale"), "%s", err.msg);
+    p = c.p;
+    c.ws[0] = NAN;
+    CHECK_EQ_INT(ww_conv2d_s8_pack(&p, WW_ISA_SCALAR, c.w, c.bias, packed, &err), WW_EINVAL);
+    CHECK_MSG(strstr(err.msg, "weight scale of output channel 0"), "%s", err.msg);
+    p.shape.stride_h = 0;
+    CHECK_EQ_INT(ww_conv2d_s8_pack(&p, WW_ISA_SCALAR, c.w, c.bias, packed, &err), WW_EINVAL);
+    free(packed);
+    conv_free(&c);
+}
+
+/* Every ISA's row of ops_s8 against the scalar entries. */
+static void rows_for(ww_isa *isas, int *n)
+{
+    *n = other_isas(isas);
+}
+
+WW_TEST(add_s8_every_isa_matches_scalar_and_double)
+{
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa;
+    rows_for(isas, &nisa);
+    for (int t = 0; t < 200; t++) {
+        ww_qparam qa = rq(0.01f, 1.0f), qb = rq(0.01f, 1.0f);
+        ww_qparam qc = t % 5 == 0 ? rq(1e-4f, 1e-3f) : rq(0.01f, 1.0f);
+        int relu = rint_in(0, 1);
+        size_t n = (size_t)rint_in(1, 300);
+        uint8_t a[300], b[300], ref[300], got[300];
+        fill_q(a, qa.type, n);
+        fill_q(b, qb.type, n);
+        ww_add_s8_scalar(a, &qa, b, &qb, ref, &qc, relu, n);
+        for (size_t i = 0; i < n; i++) {
+            double f = ((ww_qload(a, qa.type, (long)i) - qa.zp) * (double)qa.scale +
+                        (ww_qload(b, qb.type, (long)i) - qb.zp) * (double)qb.scale) /
+                       qc.scale;
+            double q = nearbyint(f) + qc.zp, lo = ww_requant_lo(&qc, relu),
+                   hi = ww_qtype_max(qc.type);
+            q = q < lo ? lo : q > hi ? hi : q;
+            CHECK_MSG(fabs(ww_qload(ref, qc.type, (long)i) - q) <= 1, "add %zu: %d vs %g", i,
+                      ww_qload(ref, qc.type, (long)i), q);
+        }
+        for (int k = 0; k < nisa; k++) {
+            const ww_ops_s8 *ops = ww_ops_s8_get(isas[k]);
+            memset(got, 0x5a, sizeof got);
+            ops->add(a, &qa, b, &qb, got, &qc, relu, n);
+            CHECK_MSG(!memcmp(ref, got, n), "add case %d: %s (%s) differs", t, ww_isa_name(isas[k]),
+                      ww_isa_name(ops->isa[0]));
+        }
+        if (ww_test_failed()) return;
+    }
+}
+
+WW_TEST(maxpool_s8_every_isa_matches_scalar_and_definition)
+{
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa = other_isas(isas);
+    for (int t = 0; t < 60; t++) {
+        ww_pool_shape s = {.n = rint_in(1, 2),
+                           .c = rint_in(1, 140),
+                           .h_in = rint_in(1, 12),
+                           .w_in = rint_in(1, 12),
+                           .k_h = rint_in(1, 4),
+                           .k_w = rint_in(1, 4),
+                           .stride_h = rint_in(1, 3),
+                           .stride_w = rint_in(1, 3),
+                           .dil_h = rint_in(1, 2),
+                           .dil_w = rint_in(1, 2)};
+        s.pad_top = rint_in(0, s.k_h - 1);
+        s.pad_left = rint_in(0, s.k_w - 1);
+        s.h_out = out_size(s.h_in, s.k_h, s.stride_h, s.pad_top, s.dil_h, s.pad_top);
+        s.w_out = out_size(s.w_in, s.k_w, s.stride_w, s.pad_left, s.dil_w, s.pad_left);
+        if (s.h_out < 1 || s.w_out < 1) continue;
+        CHECK_EQ_INT(ww_pool_shape_check(&s, NULL), WW_OK);
+        ww_qtype ty = rnd() & 1 ? WW_QTYPE_S8 : WW_QTYPE_U8;
+        size_t nx = (size_t)s.n * s.h_in * s.w_in * s.c, ny = (size_t)s.n * s.h_out * s.w_out * s.c;
+        uint8_t *x = malloc(nx), *ref = malloc(ny), *got = malloc(ny);
+        fill_q(x, ty, nx);
+        ww_maxpool_s8_scalar(&s, ty, x, ref);
+        /* spot check the definition: the max over the in-bounds window */
+        for (int q = 0; q < 20; q++) {
+            int b = rint_in(0, s.n - 1), oh = rint_in(0, s.h_out - 1), ow = rint_in(0, s.w_out - 1),
+                ch = rint_in(0, s.c - 1);
+            int m = -1000;
+            for (int kh = 0; kh < s.k_h; kh++)
+                for (int kw = 0; kw < s.k_w; kw++) {
+                    int ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+                    int iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
+                    if (ih < 0 || iw < 0 || ih >= s.h_in || iw >= s.w_in) continue;
+                    int v = ww_qload(x, ty, (((long)b * s.h_in + ih) * s.w_in + iw) * s.c + ch);
+                    m = v > m ? v : m;
+                }
+            if (m == -1000) m = ww_qtype_min(ty);
+            CHECK_EQ_INT(ww_qload(ref, ty, (((long)b * s.h_out + oh) * s.w_out + ow) * s.c + ch),
+                         m);
+        }
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->maxpool(&s, ty, x, got);
+            CHECK_MSG(!memcmp(ref, got, ny), "maxpool case %d: %s differs", t,
+                      ww_isa_name(isas[k]));
+        }
+        free(x);
+        free(ref);
+        free(got);
+        if (ww_test_failed()) return;
+    }
+}
+
+WW_TEST(gavgpool_s8_matches_double)
+{
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa = other_isas(isas);
+    for (int t = 0; t < 40; t++) {
+        int n = rint_in(1, 2), hw = rint_in(1, 60), c = rint_in(1, 70);
+        ww_qparam qx = rq(0.01f, 1.0f), qy = t % 4 == 0 ? rq(1e-4f, 1e-3f) : rq(0.01f, 1.0f);
+        size_t nx = (size_t)n * hw * c;
+        uint8_t *x = malloc(nx), *ref = malloc((size_t)n * c), *got = malloc((size_t)n * c);
+        fill_q(x, qx.type, nx);
+        ww_gavgpool_s8_scalar(n, hw, c, x, &qx, ref, &qy);
+        for (int b = 0; b < n; b++)
+            for (int ch = 0; ch < c; ch++) {
+                double sum = 0;
+                for (int p = 0; p < hw; p++)
+                    sum += (ww_qload(x, qx.type, ((long)b * hw + p) * c + ch) - qx.zp) *
+                           (double)qx.scale;
+                double q = nearbyint(sum / hw / qy.scale) + qy.zp;
+                q = q < ww_qtype_min(qy.type)   ? ww_qtype_min(qy.type)
+                    : q > ww_qtype_max(qy.type) ? ww_qtype_max(qy.type)
+                                                : q;
+                CHECK(fabs(ww_qload(ref, qy.type, (long)b * c + ch) - q) <= 1);
+            }
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->gavgpool(n, hw, c, x, &qx, got, &qy);
+            CHECK(!memcmp(ref, got, (size_t)n * c));
+        }
+        free(x);
+        free(ref);
+        free(got);
+        if (ww_test_failed()) return;
+    }
+}
+
+WW_TEST(gemm_s8_all_outputs_match_double)
+{
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa = other_isas(isas);
+    for (int t = 0; t < 30; t++) {
+        ww_gemm_s8_params p = {
+            .rows = rint_in(1, 3), .k = rint_in(1, 600), .n_out = rint_in(1, 12)};
+        p.x = rq(0.01f, 0.5f);
+        p.y = rq(0.01f, 2.0f);
+        p.relu = rint_in(0, 1);
+        p.out = (ww_gemm_s8_out)(t % 3);
+        int8_t *w = malloc((size_t)p.k * p.n_out);
+        float ws[12];
+        int32_t bias[12];
+        uint8_t *x = malloc((size_t)p.rows * p.k);
+        for (long i = 0; i < (long)p.k * p.n_out; i++) w[i] = (int8_t)rint_in(-128, 127);
+        for (int o = 0; o < p.n_out; o++)
+            ws[o] = rlog(0.001f, 0.05f), bias[o] = rint_in(-9999, 9999);
+        fill_q(x, p.x.type, (size_t)p.rows * p.k);
+        p.w_scale = ws;
+        void *packed = malloc(ww_gemm_s8_packed_size(&p));
+        ww_error err;
+        REQUIRE(ww_gemm_s8_pack(&p, w, bias, packed, &err) == WW_OK);
+        size_t ny = (size_t)p.rows * p.n_out;
+        char ref[36 * 4], got[36 * 4];
+        ww_gemm_s8_scalar(packed, x, ref);
+        for (int r = 0; r < p.rows; r++)
+            for (int o = 0; o < p.n_out; o++) {
+                int64_t acc = bias[o];
+                for (int k = 0; k < p.k; k++)
+                    acc += (int64_t)(ww_qload(x, p.x.type, (long)r * p.k + k) - p.x.zp) *
+                           w[(long)o * p.k + k];
+                long i = (long)r * p.n_out + o;
+                double real = (double)acc * p.x.scale * ws[o];
+                if (p.out == WW_GEMM_S8_OUT_I32) {
+                    CHECK_EQ_INT(((int32_t *)ref)[i], acc);
+                } else if (p.out == WW_GEMM_S8_OUT_FLOAT) {
+                    CHECK_NEAR(((float *)ref)[i], real, 1e-5 * fabs(real) + 1e-30);
+                } else {
+                    double q = nearbyint(real / p.y.scale) + p.y.zp;
+                    double lo = ww_requant_lo(&p.y, p.relu), hi = ww_qtype_max(p.y.type);
+                    q = q < lo ? lo : q > hi ? hi : q;
+                    CHECK(fabs(ww_qload(ref, p.y.type, i) - q) <= 1);
+                }
+            }
+        size_t esz = p.out == WW_GEMM_S8_OUT_QUANT ? 1 : 4;
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->gemm(packed, x, got);
+            CHECK(!memcmp(ref, got, ny * esz));
+        }
+        free(w);
+        free(x);
+        free(packed);
+        if (ww_test_failed()) return;
+    }
+    ww_gemm_s8_params bad = {.rows = 1, .k = 0, .n_out = 2};
+    ww_error err;
+    CHECK_EQ_INT(ww_gemm_s8_pack(&bad, NULL, NULL, NULL, &err), WW_EINVAL);
+}
+
+WW_TEST(quantize_dequantize_round_half_even_and_saturate)
+{
+    ww_qparam u = {0.5f, 10, WW_QTYPE_U8}, s = {1.0f, 0, WW_QTYPE_S8};
+    /* x/scale = 0.5, 1.5, 2.5, -0.5, -1.5 -> 0, 2, 2, -0, -2 (ties to even) */
+    float xs[] = {0.25f, 0.75f, 1.25f, -0.25f, -0.75f, 1e30f, -1e30f, NAN};
+    uint8_t q[8];
+    ww_quantize_s8_scalar(xs, 8, &u, q);
+    uint8_t want_u[] = {10, 12, 12, 10, 8, 255, 0, 10};
+    CHECK(!memcmp(q, want_u, 8));
+    float xs2[] = {126.5f, 127.5f, -128.5f, -127.5f, 2.5f, -2.5f};
+    int8_t q2[6];
+    ww_quantize_s8_scalar(xs2, 6, &s, q2);
+    int8_t want_s[] = {126, 127, -128, -128, 2, -2};
+    CHECK(!memcmp(q2, want_s, 6));
+    float back[8];
+    ww_dequantize_s8_scalar(q, 8, &u, back);
+    CHECK_NEAR(back[1], 1.0, 0);
+    CHECK_NEAR(back[6], -5.0, 0);
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa = other_isas(isas);
+    for (int t = 0; t < 20; t++) {
+        ww_qparam qp = rq(0.001f, 1.0f);
+        float x[257], b1[257], b2[257];
+        uint8_t r1[257], r2[257];
+        for (int i = 0; i < 257; i++) x[i] = (float)((rnd() / 4294967296.0 - 0.5) * 600 * qp.scale);
+        ww_quantize_s8_scalar(x, 257, &qp, r1);
+        ww_dequantize_s8_scalar(r1, 257, &qp, b1);
+        for (int k = 0; k < nisa; k++) {
+            const ww_ops_s8 *ops = ww_ops_s8_get(isas[k]);
+            ops->quantize(x, 257, &qp, r2);
+            ops->dequantize(r1, 257, &qp, b2);
+            CHECK(!memcmp(r1, r2, 257));
+            CHECK(!memcmp(b1, b2, sizeof b1));
+        }
+    }
+}
+
+WW_TEST(nchw_nhwc_round_trip)
+{
+    uint8_t x[2 * 3 * 4 * 5], y[sizeof x], z[sizeof x];
+    for (size_t i = 0; i < sizeof x; i++) x[i] = (uint8_t)i;
+    ww_nchw_to_nhwc_8(x, 2, 3, 4, 5, y);
+    CHECK_EQ_INT(y[1], x[20]); /* n0 h0 w0 c1 */
+    CHECK_EQ_INT(y[3], x[1]);  /* n0 h0 w1 c0 */
+    ww_nhwc_to_nchw_8(y, 2, 3, 4, 5, z);
+    CHECK(!memcmp(x, z, sizeof x));
+}
+
+/* Which conv kernel the dispatch picks here (scripts/test-arm.sh sets it). */
+WW_TEST(dispatch_picks_expected_isa)
+{
+    const char *want = getenv("WW_EXPECT_ISA");
+    ww_isa active = ww_isa_active();
+    printf("#   active ISA %s, conv2d_s8 kernel %s\n", ww_isa_name(active),
+           ww_isa_name(ww_conv2d_s8_isa(active)));
+    CHECK(ww_conv2d_s8_isa(WW_ISA_SCALAR) == WW_ISA_SCALAR);
+    if (!want) return;
+    CHECK_MSG(!strcmp(ww_isa_name(active), want), "active ISA %s, expected %s", ww_isa_name(active),
+              want);
+    CHECK_MSG(!strcmp(ww_isa_name(ww_conv2d_s8_isa(active)), want), "conv2d_s8 kernel %s",
+              ww_isa_name(ww_conv2d_s8_isa(active)));
+}
