@@ -120,3 +120,23 @@ WW_TEST(config_threshold_model_means_unset)
     CHECK(c.threshold < 0);
     CHECK(ww_config_set(&c, "nope", "1", &err) == WW_EUNSUPPORTED);
 }
+
+/* etc/wakewordd.conf documents every key with its default: it must parse, and
+ * give exactly the built-in defaults. */
+WW_TEST(config_shipped_file_is_the_defaults)
+{
+    ww_config def, c;
+    ww_config_defaults(&def);
+    ww_config_defaults(&c);
+    c.period_ms = 1; /* so a key missing from the file shows up */
+    c.buffer_ms = c.ring_ms = c.realtime_priority = c.retry_initial_ms = c.retry_max_ms = 7;
+    c.journal = 0;
+    c.realtime = c.json_stdout = 1;
+    c.threshold = 0.3;
+    c.bus = WW_BUS_NONE;
+    c.device[0] = 0;
+    ww_error err = {{0}};
+    int rc = ww_config_load(&c, "etc/wakewordd.conf", &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    CHECK(!memcmp(&c, &def, sizeof c));
+}
