@@ -149,7 +149,7 @@ size_t ww_conv2d_s8_scratch_size(const ww_conv2d_s8_params *p, ww_isa isa)
         n = (size_t)p->shape.h_out * p->shape.w_out * h.kq * 4;
     else
         n = (size_t)h.hp * h.wp * p->shape.groups * h.cg4;
-    return align64(n * h.esize + 64);
+    return align64(n * h.esize + 128); /* alignment, and slack for 8-byte moves */
 }
 
 ww_isa ww_conv2d_s8_packed_isa(const void *packed)
@@ -267,6 +267,29 @@ static inline void put(const ww_conv2d_s8_hdr *h, void *dst, size_t i, int32_t e
         ((uint8_t *)dst)[i] = (uint8_t)e;
 }
 
+/* Writes n encoded copies of the zero point, or n input bytes encoded. */
+static inline void fill_zc(const ww_conv2d_s8_hdr *h, void *dst, size_t o, size_t n)
+{
+    if (h->esize == 1)
+        memset((uint8_t *)dst + o, (uint8_t)h->zc, n);
+    else
+        for (size_t i = 0; i < n; i++) ((int16_t *)dst)[o + i] = (int16_t)h->zc;
+}
+static inline void copy_enc(const ww_conv2d_s8_hdr *h, void *dst, size_t o, const uint8_t *src,
+                            size_t n, uint8_t xr)
+{
+    if (h->esize == 1) {
+        uint8_t *d = (uint8_t *)dst + o;
+        if (!xr)
+            memcpy(d, src, n);
+        else
+            for (size_t i = 0; i < n; i++) d[i] = src[i] ^ xr;
+    } else {
+        int16_t *d = (int16_t *)dst + o;
+        for (size_t i = 0; i < n; i++) d[i] = (int16_t)(uint8_t)(src[i] ^ xr);
+    }
+}
+
 /* The zero-point-padded NHWC image of one batch item, channels per group
  * rounded up to cg4 (all ResNet layers: equal, so rows are copied whole). */
 static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
@@ -274,7 +297,7 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
     const ww_conv2d_shape *s = &h->p.shape;
     int ct = s->groups * h->cg4;
     int32_t zc = h->zc;
-    int fast = h->esize == 1 && ct == s->c_in;
+    int fast = ct == s->c_in;
     uint8_t xr = (uint8_t)(encode(h, 0) & 0xff); /* xor turning input bytes into encoded */
     for (int r = 0; r < h->hp; r++) {
         int ih = r - s->pad_top;
@@ -282,19 +305,12 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
             int iw = c - s->pad_left;
             size_t o = ((size_t)r * h->wp + c) * ct;
             if (ih < 0 || ih >= s->h_in || iw < 0 || iw >= s->w_in) {
-                if (h->esize == 1)
-                    memset((uint8_t *)img + o, (uint8_t)zc, (size_t)ct);
-                else
-                    for (int k = 0; k < ct; k++) ((int16_t *)img)[o + k] = (int16_t)zc;
+                fill_zc(h, img, o, (size_t)ct);
                 continue;
             }
             const uint8_t *src = x + ((size_t)ih * s->w_in + iw) * s->c_in;
             if (fast) {
-                uint8_t *d = (uint8_t *)img + o;
-                if (xr == 0)
-                    memcpy(d, src, (size_t)ct);
-                else
-                    for (int k = 0; k < ct; k++) d[k] = src[k] ^ xr;
+                copy_enc(h, img, o, src, (size_t)ct, xr);
                 continue;
             }
             for (int g = 0; g < s->groups; g++)
@@ -307,28 +323,62 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
     }
 }
 
-/* im2col rows of group g: per output pixel, taps (kh, kw, c), padded to quads. */
+/* im2col rows of group g: per output pixel, taps (kh, kw, c), padded to quads.
+ * With one group and no horizontal dilation the kw taps of a kernel row are
+ * contiguous input bytes, copied as one run (the 1-channel stem). */
 static void build_rows(const ww_conv2d_s8_hdr *h, const uint8_t *x, int g, void *rows)
 {
     const ww_conv2d_shape *s = &h->p.shape;
     size_t rl = (size_t)h->kq * 4;
+    /* xor turning input bytes into the encoding (u8 view for s16) */
+    uint8_t xr = (uint8_t)(encode(h, 0) & 0xff);
+    int runs = s->groups == 1 && s->dil_w == 1;
+    size_t krow = (size_t)s->k_w * h->cg;
     long p = 0;
     for (int oh = 0; oh < s->h_out; oh++)
         for (int ow = 0; ow < s->w_out; ow++, p++) {
             size_t o = (size_t)p * rl, k = 0;
+            int iw0 = ow * s->stride_w - s->pad_left;
             for (int kh = 0; kh < s->k_h; kh++) {
                 int ih = oh * s->stride_h - s->pad_top + kh * s->dil_h;
-                for (int kw = 0; kw < s->k_w; kw++) {
-                    int iw = ow * s->stride_w - s->pad_left + kw * s->dil_w;
-                    int in = ih >= 0 && ih < s->h_in && iw >= 0 && iw < s->w_in;
-                    const uint8_t *src =
-                        x + ((size_t)(in ? ih : 0) * s->w_in + (in ? iw : 0)) * s->c_in;
-                    for (int c = 0; c < h->cg; c++, k++)
-                        put(h, rows, o + k,
-                            in ? encode(h, ww_qload(src, h->p.x.type, g * h->cg + c)) : h->zc);
+                if (ih < 0 || ih >= s->h_in) {
+                    fill_zc(h, rows, o + k, krow);
+                    k += krow;
+                    continue;
+                }
+                const uint8_t *xrow = x + (size_t)ih * s->w_in * s->c_in;
+                if (runs && h->esize == 1 && krow <= 8 && iw0 >= 0 &&
+                    (size_t)(iw0 + s->k_w) * s->c_in + 8 - krow <= (size_t)s->w_in * s->c_in) {
+                    /* a whole kernel row inside the image: one 8-byte move (the
+                     * next tap row overwrites the excess; scratch has slack) */
+                    uint64_t v;
+                    memcpy(&v, xrow + (size_t)iw0 * s->c_in, 8);
+                    v ^= 0x0101010101010101ull * xr;
+                    memcpy((uint8_t *)rows + o + k, &v, 8);
+                    k += krow;
+                    continue;
+                }
+                if (runs) {
+                    int lo = iw0 < 0 ? -iw0 : 0;
+                    int hi = s->w_in - iw0 < s->k_w ? s->w_in - iw0 : s->k_w;
+                    if (hi < lo) hi = lo;
+                    fill_zc(h, rows, o + k, (size_t)lo * h->cg);
+                    copy_enc(h, rows, o + k + (size_t)lo * h->cg,
+                             xrow + (size_t)(iw0 + lo) * s->c_in, (size_t)(hi - lo) * h->cg, xr);
+                    fill_zc(h, rows, o + k + (size_t)hi * h->cg, (size_t)(s->k_w - hi) * h->cg);
+                    k += krow;
+                    continue;
+                }
+                for (int kw = 0; kw < s->k_w; kw++, k += h->cg) {
+                    int iw = iw0 + kw * s->dil_w;
+                    if (iw < 0 || iw >= s->w_in)
+                        fill_zc(h, rows, o + k, (size_t)h->cg);
+                    else
+                        copy_enc(h, rows, o + k, xrow + (size_t)iw * s->c_in + (size_t)g * h->cg,
+                                 (size_t)h->cg, xr);
                 }
             }
-            for (; k < rl; k++) put(h, rows, o + k, h->zc);
+            fill_zc(h, rows, o + k, rl - k);
         }
 }
 

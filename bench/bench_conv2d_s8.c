@@ -1,0 +1,300 @@
+/* Micro-benchmark of conv2d_s8 on the 20 conv layers of batch-1 ResNet18 on a
+ * 1x1x64x101 log-mel input (247 M MACs), per ISA: median time per layer,
+ * GMAC/s, the sum of the medians, the median of whole passes over the 20
+ * layers in network order, and the fraction of the core's int8 peak.
+ *
+ * The peak is measured, not assumed: a register-only loop of independent
+ * vpdpbusd zmm (64 MACs each) on AVX-512 VNNI, vpmaddwd ymm (16 MACs) on AVX2,
+ * sdot (16) / smlal (8) on ARM. Single thread, weights packed once.
+ *
+ *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--scalar]
+ * (scalar is slow and only runs when asked for). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/cpu.h"
+#include "nn/kernels/conv2d_s8.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+typedef struct layer {
+    const char *name;
+    int c_in, c_out, h_in, w_in, k, stride, pad, fuse;
+} layer;
+
+static const layer layers[] = {
+    {"stem 7x7 s2", 1, 64, 64, 101, 7, 2, 3, 0},
+    {"l1.0 conv1", 64, 64, 16, 26, 3, 1, 1, 0},
+    {"l1.0 conv2+add", 64, 64, 16, 26, 3, 1, 1, 1},
+    {"l1.1 conv1", 64, 64, 16, 26, 3, 1, 1, 0},
+    {"l1.1 conv2+add", 64, 64, 16, 26, 3, 1, 1, 1},
+    {"l2.0 conv1 s2", 64, 128, 16, 26, 3, 2, 1, 0},
+    {"l2.0 downsample", 64, 128, 16, 26, 1, 2, 0, 0},
+    {"l2.0 conv2+add", 128, 128, 8, 13, 3, 1, 1, 1},
+    {"l2.1 conv1", 128, 128, 8, 13, 3, 1, 1, 0},
+    {"l2.1 conv2+add", 128, 128, 8, 13, 3, 1, 1, 1},
+    {"l3.0 conv1 s2", 128, 256, 8, 13, 3, 2, 1, 0},
+    {"l3.0 downsample", 128, 256, 8, 13, 1, 2, 0, 0},
+    {"l3.0 conv2+add", 256, 256, 4, 7, 3, 1, 1, 1},
+    {"l3.1 conv1", 256, 256, 4, 7, 3, 1, 1, 0},
+    {"l3.1 conv2+add", 256, 256, 4, 7, 3, 1, 1, 1},
+    {"l4.0 conv1 s2", 256, 512, 4, 7, 3, 2, 1, 0},
+    {"l4.0 downsample", 256, 512, 4, 7, 1, 2, 0, 0},
+    {"l4.0 conv2+add", 512, 512, 2, 4, 3, 1, 1, 1},
+    {"l4.1 conv1", 512, 512, 2, 4, 3, 1, 1, 0},
+    {"l4.1 conv2+add", 512, 512, 2, 4, 3, 1, 1, 1},
+};
+#define NL ((int)(sizeof layers / sizeof layers[0]))
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return v[n / 2];
+}
+
+static uint32_t seed = 12345;
+static uint32_t rnd(void)
+{
+    return seed = seed * 1664525u + 1013904223u;
+}
+
+typedef struct prepared {
+    ww_conv2d_s8_params p;
+    void *packed, *x, *r, *y;
+    long macs;
+} prepared;
+
+static void *xalloc(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n ? n : 64)) {
+        fprintf(stderr, "bench_conv2d_s8: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static int prepare(const layer *L, ww_isa isa, prepared *P)
+{
+    ww_conv2d_shape *s = &P->p.shape;
+    memset(P, 0, sizeof *P);
+    *s = (ww_conv2d_shape){.n = 1,
+                           .c_in = L->c_in,
+                           .c_out = L->c_out,
+                           .h_in = L->h_in,
+                           .w_in = L->w_in,
+                           .k_h = L->k,
+                           .k_w = L->k,
+                           .stride_h = L->stride,
+                           .stride_w = L->stride,
+                           .pad_top = L->pad,
+                           .pad_left = L->pad,
+                           .dil_h = 1,
+                           .dil_w = 1,
+                           .groups = 1};
+    s->h_out = (L->h_in + 2 * L->pad - L->k) / L->stride + 1;
+    s->w_out = (L->w_in + 2 * L->pad - L->k) / L->stride + 1;
+    P->macs = (long)s->h_out * s->w_out * L->c_out * L->c_in * L->k * L->k;
+    P->p.x = (ww_qparam){0.05f, L->c_in == 1 ? 128 : 0, WW_QTYPE_U8};
+    P->p.y = (ww_qparam){0.05f, 0, WW_QTYPE_U8};
+    P->p.relu = 1;
+    P->p.fuse_add = L->fuse;
+    P->p.mid = (ww_qparam){0.06f, 120, WW_QTYPE_U8};
+    P->p.r = (ww_qparam){0.05f, 0, WW_QTYPE_U8};
+    P->p.relu_after_add = 1;
+    if (L->fuse) P->p.relu = 0;
+    size_t nw = (size_t)L->c_out * L->c_in * L->k * L->k;
+    int8_t *w = xalloc(nw);
+    float *ws = xalloc(sizeof(float) * L->c_out);
+    int32_t *b = xalloc(sizeof(int32_t) * L->c_out);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(rnd() >> 24);
+    for (int o = 0; o < L->c_out; o++) ws[o] = 0.0005f, b[o] = (int32_t)(rnd() >> 20) - 2048;
+    P->p.w_scale = ws;
+    size_t nx = (size_t)L->h_in * L->w_in * L->c_in, ny = (size_t)s->h_out * s->w_out * L->c_out;
+    P->x = xalloc(nx);
+    P->r = xalloc(ny);
+    P->y = xalloc(ny);
+    for (size_t i = 0; i < nx; i++) ((uint8_t *)P->x)[i] = (uint8_t)(rnd() >> 24);
+    for (size_t i = 0; i < ny; i++) ((uint8_t *)P->r)[i] = (uint8_t)(rnd() >> 24);
+    P->packed = xalloc(ww_conv2d_s8_packed_size(&P->p, isa));
+    ww_error err;
+    int rc = ww_conv2d_s8_pack(&P->p, isa, w, b, P->packed, &err);
+    if (rc < 0) fprintf(stderr, "bench_conv2d_s8: %s\n", err.msg);
+    free(w);
+    free(ws);
+    free(b);
+    return rc;
+}
+
+#if defined(__x86_64__)
+/* 12 independent accumulator chains in registers, enough to cover the
+ * instruction latency at 2 per cycle. */
+#define PEAK_BODY(T, DOT, SET1, ADD, MACS_PER_OP)                                                  \
+    T w = SET1(0x01020304), x = SET1(0x05060708);                                                  \
+    T a0 = SET1(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,        \
+      a9 = a0, a10 = a0, a11 = a0;                                                                 \
+    for (long i = 0; i < iters; i++) {                                                             \
+        a0 = DOT(a0, x, w), a1 = DOT(a1, x, w), a2 = DOT(a2, x, w), a3 = DOT(a3, x, w);            \
+        a4 = DOT(a4, x, w), a5 = DOT(a5, x, w), a6 = DOT(a6, x, w), a7 = DOT(a7, x, w);            \
+        a8 = DOT(a8, x, w), a9 = DOT(a9, x, w), a10 = DOT(a10, x, w), a11 = DOT(a11, x, w);        \
+        __asm__ volatile("" : "+v"(w));                                                            \
+    }                                                                                              \
+    a0 = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                        \
+    a0 = ADD(a0, ADD(ADD(a8, a9), ADD(a10, a11)));                                                 \
+    memcpy((void *)&sink, &a0, sizeof sink);                                                       \
+    return (double)iters * 12 * (MACS_PER_OP);
+
+static volatile long sink;
+
+static inline __m512i dpbusd512(__m512i a, __m512i x, __m512i w)
+    __attribute__((target("avx512f,avx512vnni"), always_inline));
+static inline __m512i dpbusd512(__m512i a, __m512i x, __m512i w)
+{
+    return _mm512_dpbusd_epi32(a, x, w);
+}
+__attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(long iters)
+{
+    PEAK_BODY(__m512i, dpbusd512, _mm512_set1_epi32, _mm512_add_epi32, 64)
+}
+static inline __m256i maddwd256(__m256i a, __m256i x, __m256i w)
+    __attribute__((target("avx2"), always_inline));
+static inline __m256i maddwd256(__m256i a, __m256i x, __m256i w)
+{
+    return _mm256_add_epi32(a, _mm256_madd_epi16(x, w));
+}
+__attribute__((target("avx2"))) static double peak_avx2(long iters)
+{
+    PEAK_BODY(__m256i, maddwd256, _mm256_set1_epi32, _mm256_add_epi32, 16)
+}
+#endif
+
+/* Measured peak int8 MAC rate of one core for this ISA, in GMAC/s. */
+static double peak_gmacs(ww_isa isa)
+{
+#if defined(__x86_64__)
+    if (isa == WW_ISA_AVX512VNNI || isa == WW_ISA_AVX2) {
+        long iters = 4000000;
+        double best = 0;
+        for (int rep = 0; rep < 3; rep++) {
+            double t0 = now();
+            double macs = isa == WW_ISA_AVX512VNNI ? peak_vnni(iters) : peak_avx2(iters);
+            double g = macs / (now() - t0) * 1e-9;
+            best = g > best ? g : best;
+        }
+        return best;
+    }
+#endif
+    (void)isa;
+    return 0;
+}
+
+static void bench_isa(ww_isa isa, int runs)
+{
+    prepared P[NL];
+    size_t scratch_sz = 0;
+    for (int l = 0; l < NL; l++) {
+        if (prepare(&layers[l], isa, &P[l]) < 0) exit(1);
+        size_t s = ww_conv2d_s8_scratch_size(&P[l].p, isa);
+        scratch_sz = s > scratch_sz ? s : scratch_sz;
+    }
+    void *scratch = xalloc(scratch_sz);
+    ww_isa kernel = ww_conv2d_s8_packed_isa(P[0].packed);
+    double peak = peak_gmacs(kernel);
+    printf("== ISA %s (conv kernel %s), %d runs per layer", ww_isa_name(isa), ww_isa_name(kernel),
+           runs);
+    if (peak > 0) printf(", measured peak %.1f GMAC/s", peak);
+    printf("\n%-18s %6s %10s %10s %8s\n", "layer", "MMAC", "median us", "GMAC/s", "of peak");
+    double *t = malloc(sizeof(double) * runs);
+    double sum = 0;
+    long total_macs = 0;
+    for (int l = 0; l < NL; l++) {
+        for (int i = 0; i < 3; i++)
+            ww_conv2d_s8(P[l].packed, P[l].x, P[l].p.fuse_add ? P[l].r : NULL, P[l].y, scratch);
+        for (int i = 0; i < runs; i++) {
+            double t0 = now();
+            ww_conv2d_s8(P[l].packed, P[l].x, P[l].p.fuse_add ? P[l].r : NULL, P[l].y, scratch);
+            t[i] = now() - t0;
+        }
+        double m = median(t, runs);
+        double g = P[l].macs / m * 1e-9;
+        sum += m;
+        total_macs += P[l].macs;
+        printf("%-18s %6.1f %10.1f %10.1f", layers[l].name, P[l].macs * 1e-6, m * 1e6, g);
+        if (peak > 0) printf(" %7.0f%%", 100 * g / peak);
+        printf("\n");
+    }
+    for (int i = 0; i < runs; i++) {
+        double t0 = now();
+        for (int l = 0; l < NL; l++)
+            ww_conv2d_s8(P[l].packed, P[l].x, P[l].p.fuse_add ? P[l].r : NULL, P[l].y, scratch);
+        t[i] = now() - t0;
+    }
+    double whole = median(t, runs);
+    printf("%-18s %6.1f %10.1f %10.1f", "sum of medians", total_macs * 1e-6, sum * 1e6,
+           total_macs / sum * 1e-9);
+    if (peak > 0) printf(" %7.0f%%", 100 * total_macs / sum * 1e-9 / peak);
+    printf("\n%-18s %6.1f %10.1f %10.1f", "whole pass", total_macs * 1e-6, whole * 1e6,
+           total_macs / whole * 1e-9);
+    if (peak > 0) printf(" %7.0f%%", 100 * total_macs / whole * 1e-9 / peak);
+    printf("\n");
+    free(t);
+    free(scratch);
+    for (int l = 0; l < NL; l++) {
+        free(P[l].packed);
+        free(P[l].x);
+        free(P[l].r);
+        free(P[l].y);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 200, scalar = 0;
+    int only = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            runs = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--scalar")) {
+            scalar = 1;
+        } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            ww_isa isa;
+            ww_error err;
+            if (ww_isa_from_name(argv[++i], &isa, &err) < 0) {
+                fprintf(stderr, "bench_conv2d_s8: %s\n", err.msg);
+                return 2;
+            }
+            only = (int)isa;
+        } else {
+            fprintf(stderr, "usage: bench_conv2d_s8 [--runs N] [--isa NAME] [--scalar]\n");
+            return 2;
+        }
+    }
+    if (runs < 1) runs = 1;
+    for (int i = WW_ISA_COUNT - 1; i >= 0; i--) {
+        ww_isa isa = (ww_isa)i;
+        if (only >= 0 && i != only) continue;
+        if (!ww_isa_supported(isa)) continue;
+        if (only < 0 && ww_conv2d_s8_isa(isa) != isa) continue; /* same kernel as another */
+        if (isa == WW_ISA_SCALAR && !scalar && only < 0) continue;
+        bench_isa(isa, isa == WW_ISA_SCALAR ? (runs < 5 ? runs : 5) : runs);
+    }
+    return 0;
+}
