@@ -50,3 +50,77 @@ void ww_conv2d_f32_reference(const ww_conv2d_shape *s, const float *x, const flo
         }
     }
 }
+
+/* ---- generic C versions of the fast path's pieces (any CPU; the compiler
+ * vectorises the loops over the 32 channels of a block) ---- */
+
+#include "nn/kernels/f32_conv_plan.h"
+
+#include <string.h>
+
+static void panel_generic(const f32_conv_plan *p, const f32_tile *t, const float *xp_g,
+                          float *panel)
+{
+    F32_FOR_EACH_TAP(p, off, k, {
+        float *row = panel + (size_t)k * t->r;
+        for (int i = 0; i < t->nseg; i++) {
+            const float *src = xp_g + off + t->src[i];
+            for (int j = 0; j < t->len[i]; j++) row[t->lane[i] + j] = src[j];
+        }
+    });
+}
+
+#define GENERIC_RMAX 8
+
+static void tile_generic(const float *panel, int r, const float *w, int k, const f32_store *out)
+{
+    float acc[GENERIC_RMAX][F32_BLOCK];
+    memset(acc, 0, sizeof acc);
+    for (int i = 0; i < k; i++) {
+        const float *wk = w + (size_t)i * F32_BLOCK;
+        for (int j = 0; j < r; j++) {
+            float xv = panel[(size_t)i * r + j];
+            for (int c = 0; c < F32_BLOCK; c++) acc[j][c] += xv * wk[c];
+        }
+    }
+    for (int c = 0; c < out->channels; c++) {
+        float b = out->bias ? out->bias[c] : 0.0f;
+        float *yc = out->y + c * out->ch_stride;
+        const float *rc = out->residual ? out->residual + c * out->ch_stride : NULL;
+        for (int j = 0; j < r; j++) {
+            float v = acc[j][c] + b;
+            if (rc) v += rc[j];
+            yc[j] = activate(v, out->act);
+        }
+    }
+}
+
+const f32_conv_isa f32_conv_scalar = {GENERIC_RMAX, panel_generic, tile_generic};
+
+void f32_conv_direct(const f32_conv_plan *p, const float *xp, const float *w, const float *bias,
+                     const float *residual, ww_activation act, float *y)
+{
+    const ww_conv2d_shape *s = p->s;
+    for (int co = 0; co < s->c_out; co++) {
+        const int g = co / p->cout_g;
+        const float *xp_g = xp + (size_t)g * p->cin_g * p->xp_chan;
+        const float *wc = w + (size_t)co * p->k;
+        for (int oh = 0; oh < s->h_out; oh++) {
+            float *yr = y + ((size_t)co * s->h_out + oh) * s->w_out;
+            for (int ow = 0; ow < s->w_out; ow++) yr[ow] = 0.0f;
+            const float *base = xp_g + (size_t)oh * s->stride_h * p->wq;
+            F32_FOR_EACH_TAP(p, off, k, {
+                const float wv = wc[k];
+                const float *src = base + off;
+                for (int ow = 0; ow < s->w_out; ow++) yr[ow] += wv * src[ow];
+            });
+            const float b = bias ? bias[co] : 0.0f;
+            const float *rr = residual ? residual + (yr - y) : NULL;
+            for (int ow = 0; ow < s->w_out; ow++) {
+                float v = yr[ow] + b;
+                if (rr) v += rr[ow];
+                yr[ow] = activate(v, act);
+            }
+        }
+    }
+}

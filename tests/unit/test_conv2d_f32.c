@@ -90,11 +90,10 @@ static float *abs_copy(const float *a, size_t n)
     return b;
 }
 
-/* Runs ww_conv2d_f32 under the active ISA on exactly-sized buffers (so ASan
- * sees any overrun) and checks it against the reference. Returns the largest
- * error as a fraction of its bound. */
-static double check_variant(const ww_conv2d_shape *s, int with_bias, int with_residual,
-                            ww_activation act)
+/* Runs ww_conv2d_f32 under every ISA this CPU runs, on exactly-sized buffers
+ * (so ASan sees any overrun), and checks each against the reference. */
+static void check_shape(const ww_conv2d_shape *s, int with_bias, int with_residual,
+                        ww_activation act)
 {
     size_t nx = x_count(s), ny = y_count(s), nw = w_count(s);
     float *x = rnd_array(nx), *w = rnd_array(nw);
@@ -106,54 +105,46 @@ static double check_variant(const ww_conv2d_shape *s, int with_bias, int with_re
     float *packed = malloc((np ? np : 1) * sizeof *packed);
     float *scratch = ns ? malloc(ns * sizeof *scratch) : NULL;
     float *y = malloc((ny ? ny : 1) * sizeof *y);
-    for (size_t i = 0; i < ny; i++) y[i] = NAN; /* every element must be written */
 
     ww_conv2d_f32_reference(s, x, w, bias, res, act, ref);
     float *ax = abs_copy(x, nx), *aw = abs_copy(w, nw), *ab = abs_copy(bias, (size_t)s->c_out);
     float *ar = abs_copy(res, ny);
     ww_activation none = {WW_ACT_NONE, 0, 0};
     ww_conv2d_f32_reference(s, ax, aw, ab, ar, none, mag);
+    const double k = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
 
-    ww_conv2d_f32_pack(s, w, packed);
-    ww_conv2d_f32(s, x, packed, bias, res, act, y, scratch);
-
-    double k = (double)(s->c_in / s->groups) * s->k_h * s->k_w, worst = 0;
-    size_t worst_at = 0;
-    for (size_t i = 0; i < ny; i++) {
-        double bound = 1e-5 * sqrt(k > 0 ? k : 1) * mag[i] + 1e-30;
-        double ratio = isnan(y[i]) ? INFINITY : fabs((double)y[i] - ref[i]) / bound;
-        if (!(ratio <= worst)) {
-            worst = ratio;
-            worst_at = i;
-        }
-    }
-    if (!(worst <= 1.0)) {
-        char d[160];
-        describe(s, d, sizeof d);
-        CHECK_MSG(0, "%s: %s bias%d res%d act%d: y[%zu] = %.9g, reference %.9g (%.2fx the bound)",
-                  ww_isa_name(ww_isa_active()), d, with_bias, with_residual, (int)act.kind,
-                  worst_at, y[worst_at], ref[worst_at], worst);
-    }
-    free(x), free(w), free(bias), free(res), free(ref), free(mag), free(packed), free(scratch);
-    free(y), free(ax), free(aw), free(ab), free(ar);
-    return worst;
-}
-
-/* Calls fn once per ISA this CPU runs, with that ISA forced; restores the
- * automatic choice afterwards. */
-static void for_each_isa(void (*fn)(void))
-{
-    for (int i = 0; i < WW_ISA_COUNT; i++) {
-        if (!ww_isa_supported((ww_isa)i)) continue;
+    for (int isa = 0; isa < WW_ISA_COUNT; isa++) {
         ww_error err;
-        if (ww_isa_set((ww_isa)i, &err) != WW_OK) {
-            CHECK_MSG(0, "ww_isa_set(%s): %s", ww_isa_name((ww_isa)i), err.msg);
+        if (!ww_isa_supported((ww_isa)isa)) continue;
+        if (ww_isa_set((ww_isa)isa, &err) != WW_OK) {
+            CHECK_MSG(0, "ww_isa_set(%s): %s", ww_isa_name((ww_isa)isa), err.msg);
             continue;
         }
-        fn();
+        for (size_t i = 0; i < ny; i++) y[i] = NAN; /* every element must be written */
+        ww_conv2d_f32_pack(s, w, packed);
+        ww_conv2d_f32(s, x, packed, bias, res, act, y, scratch);
+        double worst = 0;
+        size_t worst_at = 0;
+        for (size_t i = 0; i < ny; i++) {
+            double bound = 1e-5 * sqrt(k > 0 ? k : 1) * mag[i] + 1e-30;
+            double ratio = isnan(y[i]) ? INFINITY : fabs((double)y[i] - ref[i]) / bound;
+            if (!(ratio <= worst)) {
+                worst = ratio;
+                worst_at = i;
+            }
+        }
+        if (!(worst <= 1.0)) {
+            char d[160];
+            describe(s, d, sizeof d);
+            CHECK_MSG(0,
+                      "%s: %s bias%d res%d act%d: y[%zu] = %.9g, reference %.9g (%.2fx the bound)",
+                      ww_isa_name((ww_isa)isa), d, with_bias, with_residual, (int)act.kind,
+                      worst_at, y[worst_at], ref[worst_at], worst);
+        }
     }
-    ww_error err;
-    ww_isa_set(ww_isa_best(), &err);
+    ww_isa_set(ww_isa_best(), NULL);
+    free(x), free(w), free(bias), free(res), free(ref), free(mag), free(packed), free(scratch);
+    free(y), free(ax), free(aw), free(ab), free(ar);
 }
 
 /* ---- random shapes ---- */
@@ -198,24 +189,19 @@ static ww_conv2d_shape random_shape(void)
     }
 }
 
-static void random_shapes_one_isa(void)
+WW_TEST(random_shapes_every_isa_matches_reference)
 {
     for (int t = 0; t < 60; t++) {
         ww_conv2d_shape s = random_shape();
         ww_activation act = {(ww_act_kind)rnd_int(0, 2), -0.5f, 0.75f};
-        check_variant(&s, rnd_int(0, 1), rnd_int(0, 1), act);
+        check_shape(&s, rnd_int(0, 1), rnd_int(0, 1), act);
         if (ww_test_failed()) return;
     }
 }
 
-WW_TEST(random_shapes_every_isa_matches_reference)
-{
-    for_each_isa(random_shapes_one_isa);
-}
-
 /* ---- the ResNet18 layers of the wakeword model (input 1x1x64x101) ---- */
 
-static void resnet18_one_isa(void)
+WW_TEST(resnet18_layers_every_isa_match_reference)
 {
     static const int layers[][9] = {
         /* c_in c_out h_in w_in k stride pad h_out w_out */
@@ -232,28 +218,18 @@ static void resnet18_one_isa(void)
                              l[4], l[5], l[5], l[6], l[6], 1,    1,    1};
         ww_activation relu = {WW_ACT_RELU, 0, 0}, none = {WW_ACT_NONE, 0, 0};
         /* the three ways the model uses a conv: +ReLU, +residual+ReLU, plain */
-        check_variant(&s, 1, 0, relu);
-        if (l[4] == 3 && l[5] == 1) check_variant(&s, 1, 1, relu);
-        if (l[4] == 1) check_variant(&s, 1, 0, none);
+        check_shape(&s, 1, 0, relu);
+        if (l[4] == 3 && l[5] == 1) check_shape(&s, 1, 1, relu);
+        if (l[4] == 1) check_shape(&s, 1, 0, none);
     }
 }
 
-WW_TEST(resnet18_layers_every_isa_match_reference)
-{
-    for_each_isa(resnet18_one_isa);
-}
-
 /* Batch > 1 and a non-zero clip range on a ResNet-sized layer. */
-static void batch_and_clip_one_isa(void)
+WW_TEST(batch_and_clip_every_isa_match_reference)
 {
     ww_conv2d_shape s = {3, 64, 9, 14, 96, 9, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1};
     ww_activation clip = {WW_ACT_CLIP, -0.25f, 6.0f};
-    check_variant(&s, 1, 1, clip);
-}
-
-WW_TEST(batch_and_clip_every_isa_match_reference)
-{
-    for_each_isa(batch_and_clip_one_isa);
+    check_shape(&s, 1, 1, clip);
 }
 
 /* ---- ONNX's own Conv test data ---- */

@@ -1,0 +1,288 @@
+/* Float conv kernels on the wakeword ResNet18 (input 1x1x64x101): runs the
+ * network's 20 convs in order, each with its own weights (45 MB in all, as in
+ * the real model, so the deep layers stream their weights from memory the way
+ * inference does), with the bias/residual/ReLU the model fuses. Prints, per
+ * ISA, each layer's median time and GFLOP/s and the median of the sum over
+ * all 20 convs, with the fraction of the CPU's peak.
+ *   bench_conv2d_f32 [--isa NAME] [--runs N] [--seconds S] [--quiet]
+ * Peak = 2 FMA pipes x lanes x 2 flops x GHz; the GHz is measured (a chain of
+ * dependent integer adds runs one per cycle), since /proc/cpuinfo shows the
+ * base clock of a VM, not the boost clock the kernels run at. */
+#include "nn/cpu.h"
+#include "nn/kernels/conv2d_f32.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct layer {
+    const char *name;
+    int c_in, c_out, h_in, w_in, k, stride, pad, h_out, w_out;
+    int residual, relu;
+} layer;
+
+/* torchvision resnet18 with a 1-channel 7x7 stem on 64x101 (after the stem's
+ * 3x3/2 max-pool the first block sees 16x26) */
+static const layer net[] = {
+    {"stem 7x7/2 1->64", 1, 64, 64, 101, 7, 2, 3, 32, 51, 0, 1},
+    {"l1.0 conv1 64", 64, 64, 16, 26, 3, 1, 1, 16, 26, 0, 1},
+    {"l1.0 conv2 64 +res", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 1},
+    {"l1.1 conv1 64", 64, 64, 16, 26, 3, 1, 1, 16, 26, 0, 1},
+    {"l1.1 conv2 64 +res", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 1},
+    {"l2.0 conv1 64->128 /2", 64, 128, 16, 26, 3, 2, 1, 8, 13, 0, 1},
+    {"l2.0 down 1x1/2", 64, 128, 16, 26, 1, 2, 0, 8, 13, 0, 0},
+    {"l2.0 conv2 128 +res", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 1},
+    {"l2.1 conv1 128", 128, 128, 8, 13, 3, 1, 1, 8, 13, 0, 1},
+    {"l2.1 conv2 128 +res", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 1},
+    {"l3.0 conv1 128->256 /2", 128, 256, 8, 13, 3, 2, 1, 4, 7, 0, 1},
+    {"l3.0 down 1x1/2", 128, 256, 8, 13, 1, 2, 0, 4, 7, 0, 0},
+    {"l3.0 conv2 256 +res", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 1},
+    {"l3.1 conv1 256", 256, 256, 4, 7, 3, 1, 1, 4, 7, 0, 1},
+    {"l3.1 conv2 256 +res", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 1},
+    {"l4.0 conv1 256->512 /2", 256, 512, 4, 7, 3, 2, 1, 2, 4, 0, 1},
+    {"l4.0 down 1x1/2", 256, 512, 4, 7, 1, 2, 0, 2, 4, 0, 0},
+    {"l4.0 conv2 512 +res", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 1},
+    {"l4.1 conv1 512", 512, 512, 2, 4, 3, 1, 1, 2, 4, 0, 1},
+    {"l4.1 conv2 512 +res", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 1},
+};
+#define NLAYERS  ((int)(sizeof net / sizeof net[0]))
+#define MAX_RUNS 2000
+
+static ww_conv2d_shape shape_of(const layer *l)
+{
+    ww_conv2d_shape s = {1,    l->c_in,   l->h_in,   l->w_in, l->c_out, l->h_out, l->w_out, l->k,
+                         l->k, l->stride, l->stride, l->pad,  l->pad,   1,        1,        1};
+    return s;
+}
+
+static double macs_of(const layer *l)
+{
+    return (double)l->c_out * l->h_out * l->w_out * l->c_in * l->k * l->k;
+}
+
+static float *alloc_floats(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (!p) {
+        fprintf(stderr, "bench_conv2d_f32: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static uint32_t seed = 1;
+static void fill(float *a, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        a[i] = ((float)(seed >> 8) / 8388608.0f - 1.0f) * scale;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* "cpu MHz" of /proc/cpuinfo, in GHz (0 if absent). */
+static double cpuinfo_ghz(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    double mhz = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "cpu MHz", 7) && strchr(line, ':')) {
+            mhz = atof(strchr(line, ':') + 1);
+            break;
+        }
+    if (f) fclose(f);
+    return mhz / 1000.0;
+}
+
+/* Core clock in GHz: best of many short timings of a 1-cycle dependent chain
+ * (short, so that some run without being preempted on a busy machine). */
+static double measure_ghz(void)
+{
+#if defined(__x86_64__)
+    double best = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        long x = 0;
+        const long n = 20000000;
+        double t0 = now();
+        for (long i = 0; i < n; i += 8)
+            __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                             "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+                             : "+r"(x));
+        double ghz = n / (now() - t0) / 1e9;
+        if (ghz > best) best = ghz;
+    }
+    return best;
+#else
+    return cpuinfo_ghz();
+#endif
+}
+
+static int lanes_of(ww_isa isa)
+{
+    switch (isa) {
+    case WW_ISA_AVX512:
+    case WW_ISA_AVX512VNNI:
+        return 16;
+    case WW_ISA_AVX2:
+        return 8;
+    case WW_ISA_NEON:
+    case WW_ISA_NEONDOT:
+        return 4;
+    default:
+        return 1;
+    }
+}
+
+typedef struct net_buffers {
+    float *w[NLAYERS], *bias[NLAYERS], *x[NLAYERS], *y[NLAYERS], *res[NLAYERS];
+    float *scratch;
+} net_buffers;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_conv2d_f32 [--isa NAME] [--runs N] [--seconds S] [--quiet]\n");
+}
+
+int main(int argc, char **argv)
+{
+    int only = -1, max_runs = 300, quiet = 0;
+    double seconds = 3.0;
+    for (int i = 1; i < argc; i++) {
+        ww_error err;
+        ww_isa isa;
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            if (ww_isa_from_name(argv[++i], &isa, &err) != WW_OK) {
+                fprintf(stderr, "bench_conv2d_f32: --isa: %s\n", err.msg);
+                return 2;
+            }
+            if (!ww_isa_supported(isa)) {
+                fprintf(stderr, "bench_conv2d_f32: --isa %s: this CPU cannot run it\n",
+                        ww_isa_name(isa));
+                return 2;
+            }
+            only = (int)isa;
+        } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            max_runs = atoi(argv[++i]);
+            if (max_runs < 1 || max_runs > MAX_RUNS) {
+                fprintf(stderr, "bench_conv2d_f32: --runs wants 1..%d\n", MAX_RUNS);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            seconds = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--quiet")) {
+            quiet = 1;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    net_buffers b;
+    size_t scratch = 0;
+    double total_macs = 0;
+    for (int l = 0; l < NLAYERS; l++) {
+        ww_conv2d_shape s = shape_of(&net[l]);
+        size_t nx = (size_t)s.c_in * s.h_in * s.w_in, ny = (size_t)s.c_out * s.h_out * s.w_out;
+        size_t nw = (size_t)s.c_out * s.c_in * s.k_h * s.k_w;
+        float *w = alloc_floats(nw);
+        /* He-like scale keeps activations O(1), as in a trained network */
+        fill(w, nw, sqrtf(6.0f / (float)(s.c_in * s.k_h * s.k_w)));
+        b.w[l] = alloc_floats(ww_conv2d_f32_packed_size(&s));
+        b.bias[l] = alloc_floats((size_t)s.c_out);
+        fill(b.bias[l], (size_t)s.c_out, 0.1f);
+        b.x[l] = alloc_floats(nx);
+        fill(b.x[l], nx, 1.0f);
+        b.y[l] = alloc_floats(ny);
+        b.res[l] = net[l].residual ? alloc_floats(ny) : NULL;
+        if (b.res[l]) fill(b.res[l], ny, 1.0f);
+        /* pack under the ISA that will run: the layout is the same for all */
+        ww_conv2d_f32_pack(&s, w, b.w[l]);
+        free(w);
+        size_t sc = ww_conv2d_f32_scratch_size(&s);
+        if (sc > scratch) scratch = sc;
+        total_macs += macs_of(&net[l]);
+    }
+    b.scratch = alloc_floats(scratch);
+
+    double ghz = measure_ghz();
+    printf("ResNet18 convs, input 1x1x64x101: %d convs, %.1f M MACs; clock %.2f GHz measured "
+           "(/proc/cpuinfo says %.2f)\n",
+           NLAYERS, total_macs / 1e6, ghz, cpuinfo_ghz());
+
+    for (int isa_i = 0; isa_i < WW_ISA_COUNT; isa_i++) {
+        ww_isa isa = (ww_isa)isa_i;
+        if (only >= 0 ? isa_i != only : !ww_isa_supported(isa)) continue;
+        if (only < 0 && isa == WW_ISA_AVX512VNNI) continue; /* same float kernels as avx512 */
+        ww_error err;
+        if (ww_isa_set(isa, &err) != WW_OK) continue;
+
+        static double per_layer[NLAYERS][MAX_RUNS], total[MAX_RUNS];
+        int runs = 0;
+        double start = now();
+        for (int warm = 0; warm < 3; warm++)
+            for (int l = 0; l < NLAYERS; l++) {
+                ww_conv2d_shape s = shape_of(&net[l]);
+                ww_activation act = {net[l].relu ? WW_ACT_RELU : WW_ACT_NONE, 0, 0};
+                ww_conv2d_f32(&s, b.x[l], b.w[l], b.bias[l], b.res[l], act, b.y[l], b.scratch);
+            }
+        start = now();
+        while (runs < max_runs && (runs < 5 || now() - start < seconds)) {
+            double sum = 0;
+            for (int l = 0; l < NLAYERS; l++) {
+                ww_conv2d_shape s = shape_of(&net[l]);
+                ww_activation act = {net[l].relu ? WW_ACT_RELU : WW_ACT_NONE, 0, 0};
+                double t0 = now();
+                ww_conv2d_f32(&s, b.x[l], b.w[l], b.bias[l], b.res[l], act, b.y[l], b.scratch);
+                double dt = now() - t0;
+                per_layer[l][runs] = dt;
+                sum += dt;
+            }
+            total[runs++] = sum;
+        }
+        double peak = 2.0 * lanes_of(isa) * 2.0 * ghz; /* GFLOP/s */
+        printf("\n[%s] %d runs; peak %.0f GFLOP/s (2 FMA x %d lanes x 2 flops x %.2f GHz)\n",
+               ww_isa_name(isa), runs, peak, lanes_of(isa), ghz);
+        if (!quiet) {
+            printf("  %-24s %9s %9s %7s\n", "layer", "median ms", "GFLOP/s", "of peak");
+            for (int l = 0; l < NLAYERS; l++) {
+                double t = median(per_layer[l], runs);
+                double gf = 2.0 * macs_of(&net[l]) / t / 1e9;
+                printf("  %-24s %9.4f %9.1f %6.1f%%\n", net[l].name, t * 1e3, gf,
+                       100.0 * gf / peak);
+            }
+        }
+        double t = median(total, runs);
+        double gf = 2.0 * total_macs / t / 1e9;
+        qsort(total, (size_t)runs, sizeof total[0], cmp_double);
+        printf("  %-24s %9.4f %9.1f %6.1f%%   (min %.4f ms)\n", "sum of 20 convs", t * 1e3, gf,
+               100.0 * gf / peak, total[0] * 1e3);
+    }
+    ww_isa_set(ww_isa_best(), NULL);
+    return 0;
+}
