@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CHANNELS 32
@@ -236,6 +237,7 @@ static void *capture_main(void *arg)
     char why[600];
     int backoff = c->cfg.retry_initial_ms;
     int lost_reported = 0;
+    time_t last_xrun_report = 0;
     if (c->cfg.realtime) {
         struct sched_param sp = {.sched_priority = c->cfg.realtime_priority};
         int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
@@ -271,7 +273,14 @@ static void *capture_main(void *arg)
         }
         if (n == 0 || n == -EAGAIN || n == -EINTR) continue;
         if (n == -EPIPE) {
-            atomic_fetch_add(&c->xruns, 1);
+            uint64_t k = atomic_fetch_add(&c->xruns, 1) + 1;
+            /* the first one, then at most one report a minute with the total */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (k == 1 || now.tv_sec - last_xrun_report >= 60) {
+                event(c, "capture overrun (xrun), %llu so far; recovered", (unsigned long long)k);
+                last_xrun_report = now.tv_sec;
+            }
             if (snd_pcm_prepare(c->pcm) >= 0) continue;
         } else if (n == -ESTRPIPE) {
             atomic_fetch_add(&c->suspends, 1);
