@@ -1,0 +1,115 @@
+#!/bin/bash
+# The capture error paths, through real ALSA with a fault-injecting layer
+# (tests/fault/alsa_fault.c, LD_PRELOAD) over a file-backed PCM fed by a pipe:
+# an overrun (-EPIPE), a suspend (-ESTRPIPE) and a device that vanishes
+# (-ENODEV, then three failed opens) and comes back. The daemon must log each
+# once, keep going, and still detect the tone bursts afterwards. Then the
+# watchdog: WATCHDOG=1 flows while audio is processed and stops when the audio
+# stalls (the feeder is frozen), and comes back when it resumes.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+: "${WAKEWORDD:?set WAKEWORDD to the wakewordd binary}"
+ROOT=$PWD
+T=$(mktemp -d /tmp/ww-faults-XXXXXX)
+PIDS=()
+fails=0
+ok() { echo "ok - $1"; }
+nok() {
+    echo "not ok - $1"
+    fails=$((fails + 1))
+}
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+wait_for() {
+    local limit=$(($1 * 20)) i=0
+    shift
+    while ! "$@" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -ge $limit ] && return 1
+        sleep 0.05
+    done
+}
+count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+has() { grep -q -- "$1" "$2"; }
+at_least() { [ "$(count "$2" "$3")" -ge "$1" ]; }
+
+cc -shared -fPIC -O1 -o "$T/alsa_fault.so" tests/fault/alsa_fault.c -ldl ||
+    { nok "cannot build the fault-injection layer"; exit 1; }
+cat >"$T/asound.conf" <<CONF
+pcm.null { type null }
+pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
+  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
+CONF
+mkfifo "$T/audio.fifo"
+cat >"$T/wakewordd.conf" <<CONF
+device = filecap:IFILE=$T/audio.fifo
+model = $ROOT/tests/fixtures/daemon/tone_model.onnx
+bus = none
+journal = no
+retry_initial_ms = 20
+retry_max_ms = 100
+CONF
+/usr/bin/python3 tests/fault/notify_listen.py "$T/notify.sock" "$T/notify.log" &
+PIDS+=($!)
+wait_for 10 has LISTENING "$T/notify.log" || nok "notify listener did not start"
+
+# the sanitizer runtime need not come first when a preload is present
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+WW_FAULT_PLAN="25:xrun,50:suspend,75:gone" WW_FAULT_GONE_OPENS=3 LD_PRELOAD="$T/alsa_fault.so" \
+    NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 ALSA_CONFIG_PATH="$T/asound.conf" \
+    "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log" 2>&1 &
+DPID=$!
+PIDS+=($DPID)
+/usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 --loop &
+FEEDER=$!
+PIDS+=($FEEDER)
+
+wait_for 60 has "injecting No such device" "$T/log" && wait_for 60 at_least 1 '"keyword"' "$T/log"
+has "capture overrun (xrun), 1 so far; recovered" "$T/log" && ok "xrun logged and recovered" || nok "no xrun report"
+has "device suspended; resuming" "$T/log" && ok "suspend logged and recovered" || nok "no suspend report"
+has "device lost: .*No such device; reopening" "$T/log" && ok "device loss (-ENODEV) logged" || nok "no device-lost report"
+[ "$(count 'injecting No such device' "$T/log")" -eq 4 ] && ok "the vanished device was retried (3 failed opens)" ||
+    nok "failed opens: $(count 'injecting No such device' "$T/log")"
+[ "$(count 'device lost' "$T/log")" -eq 1 ] && ok "device loss reported once, not per retry" ||
+    nok "device loss reported $(count 'device lost' "$T/log") times"
+has "device recovered" "$T/log" && ok "device recovery logged" || nok "no recovery report"
+# a detection after the recovery: the audio path works again
+if awk '/device recovered/ { r = 1 } r && /"keyword": "tone"/ { found = 1 } END { exit !found }' "$T/log"; then
+    ok "tone detected after the device came back"
+else
+    nok "no detection after recovery: $(tail -5 "$T/log")"
+fi
+kill -0 "$DPID" 2>/dev/null && ok "daemon kept running through the faults" || nok "daemon died"
+
+# watchdog: pings while audio flows, none while it is stalled
+wait_for 20 at_least 3 "WATCHDOG=1" "$T/notify.log" && ok "WATCHDOG=1 while audio is processed" ||
+    nok "no WATCHDOG=1"
+kill -STOP "$FEEDER"
+sleep 0.5 # let pings for audio already in the pipe drain
+n0=$(count "WATCHDOG=1" "$T/notify.log")
+sleep 1.5
+n1=$(count "WATCHDOG=1" "$T/notify.log")
+[ "$n1" -eq "$n0" ] && ok "no WATCHDOG=1 while the audio is stalled" || nok "$((n1 - n0)) pings during a stall"
+kill -CONT "$FEEDER"
+wait_for 20 at_least $((n1 + 2)) "WATCHDOG=1" "$T/notify.log" && ok "WATCHDOG=1 again once audio flows" ||
+    nok "no pings after the stall"
+
+kill -TERM "$DPID"
+for _ in $(seq 1 200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$DPID" 2>/dev/null; then
+    nok "still running 10 s after SIGTERM"
+else
+    wait "$DPID"
+    rc=$?
+    [ $rc -eq 0 ] && ok "SIGTERM after faults: exit status 0" || nok "exit status $rc"
+fi
+if [ $fails -ne 0 ]; then
+    echo "# daemon log:"
+    grep -v '"keyword"' "$T/log" | sed 's/^/#   /' | head -40
+fi
+[ $fails -eq 0 ]
