@@ -199,11 +199,16 @@ int ww_cmd_infer(int argc, char **argv)
     if (!rc) {
         int ndims[MAX_INPUTS];
         const int64_t *dims[MAX_INPUTS];
+        const void *values[MAX_INPUTS];
         for (int i = 0; i < n_in; i++) {
-            ndims[i] = bufs[assigned[i]].ndim;
-            dims[i] = bufs[assigned[i]].dims;
+            ww_tensor_buf *b = &bufs[assigned[i]];
+            ndims[i] = b->ndim;
+            dims[i] = b->dims;
+            /* integer inputs are shapes, axes or indices: freezing them lets
+             * Reshape/Squeeze/... fold */
+            values[i] = b->dtype == WW_DT_I64 || b->dtype == WW_DT_I32 ? b->data : NULL;
         }
-        rc = ww_model_prepare_shapes(m, ndims, dims, &err);
+        rc = ww_model_prepare_values(m, ndims, dims, values, &err);
     }
     for (int i = 0; i < n_in && !rc; i++) {
         ww_tensor_view v;

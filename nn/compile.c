@@ -81,7 +81,7 @@ static int add_initializers(ww_graph *g, const Onnx__GraphProto *gp, name_map *m
 }
 
 static int add_inputs(ww_graph *g, const Onnx__GraphProto *gp, name_map *map, const int *ndims,
-                      const int64_t *const *dims, ww_error *err)
+                      const int64_t *const *dims, const void *const *values, ww_error *err)
 {
     int k = 0;
     g->inputs = calloc(gp->n_input + 1, sizeof *g->inputs);
@@ -104,6 +104,11 @@ static int add_inputs(ww_graph *g, const Onnx__GraphProto *gp, name_map *map, co
         int rc = ww_tensor_set_shape(t, (ww_dtype)dt, ndims[k], dims[k], &fake, err);
         if (rc) return rc;
         t->is_input = 1;
+        if (values && values[k]) {
+            rc = ww_tensor_alloc_const(t, err);
+            if (rc) return rc;
+            memcpy(t->data, values[k], t->count * ww_dtype_size(t->dtype));
+        }
         map_put(map, vi->name, idx);
         g->inputs[k++] = idx;
     }
@@ -471,7 +476,7 @@ static void drop_dead(ww_graph *g)
 }
 
 int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
-                   const int64_t *const *dims, int fusion, ww_error *err)
+                   const int64_t *const *dims, const void *const *values, int fusion, ww_error *err)
 {
     const Onnx__GraphProto *gp = mp->graph;
     memset(g, 0, sizeof *g);
@@ -488,7 +493,7 @@ int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const
         return ww_fail(err, WW_ENOMEM, "out of memory");
     }
     int rc = add_initializers(g, gp, &map, err);
-    if (!rc) rc = add_inputs(g, gp, &map, ndims, dims, err);
+    if (!rc) rc = add_inputs(g, gp, &map, ndims, dims, values, err);
     if (!rc) rc = add_nodes(g, gp, &map, err);
     if (!rc) rc = add_outputs(g, gp, &map, err);
     map_free(&map);

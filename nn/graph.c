@@ -184,8 +184,8 @@ int ww_node_check_io(const ww_node *n, int min_in, int max_in, int min_out, int 
     for (int i = 0; i < min_in; i++)
         if (n->in[i] < 0) return ww_node_fail(err, n, WW_EFORMAT, "required input %d is empty", i);
     if (n->n_out < min_out || n->n_out > max_out)
-        return ww_node_fail(err, n, WW_EUNSUPPORTED, "has %d outputs, expected %d..%d", n->n_out,
-                            min_out, max_out);
+        return ww_node_fail(err, n, WW_EUNSUPPORTED, "has %d outputs, only %d..%d are supported",
+                            n->n_out, min_out, max_out);
     return 0;
 }
 

@@ -134,7 +134,8 @@ int ww_tensor_from_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data,
 
 /* Compile: build the IR for the given input shapes, fold, fuse, plan. */
 int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
-                   const int64_t *const *dims, int fusion, ww_error *err);
+                   const int64_t *const *dims, const void *const *values, int fusion,
+                   ww_error *err);
 int ww_graph_plan(ww_graph *g, ww_error *err);
 int ww_graph_run(ww_graph *g, ww_model_observer obs, void *user, ww_error *err);
 

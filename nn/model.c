@@ -71,7 +71,8 @@ static int read_io(const Onnx__ValueInfoProto *vi, model_io *io, const char *wha
     io->name = vi->name ? vi->name : "";
     if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
         !vi->type->tensor_type)
-        return ww_fail(err, WW_EUNSUPPORTED, "%s '%s' is not a tensor", what, io->name);
+        return ww_fail(err, WW_EUNSUPPORTED, "%s '%s' is not a tensor (only tensors are supported)",
+                       what, io->name);
     const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
     io->dtype = (ww_dtype)tt->elem_type;
     if (!tt->shape) { /* rank unknown: allowed for outputs, which are inferred */
@@ -115,9 +116,10 @@ static int describe(ww_model *m, ww_error *err)
     }
     if (m->opset < 0) {
         if (mp->n_opset_import)
-            return ww_fail(err, WW_EUNSUPPORTED,
-                           "no opset for the default ONNX domain (imports domain '%s')",
-                           mp->opset_import[0]->domain);
+            return ww_fail(
+                err, WW_EUNSUPPORTED,
+                "opset domain '%s' is not supported (no opset for the default ONNX domain)",
+                mp->opset_import[0]->domain);
         return ww_fail(err, WW_EFORMAT, "not an ONNX model (no opset_import)");
     }
     if (m->opset < 1 || m->opset > 1000)
@@ -170,7 +172,8 @@ static int describe(ww_model *m, ww_error *err)
     return 0;
 }
 
-static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims, ww_error *err);
+static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims,
+                        const void *const *values, ww_error *err);
 
 static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
 {
@@ -185,11 +188,15 @@ static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
     int rc = describe(m, err);
     if (rc) return rc;
     /* Compile once now, so a bad graph fails at load; inputs with symbolic axes
-     * other than the batch are compiled at the first prepare_shapes instead. */
+     * other than the batch, or integer inputs, are compiled at the first
+     * prepare_shapes/prepare_values instead. */
     int batch_ok = 1;
-    for (int i = 0; i < m->n_in; i++)
+    for (int i = 0; i < m->n_in; i++) {
         for (int d = 1; d < m->in[i].ndim; d++)
             if (m->in[i].dims[d] < 0) batch_ok = 0;
+        /* integer inputs may be shapes or axes, frozen at prepare_values */
+        if (m->in[i].dtype == WW_DT_I64 || m->in[i].dtype == WW_DT_I32) batch_ok = 0;
+    }
     if (!batch_ok) return 0;
     int ndims[64];
     int64_t store[64][WW_MAX_DIMS];
@@ -201,7 +208,7 @@ static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
         for (int d = 0; d < ndims[i]; d++)
             store[i][d] = m->in[i].dims[d] < 0 ? 1 : m->in[i].dims[d];
     }
-    return prepare_impl(m, ndims, dims, err);
+    return prepare_impl(m, ndims, dims, NULL, err);
 }
 
 int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model **out, ww_error *err)
@@ -324,7 +331,8 @@ void ww_model_set_observer(ww_model *m, ww_model_observer fn, void *user)
 }
 
 /* errors without the model's name: callers add it */
-static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims, ww_error *err)
+static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims,
+                        const void *const *values, ww_error *err)
 {
     for (int i = 0; i < m->n_in; i++) {
         if (ndims[i] != m->in[i].ndim)
@@ -337,7 +345,7 @@ static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dim
                                (long long)dims[i][d]);
     }
     ww_graph g;
-    int rc = ww_graph_build(&g, m->proto, m->opset, ndims, dims, m->fusion, err);
+    int rc = ww_graph_build(&g, m->proto, m->opset, ndims, dims, values, m->fusion, err);
     if (!rc) rc = ww_graph_plan(&g, err);
     if (!rc && g.n_outputs != m->n_out) rc = ww_fail(err, WW_EFORMAT, "graph outputs do not match");
     for (int i = 0; !rc && i < m->n_out; i++) {
@@ -368,7 +376,14 @@ static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dim
 int ww_model_prepare_shapes(ww_model *m, const int *ndims, const int64_t *const *dims,
                             ww_error *err)
 {
-    int rc = prepare_impl(m, ndims, dims, err);
+    int rc = prepare_impl(m, ndims, dims, NULL, err);
+    return rc ? ww_error_prefix(err, rc, m->name) : 0;
+}
+
+int ww_model_prepare_values(ww_model *m, const int *ndims, const int64_t *const *dims,
+                            const void *const *values, ww_error *err)
+{
+    int rc = prepare_impl(m, ndims, dims, values, err);
     return rc ? ww_error_prefix(err, rc, m->name) : 0;
 }
 

@@ -91,6 +91,12 @@ int ww_model_prepare(ww_model *m, int batch, ww_error *err);
 int ww_model_prepare_shapes(ww_model *m, const int *ndims, const int64_t *const *dims,
                             ww_error *err);
 
+/* Same, and every input with values[i] != NULL is frozen to that data (an
+ * integer shape or axes tensor fed as a graph input, as ONNX's own tests do),
+ * so what depends on it folds at compile. values may be NULL. */
+int ww_model_prepare_values(ww_model *m, const int *ndims, const int64_t *const *dims,
+                            const void *const *values, ww_error *err);
+
 /* Input i of the prepared model: write the data into view.data before run. */
 int ww_model_input(ww_model *m, int i, ww_tensor_view *view);
 /* Runs the prepared model. */
