@@ -13,6 +13,7 @@
   valid/*.flac          held-out mixtures (other voices, other texts)
   valid_22k.wav         one held-out clip at 22.05 kHz (resampled on read)
   inputs.npy            [16,1,64,101] float32 model inputs cut from valid/
+  unsupported_op.onnx   a graph with an op the engine does not run (Sin)
 
 Features come from wakewordd's own front end (`wakewordd features`), so run
 `make` first. Scratch audio goes to /work/cache/quant (or $WW_CACHE).
@@ -203,5 +204,20 @@ def main():
     print("wrote", path, os.path.getsize(path), "bytes", ops)
 
 
+def unsupported_op_model():
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 1, 64, 101])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 64, 101])
+    g = helper.make_graph([helper.make_node("Sin", ["features"], ["y"], name="odd_sin")], "g", [x], [y])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, "unsupported_op.onnx"))
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--small-only"]:
+        unsupported_op_model()
+        sys.exit(0)
+    unsupported_op_model()
     main()
