@@ -7,7 +7,7 @@
  * vpdpbusd zmm (64 MACs each) on AVX-512 VNNI, vpmaddwd ymm (16 MACs) on AVX2,
  * sdot (16) / smlal (8) on ARM. Single thread, weights packed once.
  *
- *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--scalar]
+ *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I] [--scalar]
  * (scalar is slow and only runs when asked for). */
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +206,8 @@ static double peak_gmacs(ww_isa isa)
     return 0;
 }
 
+static int only_layer = -1;
+
 static void bench_isa(ww_isa isa, int runs)
 {
     prepared P[NL];
@@ -226,6 +228,7 @@ static void bench_isa(ww_isa isa, int runs)
     double sum = 0;
     long total_macs = 0;
     for (int l = 0; l < NL; l++) {
+        if (only_layer >= 0 && l != only_layer) continue;
         for (int i = 0; i < 3; i++)
             ww_conv2d_s8(P[l].packed, P[l].x, P[l].p.fuse_add ? P[l].r : NULL, P[l].y, scratch);
         for (int i = 0; i < runs; i++) {
@@ -241,12 +244,23 @@ static void bench_isa(ww_isa isa, int runs)
         if (peak > 0) printf(" %7.0f%%", 100 * g / peak);
         printf("\n");
     }
-    for (int i = 0; i < runs; i++) {
-        double t0 = now();
-        for (int l = 0; l < NL; l++)
+    /* whole passes in network order, each layer's weights cold from L2 as in
+     * a real inference; per-layer times inside the pass too */
+    double *tl = malloc(sizeof(double) * runs * NL);
+    for (int i = 0; i < (only_layer >= 0 ? 1 : runs); i++) {
+        double t0 = now(), tp = t0;
+        for (int l = 0; l < NL; l++) {
             ww_conv2d_s8(P[l].packed, P[l].x, P[l].p.fuse_add ? P[l].r : NULL, P[l].y, scratch);
-        t[i] = now() - t0;
+            double tn = now();
+            tl[l * runs + i] = tn - tp;
+            tp = tn;
+        }
+        t[i] = tp - t0;
     }
+    if (only_layer >= 0) goto done;
+    printf("in a whole pass (us):");
+    for (int l = 0; l < NL; l++) printf(" %.0f", median(tl + l * runs, runs) * 1e6);
+    printf("\n");
     double whole = median(t, runs);
     printf("%-18s %6.1f %10.1f %10.1f", "sum of medians", total_macs * 1e-6, sum * 1e6,
            total_macs / sum * 1e-9);
@@ -255,6 +269,8 @@ static void bench_isa(ww_isa isa, int runs)
            total_macs / whole * 1e-9);
     if (peak > 0) printf(" %7.0f%%", 100 * total_macs / whole * 1e-9 / peak);
     printf("\n");
+done:
+    free(tl);
     free(t);
     free(scratch);
     for (int l = 0; l < NL; l++) {
@@ -272,6 +288,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             runs = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--layer") && i + 1 < argc) {
+            only_layer = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--scalar")) {
             scalar = 1;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
@@ -283,7 +301,8 @@ int main(int argc, char **argv)
             }
             only = (int)isa;
         } else {
-            fprintf(stderr, "usage: bench_conv2d_s8 [--runs N] [--isa NAME] [--scalar]\n");
+            fprintf(stderr,
+                    "usage: bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I] [--scalar]\n");
             return 2;
         }
     }

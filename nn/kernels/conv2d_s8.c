@@ -267,23 +267,39 @@ static inline void put(const ww_conv2d_s8_hdr *h, void *dst, size_t i, int32_t e
         ((uint8_t *)dst)[i] = (uint8_t)e;
 }
 
-/* Writes n encoded copies of the zero point, or n input bytes encoded. */
+/* Writes n encoded copies of the zero point, or n input bytes encoded. Both
+ * run in address order, so a short run may be written as 8 bytes: whatever it
+ * spills past its end is overwritten by the next write (the scratch buffer has
+ * slack at the end); src_end bounds the 8-byte read. Small runs are most of
+ * the im2col of a 1-channel input, where libc calls would dominate. */
 static inline void fill_zc(const ww_conv2d_s8_hdr *h, void *dst, size_t o, size_t n)
 {
-    if (h->esize == 1)
-        memset((uint8_t *)dst + o, (uint8_t)h->zc, n);
-    else
+    if (h->esize == 1) {
+        if (n <= 8) {
+            uint64_t v = 0x0101010101010101ull * (uint8_t)h->zc;
+            memcpy((uint8_t *)dst + o, &v, 8);
+        } else {
+            memset((uint8_t *)dst + o, (uint8_t)h->zc, n);
+        }
+    } else {
         for (size_t i = 0; i < n; i++) ((int16_t *)dst)[o + i] = (int16_t)h->zc;
+    }
 }
 static inline void copy_enc(const ww_conv2d_s8_hdr *h, void *dst, size_t o, const uint8_t *src,
-                            size_t n, uint8_t xr)
+                            size_t n, uint8_t xr, const uint8_t *src_end)
 {
     if (h->esize == 1) {
         uint8_t *d = (uint8_t *)dst + o;
-        if (!xr)
+        if (n <= 8 && src + 8 <= src_end) {
+            uint64_t v;
+            memcpy(&v, src, 8);
+            v ^= 0x0101010101010101ull * xr;
+            memcpy(d, &v, 8);
+        } else if (!xr) {
             memcpy(d, src, n);
-        else
+        } else {
             for (size_t i = 0; i < n; i++) d[i] = src[i] ^ xr;
+        }
     } else {
         int16_t *d = (int16_t *)dst + o;
         for (size_t i = 0; i < n; i++) d[i] = (int16_t)(uint8_t)(src[i] ^ xr);
@@ -298,6 +314,7 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
     int ct = s->groups * h->cg4;
     int32_t zc = h->zc;
     int fast = ct == s->c_in;
+    const uint8_t *xend = x + (size_t)s->h_in * s->w_in * s->c_in;
     uint8_t xr = (uint8_t)(encode(h, 0) & 0xff); /* xor turning input bytes into encoded */
     for (int r = 0; r < h->hp; r++) {
         int ih = r - s->pad_top;
@@ -310,7 +327,7 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
             }
             const uint8_t *src = x + ((size_t)ih * s->w_in + iw) * s->c_in;
             if (fast) {
-                copy_enc(h, img, o, src, (size_t)ct, xr);
+                copy_enc(h, img, o, src, (size_t)ct, xr, xend);
                 continue;
             }
             for (int g = 0; g < s->groups; g++)
@@ -324,58 +341,75 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
 }
 
 /* im2col rows of group g: per output pixel, taps (kh, kw, c), padded to quads.
- * With one group and no horizontal dilation the kw taps of a kernel row are
- * contiguous input bytes, copied as one run (the 1-channel stem). */
+ * Byte encodings with one group and no horizontal dilation (the 1-channel
+ * stem) take the first path: a kernel row is contiguous input bytes, moved 8
+ * at a time with everything in locals (stores through uint8_t * would
+ * otherwise make the compiler reload every header field). */
 static void build_rows(const ww_conv2d_s8_hdr *h, const uint8_t *x, int g, void *rows)
 {
     const ww_conv2d_shape *s = &h->p.shape;
-    size_t rl = (size_t)h->kq * 4;
-    /* xor turning input bytes into the encoding (u8 view for s16) */
-    uint8_t xr = (uint8_t)(encode(h, 0) & 0xff);
-    int runs = s->groups == 1 && s->dil_w == 1;
-    size_t krow = (size_t)s->k_w * h->cg;
+    const size_t rl = (size_t)h->kq * 4;
+    const uint8_t xr = (uint8_t)(encode(h, 0) & 0xff);
+    const int cg = h->cg, kh_n = s->k_h, kw_n = s->k_w, c_in = s->c_in, w_in = s->w_in;
+    const int h_in = s->h_in, sh = s->stride_h, sw = s->stride_w, dh = s->dil_h;
+    const int pt = s->pad_top, pl = s->pad_left, h_out = s->h_out, w_out = s->w_out;
+    const size_t krow = (size_t)kw_n * cg;
+    const uint8_t *xend = x + (size_t)h_in * w_in * c_in;
+    if (h->esize == 1 && s->groups == 1 && s->dil_w == 1 && krow <= 8) {
+        const uint64_t zc8 = 0x0101010101010101ull * (uint8_t)h->zc;
+        const uint64_t xr8 = 0x0101010101010101ull * xr;
+        uint8_t *d = rows;
+        for (int oh = 0; oh < h_out; oh++)
+            for (int ow = 0; ow < w_out; ow++, d += rl) {
+                int iw0 = ow * sw - pl;
+                int inside = iw0 >= 0 && (size_t)(iw0 + kw_n) * c_in <= (size_t)w_in * c_in;
+                size_t k = 0;
+                for (int kh = 0; kh < kh_n; kh++, k += krow) {
+                    int ih = oh * sh - pt + kh * dh;
+                    uint64_t v = zc8;
+                    if (ih >= 0 && ih < h_in) {
+                        const uint8_t *src = x + ((size_t)ih * w_in + iw0) * c_in;
+                        if (inside && src + 8 <= xend) {
+                            memcpy(&v, src, 8);
+                            v ^= xr8;
+                        } else {
+                            uint8_t b[8];
+                            memcpy(b, &zc8, 8);
+                            for (int kw = 0; kw < kw_n; kw++) {
+                                int iw = iw0 + kw;
+                                if (iw < 0 || iw >= w_in) continue;
+                                for (int c = 0; c < cg; c++)
+                                    b[kw * cg + c] = src[(size_t)kw * c_in + c] ^ xr;
+                            }
+                            memcpy(&v, b, 8);
+                        }
+                    }
+                    memcpy(d + k, &v, 8); /* spills into the next tap row: rewritten next */
+                }
+                for (; k < rl; k += 8) memcpy(d + k, &zc8, 8);
+            }
+        return;
+    }
     long p = 0;
-    for (int oh = 0; oh < s->h_out; oh++)
-        for (int ow = 0; ow < s->w_out; ow++, p++) {
+    for (int oh = 0; oh < h_out; oh++)
+        for (int ow = 0; ow < w_out; ow++, p++) {
             size_t o = (size_t)p * rl, k = 0;
-            int iw0 = ow * s->stride_w - s->pad_left;
-            for (int kh = 0; kh < s->k_h; kh++) {
-                int ih = oh * s->stride_h - s->pad_top + kh * s->dil_h;
-                if (ih < 0 || ih >= s->h_in) {
+            int iw0 = ow * sw - pl;
+            for (int kh = 0; kh < kh_n; kh++) {
+                int ih = oh * sh - pt + kh * dh;
+                if (ih < 0 || ih >= h_in) {
                     fill_zc(h, rows, o + k, krow);
                     k += krow;
                     continue;
                 }
-                const uint8_t *xrow = x + (size_t)ih * s->w_in * s->c_in;
-                if (runs && h->esize == 1 && krow <= 8 && iw0 >= 0 &&
-                    (size_t)(iw0 + s->k_w) * s->c_in + 8 - krow <= (size_t)s->w_in * s->c_in) {
-                    /* a whole kernel row inside the image: one 8-byte move (the
-                     * next tap row overwrites the excess; scratch has slack) */
-                    uint64_t v;
-                    memcpy(&v, xrow + (size_t)iw0 * s->c_in, 8);
-                    v ^= 0x0101010101010101ull * xr;
-                    memcpy((uint8_t *)rows + o + k, &v, 8);
-                    k += krow;
-                    continue;
-                }
-                if (runs) {
-                    int lo = iw0 < 0 ? -iw0 : 0;
-                    int hi = s->w_in - iw0 < s->k_w ? s->w_in - iw0 : s->k_w;
-                    if (hi < lo) hi = lo;
-                    fill_zc(h, rows, o + k, (size_t)lo * h->cg);
-                    copy_enc(h, rows, o + k + (size_t)lo * h->cg,
-                             xrow + (size_t)(iw0 + lo) * s->c_in, (size_t)(hi - lo) * h->cg, xr);
-                    fill_zc(h, rows, o + k + (size_t)hi * h->cg, (size_t)(s->k_w - hi) * h->cg);
-                    k += krow;
-                    continue;
-                }
-                for (int kw = 0; kw < s->k_w; kw++, k += h->cg) {
+                const uint8_t *xrow = x + (size_t)ih * w_in * c_in;
+                for (int kw = 0; kw < kw_n; kw++, k += cg) {
                     int iw = iw0 + kw * s->dil_w;
-                    if (iw < 0 || iw >= s->w_in)
-                        fill_zc(h, rows, o + k, (size_t)h->cg);
+                    if (iw < 0 || iw >= w_in)
+                        fill_zc(h, rows, o + k, (size_t)cg);
                     else
-                        copy_enc(h, rows, o + k, xrow + (size_t)iw * s->c_in + (size_t)g * h->cg,
-                                 (size_t)h->cg, xr);
+                        copy_enc(h, rows, o + k, xrow + (size_t)iw * c_in + (size_t)g * cg,
+                                 (size_t)cg, xr, xend);
                 }
             }
             fill_zc(h, rows, o + k, rl - k);
