@@ -1,0 +1,318 @@
+/* Bad models: each is built here with protobuf-c (or is not protobuf at all)
+ * and must be refused at load with one line that names the file and the
+ * problem, by the library and by `wakewordd infer` / `info` (exit 1), with no
+ * crash or leak (this binary also runs under ASan+UBSan). */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nn/model.h"
+#include "onnx.pb-c.h"
+#include "wwtest.h"
+
+/* ---- a tiny model: X[1,1,4,4] -> Conv(W[2,1,3,3], pad 1) -> Relu -> Y ---- */
+typedef struct spec {
+    const char *w_name_in_node; /* the name the Conv reads its weight from */
+    int64_t w_dims[4];
+    int x_channels;
+    int64_t x_dim0;
+    const char *conv_type;
+    const char *conv_domain;
+    const char *relu_in; /* Relu's input name */
+    const char *conv_in; /* Conv's data input name */
+    const char *extra_opset_domain;
+    size_t raw_bytes; /* 0: exact */
+    int no_default_opset;
+} spec;
+
+static spec good(void)
+{
+    spec s = {"W", {2, 1, 3, 3}, 1, 1, "Conv", "", "c", "X", NULL, 0, 0};
+    return s;
+}
+
+static size_t pack_model(const spec *s, uint8_t **out)
+{
+    static float wdata[4096];
+    Onnx__TensorProto w = ONNX__TENSOR_PROTO__INIT;
+    w.name = "W";
+    w.n_dims = 4;
+    w.dims = (int64_t *)s->w_dims;
+    w.has_data_type = 1;
+    w.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    w.has_raw_data = 1;
+    size_t count = 1;
+    for (int i = 0; i < 4; i++) count *= s->w_dims[i] > 0 && s->w_dims[i] < 64 ? s->w_dims[i] : 1;
+    w.raw_data.len = s->raw_bytes ? s->raw_bytes : count * 4;
+    if (w.raw_data.len > sizeof wdata) w.raw_data.len = sizeof wdata;
+    for (size_t i = 0; i < sizeof wdata / 4; i++) wdata[i] = 0.01f * (float)(i % 17);
+    w.raw_data.data = (uint8_t *)wdata;
+    Onnx__TensorProto *inits[] = {&w};
+
+    Onnx__AttributeProto pads = ONNX__ATTRIBUTE_PROTO__INIT;
+    int64_t pv[4] = {1, 1, 1, 1};
+    pads.name = "pads";
+    pads.has_type = 1;
+    pads.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    pads.n_ints = 4;
+    pads.ints = pv;
+    Onnx__AttributeProto *conv_attrs[] = {&pads};
+
+    Onnx__NodeProto conv = ONNX__NODE_PROTO__INIT, relu = ONNX__NODE_PROTO__INIT;
+    char *conv_in[] = {(char *)s->conv_in, (char *)s->w_name_in_node}, *conv_out[] = {"c"};
+    conv.name = "conv0";
+    conv.op_type = (char *)s->conv_type;
+    conv.domain = (char *)s->conv_domain;
+    conv.n_input = 2;
+    conv.input = conv_in;
+    conv.n_output = 1;
+    conv.output = conv_out;
+    conv.n_attribute = 1;
+    conv.attribute = conv_attrs;
+    char *relu_in[] = {(char *)s->relu_in}, *relu_out[] = {"Y"};
+    relu.name = "relu0";
+    relu.op_type = "Relu";
+    relu.n_input = 1;
+    relu.input = relu_in;
+    relu.n_output = 1;
+    relu.output = relu_out;
+    Onnx__NodeProto *nodes[] = {&conv, &relu};
+
+    Onnx__TensorShapeProto__Dimension d[4];
+    Onnx__TensorShapeProto__Dimension *dp[4];
+    int64_t xd[4] = {s->x_dim0, s->x_channels, 4, 4};
+    for (int i = 0; i < 4; i++) {
+        Onnx__TensorShapeProto__Dimension init = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        d[i] = init;
+        d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        d[i].dim_value = xd[i];
+        dp[i] = &d[i];
+    }
+    Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape.n_dim = 4;
+    shape.dim = dp;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    tt.has_elem_type = 1;
+    tt.elem_type = 1;
+    tt.shape = &shape;
+    Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+    type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    type.tensor_type = &tt;
+    Onnx__ValueInfoProto x = ONNX__VALUE_INFO_PROTO__INIT, y = ONNX__VALUE_INFO_PROTO__INIT;
+    x.name = "X";
+    x.type = &type;
+    Onnx__TypeProto__Tensor ytt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    ytt.has_elem_type = 1;
+    ytt.elem_type = 1;
+    Onnx__TypeProto ytype = ONNX__TYPE_PROTO__INIT;
+    ytype.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    ytype.tensor_type = &ytt;
+    y.name = "Y";
+    y.type = &ytype;
+    Onnx__ValueInfoProto *ins[] = {&x}, *outs[] = {&y};
+
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "tiny";
+    g.n_node = 2;
+    g.node = nodes;
+    g.n_initializer = 1;
+    g.initializer = inits;
+    g.n_input = 1;
+    g.input = ins;
+    g.n_output = 1;
+    g.output = outs;
+
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, op2 = op;
+    op.domain = "";
+    op.has_version = 1;
+    op.version = 13;
+    op2.domain = (char *)s->extra_opset_domain;
+    op2.has_version = 1;
+    op2.version = 1;
+    Onnx__OperatorSetIdProto *ops[] = {&op, &op2};
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    m.producer_name = "test_onnx_bad";
+    m.graph = &g;
+    m.n_opset_import = s->no_default_opset ? 0 : s->extra_opset_domain ? 2 : 1;
+    m.opset_import = ops;
+    if (s->no_default_opset) {
+        m.n_opset_import = 1;
+        m.opset_import = ops + 1;
+    }
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    *out = malloc(len);
+    onnx__model_proto__pack(&m, *out);
+    return len;
+}
+
+static const char *write_file(const char *name, const void *data, size_t len)
+{
+    const char *path = ww_test_tmp(name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        if (len) fwrite(data, 1, len, f);
+        fclose(f);
+    }
+    return path;
+}
+
+static const char *write_model(const char *name, const spec *s)
+{
+    uint8_t *buf;
+    size_t len = pack_model(s, &buf);
+    const char *p = write_file(name, buf, len);
+    free(buf);
+    return p;
+}
+
+/* CLI: exit 1, exactly one line on stderr naming the file and containing want */
+static void check_cli(const char *cmd, const char *path, const char *want)
+{
+    const char *bin = getenv("WAKEWORDD") ? getenv("WAKEWORDD") : "build/wakewordd";
+    char errpath[600];
+    snprintf(errpath, sizeof errpath, "%s", ww_test_tmp("cli_stderr"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int nul = open("/dev/null", O_RDWR);
+        dup2(fd, 2);
+        dup2(nul, 1);
+        dup2(nul, 0);
+        if (!strcmp(cmd, "infer"))
+            execl(bin, bin, "infer", path, "--input", "tests/fixtures/onnx/none.npy", (char *)NULL);
+        else
+            execl(bin, bin, cmd, path, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    char buf[2048] = {0};
+    FILE *f = fopen(errpath, "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s %s: status %d, stderr: %s", cmd, path,
+              WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st), buf);
+    char *nl = strchr(buf, '\n');
+    CHECK_MSG(nl && nl[1] == 0, "%s: expected one line on stderr, got: %s", cmd, buf);
+    CHECK_MSG(strstr(buf, path) != NULL, "%s: message does not name the file: %s", cmd, buf);
+    CHECK_MSG(strstr(buf, want) != NULL, "%s: message lacks '%s': %s", cmd, want, buf);
+}
+
+/* library and CLI both refuse, naming the file and the problem */
+static void expect_refused(const char *path_in, const char *want)
+{
+    char path[600]; /* ww_test_tmp's buffer is reused below */
+    snprintf(path, sizeof path, "%s", path_in);
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    int rc = ww_model_load(path, &m, &err);
+    CHECK_MSG(rc < 0 && m == NULL, "%s loaded (rc %d)", path, rc);
+    CHECK_MSG(strstr(err.msg, path) && strstr(err.msg, want), "%s: message '%s' lacks '%s'", path,
+              err.msg, want);
+    CHECK_MSG(!strchr(err.msg, '\n'), "multi-line message: %s", err.msg);
+    ww_model_free(m);
+    check_cli("infer", path, want);
+    check_cli("info", path, want);
+}
+
+WW_TEST(the_tiny_model_itself_loads_and_runs)
+{
+    spec s = good();
+    const char *p = write_model("good.onnx", &s);
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    REQUIRE(!ww_model_load(p, &m, &err));
+    float x[16], y[32];
+    for (int i = 0; i < 16; i++) x[i] = (float)i - 8.0f;
+    REQUIRE(!ww_model_run_f32(m, x, 16, y, 32, &err));
+    /* output centre pixel of channel 0 by hand: W[0] = 0.01*(k%17), k = 0..8 */
+    double want = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) want += 0.01 * ((i * 3 + j) % 17) * x[(1 + i - 1) * 4 + j];
+    CHECK_NEAR(y[1 * 4 + 1], want > 0 ? want : 0, 1e-5);
+    ww_model_free(m);
+}
+
+WW_TEST(empty_truncated_and_non_protobuf_files_are_refused)
+{
+    spec s = good();
+    uint8_t *buf;
+    size_t len = pack_model(&s, &buf);
+    expect_refused(write_file("empty.onnx", "", 0), "empty file");
+    expect_refused(write_file("truncated.onnx", buf, len / 2), "not an ONNX model");
+    expect_refused(write_file("truncated_tail.onnx", buf, len - 3), "");
+    free(buf);
+    expect_refused(write_file("text.onnx", "this is not a model\n", 20), "not an ONNX model");
+    static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
+    expect_refused(write_file("magic.onnx", png, sizeof png), "not an ONNX model");
+    expect_refused(write_file("npy.onnx", "\x93NUMPY\x01\x00v\x00{'descr': '<f4'}", 26),
+                   "not an ONNX model");
+    expect_refused(ww_test_tmpdir(), "not a regular file");
+    expect_refused("/nonexistent/model.onnx", "No such file");
+}
+
+WW_TEST(missing_initializer_is_refused)
+{
+    spec s = good();
+    s.w_name_in_node = "W_missing";
+    expect_refused(write_model("missing_init.onnx", &s),
+                   "input 'W_missing' is not an initializer, graph input or node output");
+}
+
+WW_TEST(shape_mismatch_is_refused)
+{
+    spec s = good();
+    s.w_dims[1] = 3; /* 3 input channels expected, the graph has 1 */
+    expect_refused(write_model("shape_mismatch.onnx", &s), "does not fit 1 input channels");
+    spec r = good();
+    r.raw_bytes = 12; /* raw_data shorter than the shape */
+    expect_refused(write_model("raw_short.onnx", &r), "raw_data has 12 bytes, shape needs 72");
+}
+
+WW_TEST(negative_and_huge_dims_are_refused)
+{
+    spec s = good();
+    s.w_dims[0] = -2;
+    expect_refused(write_model("neg_dim.onnx", &s), "dimension 0 is -2");
+    spec h = good();
+    h.w_dims[2] = (int64_t)1 << 40;
+    expect_refused(write_model("huge_dim.onnx", &h), "dimension 2 is 1099511627776");
+    spec h2 = good();
+    h2.w_dims[2] = 30000;
+    h2.w_dims[3] = 30000; /* each axis fine, the product is not */
+    expect_refused(write_model("huge_count.onnx", &h2), "more than");
+    spec x = good();
+    x.x_dim0 = -5;
+    expect_refused(write_model("neg_input.onnx", &x), "input 'X' dimension 0 is -5");
+}
+
+WW_TEST(cyclic_graph_is_refused)
+{
+    spec s = good();
+    s.conv_in = "Y"; /* conv reads relu's output, relu reads conv's */
+    expect_refused(write_model("cycle.onnx", &s), "cycle");
+}
+
+WW_TEST(unknown_domain_and_unsupported_op_are_refused)
+{
+    spec s = good();
+    s.conv_domain = "com.example";
+    s.extra_opset_domain = "com.example";
+    expect_refused(write_model("domain.onnx", &s),
+                   "node 'conv0' (Conv): operator domain 'com.example' is not supported");
+    spec o = good();
+    o.no_default_opset = 1;
+    o.extra_opset_domain = "com.example";
+    expect_refused(write_model("no_default_opset.onnx", &o), "'com.example' is not supported");
+    spec u = good();
+    u.conv_type = "FancyConv";
+    expect_refused(write_model("unsupported.onnx", &u),
+                   "node 'conv0' (FancyConv): operator not supported");
+}
