@@ -61,6 +61,30 @@ static int check_params(const ww_conv2d_s8_params *p, ww_error *err)
     return WW_OK;
 }
 
+/* Estimated cycles per k quad of the whole conv for each tile shape: blocks x
+ * pixel tiles x max(dot-product issue, load issue) + loop overhead; ties go to
+ * fewer pixel tiles (fewer passes over each weight block). */
+static int choose_tile(const ww_conv2d_s8_impl *impl, int cog, long npix)
+{
+    int best = 0;
+    double best_cost = 0;
+    for (int i = 0; i < impl->ntiles; i++) {
+        const ww_conv2d_s8_tile *t = &impl->tiles[i];
+        double vec = (double)t->ob / impl->lanes;
+        double dots = vec * t->nr / impl->dots_per_cycle;
+        double loads = (vec + t->nr) / impl->loads_per_cycle;
+        double per = (dots > loads ? dots : loads) + 1;
+        long tiles = (npix + t->nr - 1) / t->nr;
+        double cost = (double)((cog + t->ob - 1) / t->ob) * tiles * per;
+        long best_tiles = (npix + impl->tiles[best].nr - 1) / impl->tiles[best].nr;
+        if (i == 0 || cost < best_cost - 1e-9 || (cost < best_cost + 1e-9 && tiles < best_tiles)) {
+            best = i;
+            best_cost = cost;
+        }
+    }
+    return best;
+}
+
 /* Fills every derived field and offset of the header; returns the blob size. */
 static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr *h)
 {
@@ -82,8 +106,9 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
         h->enc = impl->enc;
         h->esize = impl->enc == WW_S8ENC_S16 ? 2 : 1;
         h->wlayout = impl->wlayout;
-        h->ob = impl->ob;
-        h->nr = impl->nr;
+        h->tile = choose_tile(impl, h->cog, (long)s->h_out * s->w_out);
+        h->ob = impl->tiles[h->tile].ob;
+        h->nr = impl->tiles[h->tile].nr;
         h->nob = (h->cog + h->ob - 1) / h->ob;
         h->im2col = h->cg % 4 != 0;
         if (h->im2col) {
@@ -425,6 +450,7 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
     char *buf = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     int ct = s->groups * h->cg4;
     const void *px[16];
+    ww_conv2d_s8_tile_fn tile = impl->tiles[h->tile].fn;
     for (int n = 0; n < s->n; n++) {
         const uint8_t *xb = (const uint8_t *)x + n * xn;
         const void *rb = res ? (const uint8_t *)res + n * yn : NULL;
@@ -450,7 +476,7 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
                         }
                         px[i] = buf + e * h->esize;
                     }
-                    impl->tile(h, px, wb, oc0, noc, p0, npx, rb, yb);
+                    tile(h, px, wb, oc0, noc, p0, npx, rb, yb);
                 }
             }
         }

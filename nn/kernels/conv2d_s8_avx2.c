@@ -92,5 +92,10 @@ static void tile_16x4(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
     }
 }
 
-const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2 = {
-    .enc = WW_S8ENC_S16, .wlayout = WW_S8W_PAIR16, .ob = OB, .nr = NR, .tile = tile_16x4};
+const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2 = {.enc = WW_S8ENC_S16,
+                                                  .wlayout = WW_S8W_PAIR16,
+                                                  .dots_per_cycle = 2,
+                                                  .loads_per_cycle = 2,
+                                                  .lanes = 8,
+                                                  .ntiles = 1,
+                                                  .tiles = {{16, 4, tile_16x4}}};

@@ -1,13 +1,11 @@
-/* conv2d_s8 for AVX-512 VNNI: tiles of 64 output channels (4 zmm of 16 int32
- * lanes) x 6 pixels, 24 accumulators. Per quad of k: 4 weight loads, 6
+/* conv2d_s8 for AVX-512 VNNI. Main tile: 64 output channels (4 zmm of 16
+ * int32 lanes) x 6 pixels, 24 accumulators; per quad of k: 4 weight loads, 6
  * broadcasts of 4 activation bytes, 24 vpdpbusd (u8 activations x s8 weights,
- * exact: no intermediate saturation). Epilogue: requant.h in zmm. */
+ * exact: no intermediate saturation). 64x4 and 32x8 tiles for pixel counts 6
+ * divides badly (the pack step chooses). Epilogue: requant.h in zmm. */
 #include "nn/kernels/conv2d_s8_internal.h"
 
 #include <immintrin.h>
-
-#define OB 64
-#define NR 6
 
 static inline __m512i bcast4(const uint8_t *p)
 {
@@ -44,6 +42,28 @@ static inline void epilogue16(const ww_conv2d_s8_hdr *h, __m512i acc, int oc, __
     _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)y + yi, mask, q);
 }
 
+/* Writes the tile: acc[i][j] holds channels oc0 + 16i.. of pixel p0 + j. */
+static void finish(const ww_conv2d_s8_hdr *h, __m512i acc[4][8], int mr, int oc0, int noc, long p0,
+                   int npx, const void *res, void *y)
+{
+    int c_out = h->p.shape.c_out;
+    for (int i = 0; i < mr; i++) {
+        int valid = noc - 16 * i;
+        if (valid <= 0) break;
+        __mmask16 mask = valid >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << valid) - 1);
+        for (int j = 0; j < npx; j++)
+            epilogue16(h, acc[i][j], oc0 + 16 * i, mask, (p0 + j) * c_out + oc0 + 16 * i, res, y);
+    }
+}
+
+/* Weights are streamed once per pixel tile and, in a whole network, come from
+ * L3: prefetching 1 KB ahead took a full ResNet18 pass from ~0.97 to ~0.82 ms. */
+#define PF        1024
+#define DOT(i, j) a##i##j = _mm512_dpbusd_epi32(a##i##j, b, w##i)
+#define BCAST(j)  b = bcast4(x##j + 4 * q)
+#define XPTR(j)   const uint8_t *x##j = (const uint8_t *)px[j] + segs[seg]
+
+/* 64 channels x 6 pixels: 24 accumulators, 4 weight vectors. */
 static void tile_64x6(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
                       int noc, long p0, int npx, const void *res, void *y)
 {
@@ -55,39 +75,119 @@ static void tile_64x6(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
     const int8_t *wp = wblock;
     const int kq = h->kq;
     for (int seg = 0; seg < h->nseg; seg++) {
-        const uint8_t *x0 = (const uint8_t *)px[0] + segs[seg];
-        const uint8_t *x1 = (const uint8_t *)px[1] + segs[seg];
-        const uint8_t *x2 = (const uint8_t *)px[2] + segs[seg];
-        const uint8_t *x3 = (const uint8_t *)px[3] + segs[seg];
-        const uint8_t *x4 = (const uint8_t *)px[4] + segs[seg];
-        const uint8_t *x5 = (const uint8_t *)px[5] + segs[seg];
-        for (int q = 0; q < kq; q++, wp += 4 * OB) {
+        XPTR(0);
+        XPTR(1);
+        XPTR(2);
+        XPTR(3);
+        XPTR(4);
+        XPTR(5);
+        for (int q = 0; q < kq; q++, wp += 256) {
             __m512i w0 = _mm512_loadu_si512(wp), w1 = _mm512_loadu_si512(wp + 64);
             __m512i w2 = _mm512_loadu_si512(wp + 128), w3 = _mm512_loadu_si512(wp + 192);
+            _mm_prefetch((const char *)wp + PF, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 128, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 192, _MM_HINT_T0);
             __m512i b;
 #define ROW(j)                                                                                     \
-    b = bcast4(x##j + 4 * q);                                                                      \
-    a0##j = _mm512_dpbusd_epi32(a0##j, b, w0);                                                     \
-    a1##j = _mm512_dpbusd_epi32(a1##j, b, w1);                                                     \
-    a2##j = _mm512_dpbusd_epi32(a2##j, b, w2);                                                     \
-    a3##j = _mm512_dpbusd_epi32(a3##j, b, w3);
+    BCAST(j);                                                                                      \
+    DOT(0, j);                                                                                     \
+    DOT(1, j);                                                                                     \
+    DOT(2, j);                                                                                     \
+    DOT(3, j);
             ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
         }
     }
-    __m512i acc[4][NR] = {{a00, a01, a02, a03, a04, a05},
-                          {a10, a11, a12, a13, a14, a15},
-                          {a20, a21, a22, a23, a24, a25},
-                          {a30, a31, a32, a33, a34, a35}};
-    int c_out = h->p.shape.c_out;
-    for (int i = 0; i < 4; i++) {
-        int valid = noc - 16 * i;
-        if (valid <= 0) break;
-        __mmask16 mask = valid >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << valid) - 1);
-        for (int j = 0; j < npx; j++)
-            epilogue16(h, acc[i][j], oc0 + 16 * i, mask, (p0 + j) * c_out + oc0 + 16 * i, res, y);
-    }
+    __m512i acc[4][8] = {{a00, a01, a02, a03, a04, a05},
+                         {a10, a11, a12, a13, a14, a15},
+                         {a20, a21, a22, a23, a24, a25},
+                         {a30, a31, a32, a33, a34, a35}};
+    finish(h, acc, 4, oc0, noc, p0, npx, res, y);
 }
 
+/* 64 channels x 4 pixels: 16 accumulators (pixel counts that 6 divides badly). */
+static void tile_64x4(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
+                      int noc, long p0, int npx, const void *res, void *y)
+{
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
+    __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    const ptrdiff_t *segs = ww_s8_segs(h);
+    const int8_t *wp = wblock;
+    const int kq = h->kq;
+    for (int seg = 0; seg < h->nseg; seg++) {
+        XPTR(0);
+        XPTR(1);
+        XPTR(2);
+        XPTR(3);
+        for (int q = 0; q < kq; q++, wp += 256) {
+            __m512i w0 = _mm512_loadu_si512(wp), w1 = _mm512_loadu_si512(wp + 64);
+            __m512i w2 = _mm512_loadu_si512(wp + 128), w3 = _mm512_loadu_si512(wp + 192);
+            _mm_prefetch((const char *)wp + PF, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 128, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 192, _MM_HINT_T0);
+            __m512i b;
+#define ROW(j)                                                                                     \
+    BCAST(j);                                                                                      \
+    DOT(0, j);                                                                                     \
+    DOT(1, j);                                                                                     \
+    DOT(2, j);                                                                                     \
+    DOT(3, j);
+            ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+        }
+    }
+    __m512i acc[4][8] = {
+        {a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
+    finish(h, acc, 4, oc0, noc, p0, npx, res, y);
+}
+
+/* 32 channels x 8 pixels: the 8-pixel last stage reads each weight once. */
+static void tile_32x8(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
+                      int noc, long p0, int npx, const void *res, void *y)
+{
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
+            a06 = a00, a07 = a00;
+    __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00, a16 = a00, a17 = a00;
+    const ptrdiff_t *segs = ww_s8_segs(h);
+    const int8_t *wp = wblock;
+    const int kq = h->kq;
+    for (int seg = 0; seg < h->nseg; seg++) {
+        XPTR(0);
+        XPTR(1);
+        XPTR(2);
+        XPTR(3);
+        XPTR(4);
+        XPTR(5);
+        XPTR(6);
+        XPTR(7);
+        for (int q = 0; q < kq; q++, wp += 128) {
+            __m512i w0 = _mm512_loadu_si512(wp), w1 = _mm512_loadu_si512(wp + 64);
+            _mm_prefetch((const char *)wp + PF, _MM_HINT_T0);
+            _mm_prefetch((const char *)wp + PF + 64, _MM_HINT_T0);
+            __m512i b;
+#define ROW(j)                                                                                     \
+    BCAST(j);                                                                                      \
+    DOT(0, j);                                                                                     \
+    DOT(1, j);
+            ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+#undef ROW
+        }
+    }
+    __m512i acc[4][8] = {{a00, a01, a02, a03, a04, a05, a06, a07},
+                         {a10, a11, a12, a13, a14, a15, a16, a17}};
+    finish(h, acc, 2, oc0, noc, p0, npx, res, y);
+}
+
+/* vpdpbusd zmm: 2 per cycle on Zen 4/5 and recent Intel cores; 2 loads per cycle. */
 const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni = {
-    .enc = WW_S8ENC_U8, .wlayout = WW_S8W_QUAD, .ob = OB, .nr = NR, .tile = tile_64x6};
+    .enc = WW_S8ENC_U8,
+    .wlayout = WW_S8W_QUAD,
+    .dots_per_cycle = 2,
+    .loads_per_cycle = 2,
+    .lanes = 16,
+    .ntiles = 3,
+    .tiles = {{64, 6, tile_64x6}, {64, 4, tile_64x4}, {32, 8, tile_32x8}}};

@@ -47,6 +47,7 @@ typedef struct ww_conv2d_s8_hdr {
     int hp, wp;            /* direct: padded input image */
     int enc, esize;        /* activation encoding and its element bytes */
     int ob, nob, nr;       /* channel block, blocks per group, pixels per tile */
+    int tile;              /* index in the impl's tiles */
     int wlayout;
     int32_t zc; /* the input zero point in the encoding */
     int32_t y_lo, y_hi, mid_lo, mid_hi;
@@ -88,9 +89,21 @@ typedef void (*ww_conv2d_s8_tile_fn)(const ww_conv2d_s8_hdr *h, const void *cons
                                      const void *wblock, int oc0, int noc, long p0, int npx,
                                      const void *res, void *y);
 
+/* A tile shape: ob channels x nr pixels. */
+typedef struct ww_conv2d_s8_tile {
+    int ob, nr;
+    ww_conv2d_s8_tile_fn fn;
+} ww_conv2d_s8_tile;
+
+/* The pack step picks the tile shape with the fewest estimated cycles for the
+ * conv's channel and pixel counts (e.g. 32x8 for the 8-pixel last stage, whose
+ * weights are then streamed once instead of twice). */
+#define WW_CONV2D_S8_MAX_TILES 4
 typedef struct ww_conv2d_s8_impl {
-    int enc, wlayout, ob, nr;
-    ww_conv2d_s8_tile_fn tile;
+    int enc, wlayout;
+    int dots_per_cycle, loads_per_cycle, lanes; /* for the tile choice */
+    int ntiles;
+    ww_conv2d_s8_tile tiles[WW_CONV2D_S8_MAX_TILES];
 } ww_conv2d_s8_impl;
 
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2;

@@ -51,5 +51,10 @@ static void tile_16x4(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
     ww_s8_neon_epilogue_block(h, a, oc0, noc, p0, npx, res, y);
 }
 
-const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon = {
-    .enc = WW_S8ENC_S16, .wlayout = WW_S8W_KMAJOR16, .ob = OB, .nr = NR, .tile = tile_16x4};
+const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon = {.enc = WW_S8ENC_S16,
+                                                  .wlayout = WW_S8W_KMAJOR16,
+                                                  .dots_per_cycle = 2,
+                                                  .loads_per_cycle = 2,
+                                                  .lanes = 4,
+                                                  .ntiles = 1,
+                                                  .tiles = {{16, 4, tile_16x4}}};

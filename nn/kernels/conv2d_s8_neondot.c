@@ -45,5 +45,10 @@ static void tile_16x6(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
     ww_s8_neon_epilogue_block(h, a, oc0, noc, p0, npx, res, y);
 }
 
-const ww_conv2d_s8_impl ww_conv2d_s8_impl_neondot = {
-    .enc = WW_S8ENC_S8, .wlayout = WW_S8W_QUAD, .ob = OB, .nr = NR, .tile = tile_16x6};
+const ww_conv2d_s8_impl ww_conv2d_s8_impl_neondot = {.enc = WW_S8ENC_S8,
+                                                     .wlayout = WW_S8W_QUAD,
+                                                     .dots_per_cycle = 2,
+                                                     .loads_per_cycle = 2,
+                                                     .lanes = 4,
+                                                     .ntiles = 1,
+                                                     .tiles = {{16, 6, tile_16x6}}};
