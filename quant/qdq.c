@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ typedef struct tq {
     int axis;    /* WEIGHT: channel axis, -1 per tensor */
     int in_tq;   /* BIAS: tq of the op's activation input */
     int w_tq;    /* BIAS: tq of the op's weight */
+    long node;   /* BIAS: the node it belongs to (exporters share equal biases) */
+    int shared;  /* BIAS: the initializer feeds several nodes */
     int removed; /* ACT: renamed away by a Relu removal */
     int skip;    /* BIAS that cannot be quantized (input not quantized) */
     int emitted; /* WEIGHT/BIAS: DQ node emitted */
@@ -151,7 +154,16 @@ static Onnx__AttributeProto *find_attr(Onnx__NodeProto *n, const char *name)
 static long tq_find(ctx *c, const char *name)
 {
     for (size_t i = 0; i < c->n_t; i++)
-        if (!c->t[i].removed && !strcmp(c->t[i].name, name)) return (long)i;
+        if (!c->t[i].removed && c->t[i].kind != TQ_BIAS && !strcmp(c->t[i].name, name))
+            return (long)i;
+    return -1;
+}
+
+static long tq_find_bias(ctx *c, const char *name, long node)
+{
+    for (size_t i = 0; i < c->n_t; i++)
+        if (c->t[i].kind == TQ_BIAS && c->t[i].node == node && !strcmp(c->t[i].name, name))
+            return (long)i;
     return -1;
 }
 
@@ -304,7 +316,7 @@ static int set_str(char **slot, const char *value)
 
 static long tq_add(ctx *c, const char *name, int kind)
 {
-    long i = tq_find(c, name);
+    long i = kind == TQ_BIAS ? -1 : tq_find(c, name);
     if (i >= 0) return i;
     if (c->n_t == c->cap_t) {
         size_t cap = c->cap_t ? 2 * c->cap_t : 64;
@@ -321,6 +333,7 @@ static long tq_add(ctx *c, const char *name, int kind)
     e->share = -1;
     e->axis = -1;
     e->in_tq = e->w_tq = -1;
+    e->node = -1;
     return (long)c->n_t++;
 }
 
@@ -389,7 +402,7 @@ static int note_float(ctx *c, const Onnx__NodeProto *n, const char *why)
     return WW_OK;
 }
 
-static int plan_weighted(ctx *c, Onnx__NodeProto *n)
+static int plan_weighted(ctx *c, Onnx__NodeProto *n, long idx)
 {
     int rc;
     if ((rc = quantize_tensor(c, n->input[0]))) return rc;
@@ -415,6 +428,10 @@ static int plan_weighted(ctx *c, Onnx__NodeProto *n)
         strcmp(n->op_type, "MatMul")) {
         long b = tq_add(c, n->input[2], TQ_BIAS);
         if (b < 0) return oom(c);
+        c->t[b].node = idx;
+        for (size_t k = 0; k < (size_t)b; k++)
+            if (c->t[k].kind == TQ_BIAS && !strcmp(c->t[k].name, n->input[2]))
+                c->t[k].shared = c->t[b].shared = 1;
         c->t[b].in_tq = (int)tq_find(c, n->input[0]);
         c->t[b].w_tq = (int)tq_find(c, n->input[1]);
         if (!strcmp(n->op_type, "Gemm")) { /* ORT folds beta into the bias */
@@ -466,7 +483,7 @@ static int plan_node(ctx *c, size_t idx)
     if (excluded(c, n)) return note_float(c, n, "excluded");
     if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
         return note_float(c, n, "custom domain");
-    if (in_list(op, weighted_ops)) return plan_weighted(c, n);
+    if (in_list(op, weighted_ops)) return plan_weighted(c, n, (long)idx);
     if (in_list(op, removable_ops)) {
         if (!is_act_quantized(c, n->input[0])) return note_float(c, n, "input not quantized");
         int done = 0;
@@ -595,6 +612,17 @@ out:
     return rc;
 }
 
+/* A shared bias is quantized per node (each has its own scale), so its
+ * names carry the node's index. */
+static char *bias_base(const tq *e)
+{
+    if (!e->shared) return xstrdup(e->name);
+    size_t n = strlen(e->name) + 24;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s_node%ld", e->name, e->node);
+    return s;
+}
+
 static int emit_bias(ctx *c, tq *e)
 {
     tq *in = &c->t[e->in_tq], *wt = &c->t[e->w_tq];
@@ -612,9 +640,15 @@ static int emit_bias(ctx *c, tq *e)
     int32_t *q = malloc((n ? n : 1) * sizeof(int32_t));
     float *sc = malloc(ch * sizeof(float));
     int32_t *zp = calloc(ch, sizeof(int32_t));
-    char *qn = cat2(e->name, "_quantized"), *sn = cat2(e->name, "_quantized_scale"),
-         *zn = cat2(e->name, "_quantized_zero_point"), *dn = cat2(e->name, "_DequantizeLinear"),
-         *on = cat2(e->name, "_DequantizeLinear_Output");
+    char *base = bias_base(e);
+    if (!base) {
+        free(b);
+        return oom(c);
+    }
+    char *qn = cat2(base, "_quantized"), *sn = cat2(base, "_quantized_scale"),
+         *zn = cat2(base, "_quantized_zero_point"), *dn = cat2(base, "_DequantizeLinear"),
+         *on = cat2(base, "_DequantizeLinear_Output");
+    free(base);
     if (!q || !sc || !zp || !qn || !sn || !zn || !dn || !on) {
         rc = oom(c);
         goto out;
@@ -723,7 +757,8 @@ static int emit_graph(ctx *c)
         if (c->removed_node[i]) continue;
         for (size_t j = 0; j < n->n_input; j++) {
             if (!*n->input[j]) continue;
-            long k = tq_find(c, n->input[j]);
+            long k = tq_find_bias(c, n->input[j], (long)i);
+            if (k < 0) k = tq_find(c, n->input[j]);
             if (k < 0) continue;
             tq *e = &c->t[k];
             if (e->kind == TQ_BIAS && e->skip) continue;
@@ -732,8 +767,16 @@ static int emit_graph(ctx *c)
                 if (rc) return rc;
                 e->emitted = 1;
             }
-            char *dq =
-                e->kind == TQ_ACT ? dq_name_of(c, e) : cat2(e->name, "_DequantizeLinear_Output");
+            char *dq;
+            if (e->kind == TQ_ACT) {
+                dq = dq_name_of(c, e);
+            } else if (e->kind == TQ_BIAS) {
+                char *base = bias_base(e);
+                dq = base ? cat2(base, "_DequantizeLinear_Output") : NULL;
+                free(base);
+            } else {
+                dq = cat2(e->name, "_DequantizeLinear_Output");
+            }
             if (!dq) return oom(c);
             free(n->input[j]);
             n->input[j] = dq;
@@ -864,6 +907,16 @@ static int add_metadata(ctx *c)
     return WW_OK;
 }
 
+static int referenced(const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t k = 0; k < g->node[i]->n_input; k++)
+            if (!strcmp(g->node[i]->input[k], name)) return 1;
+    for (size_t i = 0; i < g->n_output; i++)
+        if (g->output[i]->name && !strcmp(g->output[i]->name, name)) return 1;
+    return 0;
+}
+
 /* Installs the new node and initializer lists; drops the float weights that
  * were replaced, the Relus that were folded, and value_info (stale names). */
 static int install(ctx *c)
@@ -877,11 +930,21 @@ static int install(ctx *c)
     c->nodes = NULL;
     c->n_nodes = c->cap_nodes = 0;
 
+    /* old IR versions list initializers among the inputs too: drop the
+     * entries of initializers that are going away */
+    size_t ki = 0;
+    for (size_t i = 0; i < g->n_input; i++) {
+        const char *nm = g->input[i]->name ? g->input[i]->name : "";
+        if (find_init(c, nm) && !referenced(g, nm))
+            onnx__value_info_proto__free_unpacked(g->input[i], NULL);
+        else
+            g->input[ki++] = g->input[i];
+    }
+    g->n_input = ki;
     size_t keep = 0;
     for (size_t i = 0; i < g->n_initializer; i++) {
         Onnx__TensorProto *t = g->initializer[i];
-        long k = tq_find(c, t->name ? t->name : "");
-        int replaced = k >= 0 && c->t[k].kind != TQ_ACT && c->t[k].emitted;
+        int replaced = t->name && !referenced(g, t->name);
         if (replaced)
             onnx__tensor_proto__free_unpacked(t, NULL);
         else
@@ -896,16 +959,6 @@ static int install(ctx *c)
         c->inits[i] = NULL;
     }
     c->n_inits = 0;
-    /* old IR versions list initializers among the inputs too */
-    size_t ki = 0;
-    for (size_t i = 0; i < g->n_input; i++) {
-        long k = tq_find(c, g->input[i]->name ? g->input[i]->name : "");
-        if (k >= 0 && c->t[k].kind != TQ_ACT && c->t[k].emitted)
-            onnx__value_info_proto__free_unpacked(g->input[i], NULL);
-        else
-            g->input[ki++] = g->input[i];
-    }
-    g->n_input = ki;
     for (size_t i = 0; i < g->n_value_info; i++)
         onnx__value_info_proto__free_unpacked(g->value_info[i], NULL);
     free(g->value_info);
