@@ -90,35 +90,57 @@ void f32_conv_tile(const f32_conv_plan *p, int index, f32_tile *t)
     }
 }
 
+/* 1 if some output reads padded row `row` (phase `ph` for columns). */
+static int row_read(const ww_conv2d_shape *s, int row)
+{
+    for (int kh = 0; kh < s->k_h; kh++) {
+        int d = row - kh * s->dil_h;
+        if (d >= 0 && d % s->stride_h == 0 && d / s->stride_h < s->h_out) return 1;
+    }
+    return 0;
+}
+
+static int phase_read(const ww_conv2d_shape *s, int ph)
+{
+    for (int kw = 0; kw < s->k_w; kw++)
+        if (kw * s->dil_w % s->stride_w == ph) return 1;
+    return 0;
+}
+
 void f32_conv_fill_xp(const f32_conv_plan *p, const float *x, float *xp)
 {
     const ww_conv2d_shape *s = p->s;
-    const int sw = s->stride_w;
-    for (int c = 0; c < s->c_in; c++) {
-        const float *xc = x + (size_t)c * s->h_in * s->w_in;
-        for (int ph = 0; ph < sw; ph++) {
-            for (int row = 0; row < p->hp; row++) {
-                float *d = xp + c * p->xp_chan + ph * p->xp_phase + (size_t)row * p->wq;
-                int ih = row - s->pad_top;
-                if (ih < 0 || ih >= s->h_in) {
-                    memset(d, 0, (size_t)p->wq * sizeof *d);
+    const int sw = s->stride_w, wq = p->wq;
+    /* rows and phases no output reads (a 1x1 stride-2 conv reads a quarter)
+     * are left unwritten */
+    for (int ph = 0; ph < sw; ph++) {
+        if (!phase_read(s, ph)) continue;
+        /* column q of this phase is padded column q * sw + ph; x column iw is
+         * padded column iw + pad_left, so q reads x in [q0, q1) */
+        int lo = s->pad_left - ph, hi = s->pad_left + s->w_in - ph;
+        int q0 = lo <= 0 ? 0 : (lo + sw - 1) / sw;
+        int q1 = hi <= 0 ? 0 : (hi + sw - 1) / sw;
+        if (q0 > wq) q0 = wq;
+        if (q1 > wq) q1 = wq;
+        if (q1 < q0) q1 = q0;
+        const int first_iw = q0 * sw + ph - s->pad_left;
+        for (int row = 0; row < p->hp; row++) {
+            if (!row_read(s, row)) continue;
+            const int ih = row - s->pad_top;
+            const int inside = ih >= 0 && ih < s->h_in;
+            for (int c = 0; c < s->c_in; c++) {
+                float *d = xp + c * p->xp_chan + ph * p->xp_phase + (size_t)row * wq;
+                if (!inside) {
+                    for (int q = 0; q < wq; q++) d[q] = 0.0f;
                     continue;
                 }
-                const float *xr = xc + (size_t)ih * s->w_in;
-                /* column q of this phase is padded column q * sw + ph */
-                int lo = s->pad_left - ph, hi = s->pad_left + s->w_in - ph; /* iw valid: [lo, hi) */
-                int q0 = lo <= 0 ? 0 : (lo + sw - 1) / sw;
-                int q1 = hi <= 0 ? 0 : (hi + sw - 1) / sw;
-                if (q0 > p->wq) q0 = p->wq;
-                if (q1 > p->wq) q1 = p->wq;
-                if (q1 < q0) q1 = q0;
+                const float *xr = x + ((size_t)c * s->h_in + ih) * s->w_in + first_iw;
                 for (int q = 0; q < q0; q++) d[q] = 0.0f;
-                if (sw == 1) {
-                    memcpy(d + q0, xr + (q0 - s->pad_left), (size_t)(q1 - q0) * sizeof *d);
-                } else {
-                    for (int q = q0; q < q1; q++) d[q] = xr[q * sw + ph - s->pad_left];
-                }
-                for (int q = q1; q < p->wq; q++) d[q] = 0.0f;
+                if (sw == 1)
+                    for (int q = q0; q < q1; q++) d[q] = xr[q - q0];
+                else
+                    for (int q = q0; q < q1; q++) d[q] = xr[(q - q0) * sw];
+                for (int q = q1; q < wq; q++) d[q] = 0.0f;
             }
         }
     }
@@ -155,22 +177,74 @@ void ww_conv2d_f32_pack(const ww_conv2d_shape *s, const float *w, float *packed)
     }
 }
 
-/* xp, then the panels, each start 64-byte aligned within the scratch. */
+/* xp, then the panels, then the tap offsets; each starts 64-byte aligned. */
 #define ALIGN_FLOATS 16
+/* the vector stores of a panel's last row may spill this far */
+#define F32_PANEL_SLACK 16
+
+static size_t round_up(size_t n)
+{
+    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
 
 size_t ww_conv2d_f32_scratch_size(const ww_conv2d_shape *s)
 {
     f32_conv_plan p;
     f32_conv_plan_init(&p, s, F32_RMAX);
-    size_t xp = p.xp_is_x ? 0 : p.xp_chan * s->c_in;
-    xp = (xp + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-    return ALIGN_FLOATS + xp + (f32_conv_blocked(s) ? p.panel_floats : 0);
+    size_t xp = round_up(p.xp_is_x ? 0 : p.xp_chan * s->c_in);
+    if (!f32_conv_blocked(s)) return ALIGN_FLOATS + xp;
+    return ALIGN_FLOATS + xp + round_up(p.panel_floats + F32_PANEL_SLACK) + (size_t)p.k;
 }
 
 static float *align_up(float *f)
 {
     uintptr_t a = ((uintptr_t)f + 63) & ~(uintptr_t)63;
     return (float *)a;
+}
+
+/* One group of one image: tiles in runs whose panels fit the budget
+ * together, every weight block over each run. */
+static void conv_group(const f32_conv_plan *p, const f32_conv_isa *isa, const float *xp_g,
+                       const float *w_g, const float *bias, const float *res, float *y, int co0,
+                       float *panels, const int32_t *koff, ww_activation act)
+{
+    /* tiles inside one row read xp directly, no panel */
+    const int direct = isa->tile_direct && p->row_tiles;
+    for (int t0 = 0; t0 < p->tiles;) {
+        f32_tile tiles[64];
+        float *panel_at[64];
+        int nt = 0;
+        size_t used = 0;
+        while (t0 + nt < p->tiles && nt < 64) {
+            f32_conv_tile(p, t0 + nt, &tiles[nt]);
+            if (!direct) {
+                size_t need = (size_t)p->k * tiles[nt].r;
+                if (nt > 0 && used + need > p->panel_floats) break;
+                panel_at[nt] = panels + used;
+                isa->panel(&tiles[nt], xp_g, koff, p->k, panel_at[nt]);
+                used += need;
+            }
+            nt++;
+        }
+        for (int b = 0; b < p->nblocks; b++) {
+            const float *wb = w_g + (size_t)b * p->k * F32_BLOCK;
+            const int cb = co0 + b * F32_BLOCK;
+            f32_store out = {
+                NULL, NULL, bias ? bias + cb : NULL, (size_t)p->n_pos, p->cout_g - b * F32_BLOCK,
+                act};
+            if (out.channels > F32_BLOCK) out.channels = F32_BLOCK;
+            for (int i = 0; i < nt; i++) {
+                size_t at = (size_t)cb * p->n_pos + tiles[i].n0;
+                out.y = y + at;
+                out.residual = res ? res + at : NULL;
+                if (direct)
+                    isa->tile_direct(xp_g + tiles[i].src[0], koff, tiles[i].r, wb, p->k, &out);
+                else
+                    isa->tile(panel_at[i], tiles[i].r, wb, p->k, &out);
+            }
+        }
+        t0 += nt;
+    }
 }
 
 void ww_conv2d_f32(const ww_conv2d_shape *s, const float *x, const float *packed_w,
@@ -181,17 +255,17 @@ void ww_conv2d_f32(const ww_conv2d_shape *s, const float *x, const float *packed
     f32_conv_plan p;
     f32_conv_plan_init(&p, s, isa->rmax);
     const int blocked = f32_conv_blocked(s);
-    size_t xp_floats = p.xp_is_x ? 0 : p.xp_chan * s->c_in;
     float *xp = align_up(scratch);
-    float *panels = xp + (xp_floats + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    float *panels = xp + round_up(p.xp_is_x ? 0 : p.xp_chan * s->c_in);
+    int32_t *koff = (int32_t *)(panels + round_up(p.panel_floats + F32_PANEL_SLACK));
+    if (blocked) F32_FOR_EACH_TAP(&p, off, k, koff[k] = (int32_t)off);
     const size_t x_image = (size_t)s->c_in * s->h_in * s->w_in;
     const size_t y_image = (size_t)s->c_out * p.n_pos;
 
     for (int n = 0; n < s->n; n++) {
-        const float *xn = x + n * x_image;
-        const float *xpn = xn;
+        const float *xpn = x + n * x_image;
         if (!p.xp_is_x) {
-            f32_conv_fill_xp(&p, xn, xp);
+            f32_conv_fill_xp(&p, xpn, xp);
             xpn = xp;
         }
         float *yn = y + n * y_image;
@@ -200,42 +274,9 @@ void ww_conv2d_f32(const ww_conv2d_shape *s, const float *x, const float *packed
             f32_conv_direct(&p, xpn, packed_w, bias, rn, act, yn);
             continue;
         }
-        for (int g = 0; g < s->groups; g++) {
-            const float *xp_g = xpn + (size_t)g * p.cin_g * p.xp_chan;
-            /* a run of tiles whose panels fit the budget together */
-            for (int t0 = 0; t0 < p.tiles;) {
-                f32_tile tiles[64];
-                float *panel_at[64];
-                int nt = 0;
-                size_t used = 0;
-                while (t0 + nt < p.tiles && nt < 64) {
-                    f32_conv_tile(&p, t0 + nt, &tiles[nt]);
-                    size_t need = (size_t)p.k * tiles[nt].r;
-                    if (nt > 0 && used + need > p.panel_floats) break;
-                    panel_at[nt] = panels + used;
-                    isa->panel(&p, &tiles[nt], xp_g, panel_at[nt]);
-                    used += need;
-                    nt++;
-                }
-                for (int b = 0; b < p.nblocks; b++) {
-                    const float *wb = packed_w + ((size_t)g * p.nblocks + b) * p.k * F32_BLOCK;
-                    int co0 = g * p.cout_g + b * F32_BLOCK;
-                    f32_store out = {NULL,
-                                     NULL,
-                                     bias ? bias + co0 : NULL,
-                                     (size_t)p.n_pos,
-                                     p.cout_g - b * F32_BLOCK,
-                                     act};
-                    if (out.channels > F32_BLOCK) out.channels = F32_BLOCK;
-                    for (int i = 0; i < nt; i++) {
-                        size_t at = (size_t)co0 * p.n_pos + tiles[i].n0;
-                        out.y = yn + at;
-                        out.residual = rn ? rn + at : NULL;
-                        isa->tile(panel_at[i], tiles[i].r, wb, p.k, &out);
-                    }
-                }
-                t0 += nt;
-            }
-        }
+        for (int g = 0; g < s->groups; g++)
+            conv_group(&p, isa, xpn + (size_t)g * p.cin_g * p.xp_chan,
+                       packed_w + (size_t)g * p.nblocks * p.k * F32_BLOCK, bias, rn, yn,
+                       g * p.cout_g, panels, koff, act);
     }
 }

@@ -17,29 +17,31 @@ static inline __m256i lane_mask(int lo, int n)
     return _mm256_and_si256(a, b);
 }
 
-static void panel_avx2(const f32_conv_plan *p, const f32_tile *t, const float *xp_g, float *panel)
+/* Stores whole vectors: the lanes past r spill into the next row (or the
+ * scratch's slack after the last), which the next row's store overwrites. */
+static void panel_avx2(const f32_tile *t, const float *xp_g, const int32_t *koff, int k,
+                       float *panel)
 {
     const int r = t->r;
-    const __m256i all = lane_mask(0, r);
     if (t->nseg == 1) {
+        const __m256i m = lane_mask(0, r);
         const float *src = xp_g + t->src[0];
-        F32_FOR_EACH_TAP(p, off, k, {
-            _mm256_maskstore_ps(panel + (size_t)k * r, all, _mm256_maskload_ps(src + off, all));
-        });
+        for (int i = 0; i < k; i++)
+            _mm256_storeu_ps(panel + (size_t)i * r, _mm256_maskload_ps(src + koff[i], m));
         return;
     }
     __m256i m[F32_RMAX];
     const float *src[F32_RMAX];
-    for (int i = 0; i < t->nseg; i++) {
-        m[i] = lane_mask(t->lane[i], t->len[i]);
-        src[i] = xp_g + t->src[i] - t->lane[i]; /* lanes before lane[i] are masked off */
+    for (int j = 0; j < t->nseg; j++) {
+        m[j] = lane_mask(t->lane[j], t->len[j]);
+        src[j] = xp_g + t->src[j] - t->lane[j]; /* lanes before lane[j] are masked off */
     }
-    F32_FOR_EACH_TAP(p, off, k, {
-        __m256 v = _mm256_maskload_ps(src[0] + off, m[0]);
-        for (int i = 1; i < t->nseg; i++)
-            v = _mm256_or_ps(v, _mm256_maskload_ps(src[i] + off, m[i]));
-        _mm256_maskstore_ps(panel + (size_t)k * r, all, v);
-    });
+    for (int i = 0; i < k; i++) {
+        __m256 v = _mm256_maskload_ps(src[0] + koff[i], m[0]);
+        for (int j = 1; j < t->nseg; j++)
+            v = _mm256_or_ps(v, _mm256_maskload_ps(src[j] + koff[i], m[j]));
+        _mm256_storeu_ps(panel + (size_t)i * r, v);
+    }
 }
 
 static inline void transpose8(__m256 r[8])
@@ -90,17 +92,20 @@ static inline __attribute__((always_inline)) void half_body(const float *panel, 
                                                             int k, const int r, __m256 *acc)
 {
     __m256 a0[RMAX], a1[RMAX];
+#pragma GCC unroll 16
     for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm256_setzero_ps();
     for (int i = 0; i < k; i++) {
         const __m256 w0 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK);
         const __m256 w1 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK + 8);
         const float *pi = panel + (size_t)i * r;
+#pragma GCC unroll 16
         for (int j = 0; j < r; j++) {
             const __m256 b = _mm256_broadcast_ss(pi + j);
             a0[j] = _mm256_fmadd_ps(w0, b, a0[j]);
             a1[j] = _mm256_fmadd_ps(w1, b, a1[j]);
         }
     }
+#pragma GCC unroll 16
     for (int j = 0; j < r; j++) {
         acc[2 * j] = a0[j];
         acc[2 * j + 1] = a1[j];
@@ -119,6 +124,60 @@ HALF(4)
 HALF(5)
 HALF(6)
 
+static inline __attribute__((always_inline)) void direct_half_body(const float *base,
+                                                                   const int32_t *koff,
+                                                                   const float *w, int k,
+                                                                   const int r, __m256 *acc)
+{
+    __m256 a0[RMAX], a1[RMAX];
+#pragma GCC unroll 8
+    for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm256_setzero_ps();
+    for (int i = 0; i < k; i++) {
+        const __m256 w0 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK);
+        const __m256 w1 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK + 8);
+        const float *pi = base + koff[i];
+#pragma GCC unroll 8
+        for (int j = 0; j < r; j++) {
+            const __m256 b = _mm256_broadcast_ss(pi + j);
+            a0[j] = _mm256_fmadd_ps(w0, b, a0[j]);
+            a1[j] = _mm256_fmadd_ps(w1, b, a1[j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < r; j++) {
+        acc[2 * j] = a0[j];
+        acc[2 * j + 1] = a1[j];
+    }
+}
+
+#define DIRECT_HALF(R)                                                                             \
+    static void direct_half_##R(const float *base, const int32_t *koff, const float *w, int k,     \
+                                __m256 *acc)                                                       \
+    {                                                                                              \
+        direct_half_body(base, koff, w, k, R, acc);                                                \
+    }
+DIRECT_HALF(1)
+DIRECT_HALF(2)
+DIRECT_HALF(3)
+DIRECT_HALF(4)
+DIRECT_HALF(5)
+DIRECT_HALF(6)
+
+typedef void (*direct_half_fn)(const float *, const int32_t *, const float *, int, __m256 *);
+static const direct_half_fn direct_halves[RMAX + 1] = {
+    NULL, direct_half_1, direct_half_2, direct_half_3, direct_half_4, direct_half_5, direct_half_6,
+};
+
+static void tile_direct_avx2(const float *base, const int32_t *koff, int r, const float *w, int k,
+                             const f32_store *out)
+{
+    for (int c0 = 0; c0 < out->channels; c0 += 16) {
+        __m256 acc[2 * RMAX];
+        direct_halves[r](base, koff, w + c0, k, acc);
+        store_half(acc, r, c0, out);
+    }
+}
+
 typedef void (*half_fn)(const float *, const float *, int, __m256 *);
 static const half_fn halves[RMAX + 1] = {NULL, half_1, half_2, half_3, half_4, half_5, half_6};
 
@@ -131,4 +190,4 @@ static void tile_avx2(const float *panel, int r, const float *w, int k, const f3
     }
 }
 
-const f32_conv_isa f32_conv_avx2 = {RMAX, panel_avx2, tile_avx2};
+const f32_conv_isa f32_conv_avx2 = {RMAX, panel_avx2, tile_avx2, tile_direct_avx2};

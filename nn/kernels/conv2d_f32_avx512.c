@@ -8,37 +8,52 @@
 #include <immintrin.h>
 
 #define RMAX 14
+#ifndef F32_PF_W
+#define F32_PF_W 0
+#endif
+#ifndef F32_PF_P
+#define F32_PF_P 0
+#endif
 
 static inline __mmask16 lanes(int n)
 {
     return (__mmask16)((1u << n) - 1u);
 }
 
-static void panel_avx512(const f32_conv_plan *p, const f32_tile *t, const float *xp_g, float *panel)
+/* Stores whole vectors: the lanes past r spill into the next row (or the
+ * scratch's slack after the last), which the next row's store overwrites. */
+static void panel_avx512(const f32_tile *t, const float *xp_g, const int32_t *koff, int k,
+                         float *panel)
 {
     const int r = t->r;
-    const __mmask16 all = lanes(r);
     if (t->nseg == 1) {
+        const __mmask16 m = lanes(r);
         const float *src = xp_g + t->src[0];
-        F32_FOR_EACH_TAP(p, off, k, {
-            _mm512_mask_storeu_ps(panel + (size_t)k * r, all,
-                                  _mm512_maskz_loadu_ps(all, src + off));
-        });
+        for (int i = 0; i < k; i++)
+            _mm512_storeu_ps(panel + (size_t)i * r, _mm512_maskz_loadu_ps(m, src + koff[i]));
         return;
     }
     __mmask16 m[F32_RMAX];
     const float *src[F32_RMAX];
-    for (int i = 0; i < t->nseg; i++) {
-        m[i] = (__mmask16)(lanes(t->len[i]) << t->lane[i]);
-        /* lane j of the load reads src + j, so lanes from lane[i] on see the
+    for (int j = 0; j < t->nseg; j++) {
+        m[j] = (__mmask16)(lanes(t->len[j]) << t->lane[j]);
+        /* lane l of the load reads src + l, so lanes from lane[j] on see the
          * segment's first float; the lanes before it are masked off */
-        src[i] = xp_g + t->src[i] - t->lane[i];
+        src[j] = xp_g + t->src[j] - t->lane[j];
     }
-    F32_FOR_EACH_TAP(p, off, k, {
-        __m512 v = _mm512_maskz_loadu_ps(m[0], src[0] + off);
-        for (int i = 1; i < t->nseg; i++) v = _mm512_mask_loadu_ps(v, m[i], src[i] + off);
-        _mm512_mask_storeu_ps(panel + (size_t)k * r, all, v);
-    });
+    if (t->nseg == 2) {
+        for (int i = 0; i < k; i++) {
+            __m512 v = _mm512_maskz_loadu_ps(m[0], src[0] + koff[i]);
+            _mm512_storeu_ps(panel + (size_t)i * r,
+                             _mm512_mask_loadu_ps(v, m[1], src[1] + koff[i]));
+        }
+        return;
+    }
+    for (int i = 0; i < k; i++) {
+        __m512 v = _mm512_maskz_loadu_ps(m[0], src[0] + koff[i]);
+        for (int j = 1; j < t->nseg; j++) v = _mm512_mask_loadu_ps(v, m[j], src[j] + koff[i]);
+        _mm512_storeu_ps(panel + (size_t)i * r, v);
+    }
 }
 
 static inline void transpose16(__m512 r[16])
@@ -97,17 +112,27 @@ static inline __attribute__((always_inline)) void tile_body(const float *panel, 
                                                             int k, const int r, __m512 *acc)
 {
     __m512 a0[RMAX], a1[RMAX];
+#pragma GCC unroll 16
     for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm512_setzero_ps();
     for (int i = 0; i < k; i++) {
         const __m512 w0 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK);
         const __m512 w1 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK + 16);
         const float *pi = panel + (size_t)i * r;
+#if F32_PF_W
+        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK + 16), _MM_HINT_T0);
+#endif
+#if F32_PF_P
+        _mm_prefetch((const char *)(pi + F32_PF_P * r), _MM_HINT_T0);
+#endif
+#pragma GCC unroll 16
         for (int j = 0; j < r; j++) {
             const __m512 b = _mm512_set1_ps(pi[j]);
             a0[j] = _mm512_fmadd_ps(w0, b, a0[j]);
             a1[j] = _mm512_fmadd_ps(w1, b, a1[j]);
         }
     }
+#pragma GCC unroll 16
     for (int j = 0; j < r; j++) {
         acc[2 * j] = a0[j];
         acc[2 * j + 1] = a1[j];
@@ -134,6 +159,70 @@ TILE(12)
 TILE(13)
 TILE(14)
 
+/* As tile_body, reading tap i of position j at base[koff[i] + j]. */
+static inline __attribute__((always_inline)) void
+direct_body(const float *base, const int32_t *koff, const float *w, int k, const int r, __m512 *acc)
+{
+    __m512 a0[RMAX], a1[RMAX];
+#pragma GCC unroll 16
+    for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm512_setzero_ps();
+    for (int i = 0; i < k; i++) {
+        const __m512 w0 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK);
+        const __m512 w1 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK + 16);
+        const float *pi = base + koff[i];
+#if F32_PF_W
+        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK + 16), _MM_HINT_T0);
+#endif
+#pragma GCC unroll 16
+        for (int j = 0; j < r; j++) {
+            const __m512 b = _mm512_set1_ps(pi[j]);
+            a0[j] = _mm512_fmadd_ps(w0, b, a0[j]);
+            a1[j] = _mm512_fmadd_ps(w1, b, a1[j]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < r; j++) {
+        acc[2 * j] = a0[j];
+        acc[2 * j + 1] = a1[j];
+    }
+}
+
+#define DIRECT(R)                                                                                  \
+    static void direct_##R(const float *base, const int32_t *koff, const float *w, int k,          \
+                           __m512 *acc)                                                            \
+    {                                                                                              \
+        direct_body(base, koff, w, k, R, acc);                                                     \
+    }
+DIRECT(1)
+DIRECT(2)
+DIRECT(3)
+DIRECT(4)
+DIRECT(5)
+DIRECT(6)
+DIRECT(7)
+DIRECT(8)
+DIRECT(9)
+DIRECT(10)
+DIRECT(11)
+DIRECT(12)
+DIRECT(13)
+DIRECT(14)
+
+typedef void (*direct_fn)(const float *, const int32_t *, const float *, int, __m512 *);
+static const direct_fn directs[RMAX + 1] = {
+    NULL,     direct_1, direct_2,  direct_3,  direct_4,  direct_5,  direct_6,  direct_7,
+    direct_8, direct_9, direct_10, direct_11, direct_12, direct_13, direct_14,
+};
+
+static void tile_direct_avx512(const float *base, const int32_t *koff, int r, const float *w, int k,
+                               const f32_store *out)
+{
+    __m512 acc[2 * RMAX];
+    directs[r](base, koff, w, k, acc);
+    store_tile(acc, r, out);
+}
+
 typedef void (*tile_fn)(const float *, const float *, int, __m512 *);
 static const tile_fn tiles[RMAX + 1] = {
     NULL,   tile_1, tile_2,  tile_3,  tile_4,  tile_5,  tile_6,  tile_7,
@@ -147,4 +236,4 @@ static void tile_avx512(const float *panel, int r, const float *w, int k, const 
     store_tile(acc, r, out);
 }
 
-const f32_conv_isa f32_conv_avx512 = {RMAX, panel_avx512, tile_avx512};
+const f32_conv_isa f32_conv_avx512 = {RMAX, panel_avx512, tile_avx512, tile_direct_avx512};

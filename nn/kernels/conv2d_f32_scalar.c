@@ -58,16 +58,16 @@ void ww_conv2d_f32_reference(const ww_conv2d_shape *s, const float *x, const flo
 
 #include <string.h>
 
-static void panel_generic(const f32_conv_plan *p, const f32_tile *t, const float *xp_g,
+static void panel_generic(const f32_tile *t, const float *xp_g, const int32_t *koff, int k,
                           float *panel)
 {
-    F32_FOR_EACH_TAP(p, off, k, {
-        float *row = panel + (size_t)k * t->r;
-        for (int i = 0; i < t->nseg; i++) {
-            const float *src = xp_g + off + t->src[i];
-            for (int j = 0; j < t->len[i]; j++) row[t->lane[i] + j] = src[j];
+    for (int i = 0; i < k; i++) {
+        float *row = panel + (size_t)i * t->r;
+        for (int j = 0; j < t->nseg; j++) {
+            const float *src = xp_g + koff[i] + t->src[j];
+            for (int l = 0; l < t->len[j]; l++) row[t->lane[j] + l] = src[l];
         }
-    });
+    }
 }
 
 #define GENERIC_RMAX 8
@@ -95,7 +95,7 @@ static void tile_generic(const float *panel, int r, const float *w, int k, const
     }
 }
 
-const f32_conv_isa f32_conv_scalar = {GENERIC_RMAX, panel_generic, tile_generic};
+const f32_conv_isa f32_conv_scalar = {GENERIC_RMAX, panel_generic, tile_generic, NULL};
 
 void f32_conv_direct(const f32_conv_plan *p, const float *xp, const float *w, const float *bias,
                      const float *residual, ww_activation act, float *y)

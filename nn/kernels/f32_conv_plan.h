@@ -10,6 +10,8 @@
  * - output positions (oh*w_out + ow, per image) are cut into tiles of at most
  *   rmax positions; a tile's "panel" [k][R] (its im2col slice) is gathered
  *   from xp with a few vector moves per k;
+ *   (tiles inside one output row skip the panel: their taps are read from xp
+ *   directly through a table of tap offsets);
  * - a tile kernel multiplies a panel by a weight block with R x 32 register
  *   accumulators (broadcast input, vector of weights), then the epilogue
  *   transposes the R x 32 result into the NCHW rows of y with bias, residual
@@ -22,6 +24,7 @@
 #include "nn/kernels/conv2d_f32.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define F32_BLOCK    32 /* output channels per packed weight block */
 #define F32_RMAX     16 /* the most output positions a tile may have, any ISA */
@@ -67,11 +70,16 @@ typedef struct f32_store {
 
 typedef struct f32_conv_isa {
     int rmax;
-    /* panel[k * t->r + lane] = xp_g[offset of tap k + position]; xp_g is the
-     * group's first input channel in xp. */
-    void (*panel)(const f32_conv_plan *p, const f32_tile *t, const float *xp_g, float *panel);
+    /* panel[i * t->r + lane] = xp_g[koff[i] + position], for the k taps;
+     * xp_g is the group's first input channel in xp. May write up to 16
+     * floats past the panel's end. */
+    void (*panel)(const f32_tile *t, const float *xp_g, const int32_t *koff, int k, float *panel);
     /* y = epilogue(panel [k][r] x w [k][32]) */
     void (*tile)(const float *panel, int r, const float *w, int k, const f32_store *out);
+    /* The same without a panel, for a tile inside one output row: tap i of
+     * position j is base[koff[i] + j]. NULL: use panels. */
+    void (*tile_direct)(const float *base, const int32_t *koff, int r, const float *w, int k,
+                        const f32_store *out);
 } f32_conv_isa;
 
 /* Runs BODY for every tap of one group in packed order, with K the tap's

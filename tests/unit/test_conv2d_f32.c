@@ -120,7 +120,9 @@ static void check_shape(const ww_conv2d_shape *s, int with_bias, int with_residu
             CHECK_MSG(0, "ww_isa_set(%s): %s", ww_isa_name((ww_isa)isa), err.msg);
             continue;
         }
-        for (size_t i = 0; i < ny; i++) y[i] = NAN; /* every element must be written */
+        /* every element must be written, and no scratch read before written */
+        for (size_t i = 0; i < ny; i++) y[i] = NAN;
+        for (size_t i = 0; i < ns; i++) scratch[i] = NAN;
         ww_conv2d_f32_pack(s, w, packed);
         ww_conv2d_f32(s, x, packed, bias, res, act, y, scratch);
         double worst = 0;
