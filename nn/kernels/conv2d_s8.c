@@ -64,8 +64,12 @@ static int check_params(const ww_conv2d_s8_params *p, ww_error *err)
 /* Estimated cycles per k quad of the whole conv for each tile shape: blocks x
  * pixel tiles x max(dot-product issue, load issue) + loop overhead; ties go to
  * fewer pixel tiles (fewer passes over each weight block). */
+int ww_conv2d_s8_tile_override = -1;
+
 static int choose_tile(const ww_conv2d_s8_impl *impl, int cog, long npix)
 {
+    if (ww_conv2d_s8_tile_override >= 0 && ww_conv2d_s8_tile_override < impl->ntiles)
+        return ww_conv2d_s8_tile_override;
     int best = 0;
     double best_cost = 0;
     for (int i = 0; i < impl->ntiles; i++) {

@@ -106,6 +106,10 @@ typedef struct ww_conv2d_s8_impl {
     ww_conv2d_s8_tile tiles[WW_CONV2D_S8_MAX_TILES];
 } ww_conv2d_s8_impl;
 
+/* Tests set this to pack with tile shape i of every ISA (when it has one)
+ * instead of the estimated best, so each shape meets the scalar reference. */
+extern int ww_conv2d_s8_tile_override;
+
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon;

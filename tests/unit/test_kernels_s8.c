@@ -11,6 +11,7 @@
 
 #include "nn/cpu.h"
 #include "nn/kernels/conv2d_s8.h"
+#include "nn/kernels/conv2d_s8_internal.h"
 #include "nn/kernels/ops_s8.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -193,18 +194,25 @@ static void conv_isas_vs_scalar(int cases, long max_macs, float slo, float shi, 
             if (v == ww_qtype_min(c.p.y.type)) (*saw_lo)++;
             if (v == ww_qtype_max(c.p.y.type)) (*saw_hi)++;
         }
-        for (int k = 0; k < nisa; k++) {
-            memset(got, 0xa5, c.ny);
-            int ran = conv_run(&c, isas[k], got);
-            CHECK(ran >= 0);
-            if (memcmp(ref, got, c.ny)) {
-                size_t i = 0;
-                while (ref[i] == got[i]) i++;
-                CHECK_MSG(0, "case %d: %s (kernel %s) differs from scalar at %zu: %d vs %d", t,
-                          ww_isa_name(isas[k]), ww_isa_name((ww_isa)ran), i, got[i], ref[i]);
-                describe(&c);
+        /* every tile shape of every ISA, then the one the pack step picks */
+        for (int tile = 0; tile <= WW_CONV2D_S8_MAX_TILES; tile++)
+            for (int k = 0; k < nisa; k++) {
+                ww_conv2d_s8_tile_override = tile < WW_CONV2D_S8_MAX_TILES ? tile : -1;
+                memset(got, 0xa5, c.ny);
+                int ran = conv_run(&c, isas[k], got);
+                ww_conv2d_s8_tile_override = -1;
+                CHECK(ran >= 0);
+                if (memcmp(ref, got, c.ny)) {
+                    size_t i = 0;
+                    while (ref[i] == got[i]) i++;
+                    CHECK_MSG(0,
+                              "case %d: %s (kernel %s, tile %d) differs from scalar at %zu: %d vs "
+                              "%d",
+                              t, ww_isa_name(isas[k]), ww_isa_name((ww_isa)ran), tile, i, got[i],
+                              ref[i]);
+                    describe(&c);
+                }
             }
-        }
         free(ref);
         free(got);
         conv_free(&c);
@@ -344,6 +352,7 @@ WW_TEST(conv2d_s8_resnet_layer_shapes)
         {64, 64, 8, 13, 3, 1, 1, 1, 1},  {64, 128, 8, 13, 3, 2, 1, 0, 1},
         {64, 128, 8, 13, 1, 2, 0, 0, 0}, {128, 256, 4, 7, 3, 2, 1, 0, 1},
         {256, 512, 4, 7, 3, 2, 1, 0, 1}, {512, 512, 2, 4, 3, 1, 1, 1, 1},
+        {128, 128, 4, 7, 3, 1, 1, 1, 1},
     };
     ww_isa isas[WW_ISA_COUNT];
     int nisa = other_isas(isas);
