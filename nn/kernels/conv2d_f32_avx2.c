@@ -88,34 +88,45 @@ static void store_half(const __m256 *acc, int r, int c0, const f32_store *out)
     }
 }
 
-static inline __attribute__((always_inline)) void half_body(const float *panel, const float *w,
+/* 16 channels of the R x 32 product over all k (see the AVX-512 file: named
+ * accumulators, so they stay in registers with either compiler). */
+#define REP6(M)     M(0) M(1) M(2) M(3) M(4) M(5)
+#define ACC_DECL(j) __m256 a0_##j = _mm256_setzero_ps(), a1_##j = _mm256_setzero_ps();
+#define ACC_STEP(j)                                                                                \
+    if (j < r) {                                                                                   \
+        const __m256 b_ = _mm256_broadcast_ss(pi + j);                                             \
+        a0_##j = _mm256_fmadd_ps(w0, b_, a0_##j);                                                  \
+        a1_##j = _mm256_fmadd_ps(w1, b_, a1_##j);                                                  \
+    }
+#define ACC_OUT(j)                                                                                 \
+    if (j < r) {                                                                                   \
+        acc[2 * j] = a0_##j;                                                                       \
+        acc[2 * j + 1] = a1_##j;                                                                   \
+    }
+
+static inline __attribute__((always_inline)) void half_body(const float *panel, const float *base,
+                                                            const int32_t *koff, const float *w,
                                                             int k, const int r, __m256 *acc)
 {
-    __m256 a0[RMAX], a1[RMAX];
-#pragma GCC unroll 16
-    for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm256_setzero_ps();
+    REP6(ACC_DECL)
     for (int i = 0; i < k; i++) {
         const __m256 w0 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK);
         const __m256 w1 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK + 8);
-        const float *pi = panel + (size_t)i * r;
-#pragma GCC unroll 16
-        for (int j = 0; j < r; j++) {
-            const __m256 b = _mm256_broadcast_ss(pi + j);
-            a0[j] = _mm256_fmadd_ps(w0, b, a0[j]);
-            a1[j] = _mm256_fmadd_ps(w1, b, a1[j]);
-        }
+        const float *pi = koff ? base + koff[i] : panel + (size_t)i * r;
+        REP6(ACC_STEP)
     }
-#pragma GCC unroll 16
-    for (int j = 0; j < r; j++) {
-        acc[2 * j] = a0[j];
-        acc[2 * j + 1] = a1[j];
-    }
+    REP6(ACC_OUT)
 }
 
 #define HALF(R)                                                                                    \
     static void half_##R(const float *panel, const float *w, int k, __m256 *acc)                   \
     {                                                                                              \
-        half_body(panel, w, k, R, acc);                                                            \
+        half_body(panel, NULL, NULL, w, k, R, acc);                                                \
+    }                                                                                              \
+    static void direct_half_##R(const float *base, const int32_t *koff, const float *w, int k,     \
+                                __m256 *acc)                                                       \
+    {                                                                                              \
+        half_body(NULL, base, koff, w, k, R, acc);                                                 \
     }
 HALF(1)
 HALF(2)
@@ -123,45 +134,6 @@ HALF(3)
 HALF(4)
 HALF(5)
 HALF(6)
-
-static inline __attribute__((always_inline)) void direct_half_body(const float *base,
-                                                                   const int32_t *koff,
-                                                                   const float *w, int k,
-                                                                   const int r, __m256 *acc)
-{
-    __m256 a0[RMAX], a1[RMAX];
-#pragma GCC unroll 8
-    for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm256_setzero_ps();
-    for (int i = 0; i < k; i++) {
-        const __m256 w0 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK);
-        const __m256 w1 = _mm256_loadu_ps(w + (size_t)i * F32_BLOCK + 8);
-        const float *pi = base + koff[i];
-#pragma GCC unroll 8
-        for (int j = 0; j < r; j++) {
-            const __m256 b = _mm256_broadcast_ss(pi + j);
-            a0[j] = _mm256_fmadd_ps(w0, b, a0[j]);
-            a1[j] = _mm256_fmadd_ps(w1, b, a1[j]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int j = 0; j < r; j++) {
-        acc[2 * j] = a0[j];
-        acc[2 * j + 1] = a1[j];
-    }
-}
-
-#define DIRECT_HALF(R)                                                                             \
-    static void direct_half_##R(const float *base, const int32_t *koff, const float *w, int k,     \
-                                __m256 *acc)                                                       \
-    {                                                                                              \
-        direct_half_body(base, koff, w, k, R, acc);                                                \
-    }
-DIRECT_HALF(1)
-DIRECT_HALF(2)
-DIRECT_HALF(3)
-DIRECT_HALF(4)
-DIRECT_HALF(5)
-DIRECT_HALF(6)
 
 typedef void (*direct_half_fn)(const float *, const int32_t *, const float *, int, __m256 *);
 static const direct_half_fn direct_halves[RMAX + 1] = {

@@ -106,43 +106,51 @@ static void store_tile(const __m512 *acc, int r, const f32_store *out)
     }
 }
 
-/* The R x 32 product over all k; R is a constant in each instance so the
- * accumulators live in registers. */
-static inline __attribute__((always_inline)) void tile_body(const float *panel, const float *w,
+/* The R x 32 product over all k. Tap i of position j is panel[i * r + j], or
+ * with koff, base[koff[i] + j]. R is a constant in each instance and every
+ * accumulator a named variable, so both compilers keep all 2R in registers
+ * (arrays indexed in a loop end up in memory with clang). */
+#define REP14(M)    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
+#define ACC_DECL(j) __m512 a0_##j = _mm512_setzero_ps(), a1_##j = _mm512_setzero_ps();
+#define ACC_STEP(j)                                                                                \
+    if (j < r) {                                                                                   \
+        const __m512 b_ = _mm512_set1_ps(pi[j]);                                                   \
+        a0_##j = _mm512_fmadd_ps(w0, b_, a0_##j);                                                  \
+        a1_##j = _mm512_fmadd_ps(w1, b_, a1_##j);                                                  \
+    }
+#define ACC_OUT(j)                                                                                 \
+    if (j < r) {                                                                                   \
+        acc[2 * j] = a0_##j;                                                                       \
+        acc[2 * j + 1] = a1_##j;                                                                   \
+    }
+
+static inline __attribute__((always_inline)) void tile_body(const float *panel, const float *base,
+                                                            const int32_t *koff, const float *w,
                                                             int k, const int r, __m512 *acc)
 {
-    __m512 a0[RMAX], a1[RMAX];
-#pragma GCC unroll 16
-    for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm512_setzero_ps();
+    REP14(ACC_DECL)
     for (int i = 0; i < k; i++) {
         const __m512 w0 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK);
         const __m512 w1 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK + 16);
-        const float *pi = panel + (size_t)i * r;
+        const float *pi = koff ? base + koff[i] : panel + (size_t)i * r;
 #if F32_PF_W
         _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK), _MM_HINT_T0);
         _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK + 16), _MM_HINT_T0);
 #endif
-#if F32_PF_P
-        _mm_prefetch((const char *)(pi + F32_PF_P * r), _MM_HINT_T0);
-#endif
-#pragma GCC unroll 16
-        for (int j = 0; j < r; j++) {
-            const __m512 b = _mm512_set1_ps(pi[j]);
-            a0[j] = _mm512_fmadd_ps(w0, b, a0[j]);
-            a1[j] = _mm512_fmadd_ps(w1, b, a1[j]);
-        }
+        REP14(ACC_STEP)
     }
-#pragma GCC unroll 16
-    for (int j = 0; j < r; j++) {
-        acc[2 * j] = a0[j];
-        acc[2 * j + 1] = a1[j];
-    }
+    REP14(ACC_OUT)
 }
 
 #define TILE(R)                                                                                    \
     static void tile_##R(const float *panel, const float *w, int k, __m512 *acc)                   \
     {                                                                                              \
-        tile_body(panel, w, k, R, acc);                                                            \
+        tile_body(panel, NULL, NULL, w, k, R, acc);                                                \
+    }                                                                                              \
+    static void direct_##R(const float *base, const int32_t *koff, const float *w, int k,          \
+                           __m512 *acc)                                                            \
+    {                                                                                              \
+        tile_body(NULL, base, koff, w, k, R, acc);                                                 \
     }
 TILE(1)
 TILE(2)
@@ -158,56 +166,6 @@ TILE(11)
 TILE(12)
 TILE(13)
 TILE(14)
-
-/* As tile_body, reading tap i of position j at base[koff[i] + j]. */
-static inline __attribute__((always_inline)) void
-direct_body(const float *base, const int32_t *koff, const float *w, int k, const int r, __m512 *acc)
-{
-    __m512 a0[RMAX], a1[RMAX];
-#pragma GCC unroll 16
-    for (int j = 0; j < r; j++) a0[j] = a1[j] = _mm512_setzero_ps();
-    for (int i = 0; i < k; i++) {
-        const __m512 w0 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK);
-        const __m512 w1 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK + 16);
-        const float *pi = base + koff[i];
-#if F32_PF_W
-        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK + 16), _MM_HINT_T0);
-#endif
-#pragma GCC unroll 16
-        for (int j = 0; j < r; j++) {
-            const __m512 b = _mm512_set1_ps(pi[j]);
-            a0[j] = _mm512_fmadd_ps(w0, b, a0[j]);
-            a1[j] = _mm512_fmadd_ps(w1, b, a1[j]);
-        }
-    }
-#pragma GCC unroll 16
-    for (int j = 0; j < r; j++) {
-        acc[2 * j] = a0[j];
-        acc[2 * j + 1] = a1[j];
-    }
-}
-
-#define DIRECT(R)                                                                                  \
-    static void direct_##R(const float *base, const int32_t *koff, const float *w, int k,          \
-                           __m512 *acc)                                                            \
-    {                                                                                              \
-        direct_body(base, koff, w, k, R, acc);                                                     \
-    }
-DIRECT(1)
-DIRECT(2)
-DIRECT(3)
-DIRECT(4)
-DIRECT(5)
-DIRECT(6)
-DIRECT(7)
-DIRECT(8)
-DIRECT(9)
-DIRECT(10)
-DIRECT(11)
-DIRECT(12)
-DIRECT(13)
-DIRECT(14)
 
 typedef void (*direct_fn)(const float *, const int32_t *, const float *, int, __m512 *);
 static const direct_fn directs[RMAX + 1] = {
