@@ -120,21 +120,27 @@ static void normalise(double *p, int n)
 
 static double entropy_threshold(const ww_observer *o)
 {
-    static _Thread_local double p[WW_OBS_BINS], q[WW_OBS_BINS];
+    static _Thread_local double p[WW_OBS_BINS], q[WW_OBS_BINS], h[WW_OBS_BINS];
     double w = o->hist_range / WW_OBS_BINS;
+    /* The zero bin of a post-Relu tensor holds a spike of exact zeros that
+     * no threshold changes; smeared into Q's first level it dominates the KL
+     * and drives the threshold down. Like NVIDIA's pytorch-quantization
+     * (bins[0] = bins[1]), it is levelled with its neighbour first. */
+    memcpy(h, o->hist, sizeof h);
+    h[0] = h[1];
     double suffix = 0; /* mass at or beyond bin i, added to P's last bin */
     double tail[WW_OBS_BINS + 1];
     tail[WW_OBS_BINS] = 0;
-    for (int i = WW_OBS_BINS - 1; i >= 0; i--) tail[i] = tail[i + 1] + o->hist[i];
+    for (int i = WW_OBS_BINS - 1; i >= 0; i--) tail[i] = tail[i + 1] + h[i];
     int last = 0; /* highest non-empty bin: thresholds beyond it are equivalent */
     for (int i = 0; i < WW_OBS_BINS; i++)
-        if (o->hist[i] > 0) last = i;
+        if (h[i] > 0) last = i;
     int best = WW_OBS_BINS;
     double best_kl = DBL_MAX;
     int stop = last + 1 < ENTROPY_QBINS ? ENTROPY_QBINS : last + 1;
     for (int i = ENTROPY_QBINS; i <= stop && i <= WW_OBS_BINS; i++) {
         suffix = tail[i];
-        memcpy(p, o->hist, (size_t)i * sizeof(double));
+        memcpy(p, h, (size_t)i * sizeof(double));
         p[i - 1] += suffix;
         /* Q: hist[0, i) merged into ENTROPY_QBINS levels, each level's mass
          * spread evenly over the bins of it that were non-empty. */
@@ -144,10 +150,10 @@ static double entropy_threshold(const ww_observer *o)
             double sum = 0;
             int nz = 0;
             for (int k = a; k < b; k++) {
-                sum += o->hist[k];
-                nz += o->hist[k] > 0;
+                sum += h[k];
+                nz += h[k] > 0;
             }
-            for (int k = a; k < b; k++) q[k] = o->hist[k] > 0 ? sum / nz : 0;
+            for (int k = a; k < b; k++) q[k] = h[k] > 0 ? sum / nz : 0;
         }
         if (!smooth(p, i) || !smooth(q, i)) continue;
         normalise(p, i);

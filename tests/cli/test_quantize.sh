@@ -34,6 +34,17 @@ else
     t_fail "parity_on_speech_and_noise" "windows $n, top-1 $top1, cosine $cos"
 fi
 
+# the same with the KL-divergence (entropy) calibrator
+if t_run "quantize_entropy_per_channel" 0 "$WW" quantize "$M" --calib "$F/calib" --validate "$F/valid" \
+    --hop-frames 8 --method entropy --latency-runs 0 -q --report "$TMP/en.json" -o "$TMP/en.onnx"; then
+    top1=$(json_get "$TMP/en.json" top1_agreement) cos=$(json_get "$TMP/en.json" cosine)
+    if awk -v t="$top1" -v c="$cos" 'BEGIN { exit !(t >= 0.99 && c >= 0.99) }'; then
+        t_ok "quantize_entropy_per_channel"
+    else
+        t_fail "quantize_entropy_per_channel" "top-1 $top1, cosine $cos"
+    fi
+fi
+
 # per-tensor minmax is measurably worse: lower weight SQNR and larger keyword-score error
 if t_run "quantize_minmax_per_tensor" 0 "$WW" quantize "$M" --calib "$F/calib" --validate "$F/valid" \
     --hop-frames 8 --method minmax --per-tensor --latency-runs 0 -q --report "$TMP/pt.json" \
