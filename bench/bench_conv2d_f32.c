@@ -4,7 +4,7 @@
  * inference does), with the bias/residual/ReLU the model fuses. Prints, per
  * ISA, each layer's median time and GFLOP/s and the median of the sum over
  * all 20 convs, with the fraction of the CPU's peak.
- *   bench_conv2d_f32 [--isa NAME] [--runs N] [--seconds S] [--quiet]
+ *   bench_conv2d_f32 [--isa NAME] [--runs N] [--seconds S] [--quiet] [--active-isa]
  * Times are this thread's CPU time (the machine is shared; the wall-clock
  * median of the sum is printed too). Peak = 2 FMA pipes x lanes x 2 flops x
  * GHz; the GHz is measured (a chain of dependent integer adds runs one per
@@ -174,7 +174,9 @@ typedef struct net_buffers {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_conv2d_f32 [--isa NAME] [--runs N] [--seconds S] [--quiet]\n");
+    fprintf(
+        f,
+        "usage: bench_conv2d_f32 [--isa NAME] [--runs N] [--seconds S] [--quiet] [--active-isa]\n");
 }
 
 int main(int argc, char **argv)
@@ -206,6 +208,10 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             seconds = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--active-isa")) {
+            /* for scripts: the ISA the kernels use here ($WW_ISA or the best) */
+            printf("%s\n", ww_isa_name(ww_isa_active()));
+            return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
         } else {
