@@ -35,6 +35,7 @@ struct ww_model {
     ww_model_kind kind;
     ww_graph g;
     int prepared, fusion;
+    int prepared_fusion, prepared_with_values; /* what the current graph was built for */
     ww_model_observer obs;
     void *obs_user;
 };
@@ -334,6 +335,16 @@ void ww_model_set_observer(ww_model *m, ww_model_observer fn, void *user)
 static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims,
                         const void *const *values, ww_error *err)
 {
+    if (m->prepared && !values && !m->prepared_with_values && m->prepared_fusion == m->fusion) {
+        /* same shapes as the current graph: nothing to recompile */
+        int same = 1;
+        for (int i = 0; i < m->n_in && same; i++) {
+            const ww_tensor *t = &m->g.t[m->g.inputs[i]];
+            same = t->ndim == ndims[i];
+            for (int d = 0; same && d < ndims[i]; d++) same = t->dims[d] == dims[i][d];
+        }
+        if (same) return 0;
+    }
     for (int i = 0; i < m->n_in; i++) {
         if (ndims[i] != m->in[i].ndim)
             return ww_fail(err, WW_EINVAL, "input '%s' must have rank %d, not %d", m->in[i].name,
@@ -370,6 +381,8 @@ static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dim
     ww_graph_free(&m->g);
     m->g = g;
     m->prepared = 1;
+    m->prepared_fusion = m->fusion;
+    m->prepared_with_values = values != NULL;
     return 0;
 }
 
