@@ -233,3 +233,28 @@ WW_TEST(infer_cli_writes_outputs_matching_pytorch)
     ww_npy_free(&got);
     ww_npy_free(&want);
 }
+
+/* QDQ int8 graphs run float-simulated must give what ONNX Runtime gives when
+ * it runs the same QuantizeLinear/DequantizeLinear nodes as written
+ * (tests/gen/make_onnx_qdq_fixture.sh): uint8 and int8 activations, per-channel
+ * int8 weights, int32 biases. */
+WW_TEST(qdq_resnet18_matches_onnxruntime)
+{
+    static const char *dirs[] = {"tests/fixtures/onnx/qdq_w8_u8", "tests/fixtures/onnx/qdq_w8_s8"};
+    for (int i = 0; i < 2; i++) {
+        char model[512], in[512], out[512];
+        snprintf(model, sizeof model, "%s/model.onnx", dirs[i]);
+        snprintf(in, sizeof in, "%s/input.npy", dirs[i]);
+        snprintf(out, sizeof out, "%s/output.npy", dirs[i]);
+        double d = run_parity(model, in, out, 1);
+        CHECK_MSG(d <= 1e-5, "%s: max abs diff %g", dirs[i], d);
+        printf("# %s: max abs diff %.3g vs ONNX Runtime\n", dirs[i], d);
+        ww_model *m = NULL;
+        ww_error err = {{0}};
+        REQUIRE(!ww_model_load(model, &m, &err));
+        ww_model_stats st;
+        ww_model_get_stats(m, &st);
+        CHECK_EQ_INT(st.kind, WW_MODEL_QDQ_INT8);
+        ww_model_free(m);
+    }
+}
