@@ -37,6 +37,23 @@ METADATA = dict(sample_rate=16000, n_fft=512, win_length=400, hop_length=160, n_
                 threshold=0.5, hop_frames=8, smoothing_frames=3, refractory_s=1.5)
 
 
+class ViewHead(torch.nn.Module):
+    """ResNet18 whose head flattens with x.view(x.size(0), -1): the exporter
+    writes Shape/Gather/Unsqueeze/Concat/Reshape, which the engine must fold
+    for whatever batch it is prepared with."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        n = self.net
+        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        x = n.layer4(n.layer3(n.layer2(n.layer1(x))))
+        x = n.avgpool(x)
+        return n.fc(x.view(x.size(0), -1))
+
+
 def build(width, stem, seed):
     torch.manual_seed(seed)
     net = torchvision.models.resnet18(num_classes=2)
@@ -88,11 +105,12 @@ def reference(net, batch, seed):
     return x.numpy().astype(np.float32), y.numpy().astype(np.float32)
 
 
-FIXTURES = [  # name, width, stem, opset, keep_bn
-    ("resnet18_w8_stem7_op13", 8, 7, 13, False),
-    ("resnet18_w8_stem7_op17", 8, 7, 17, False),
-    ("resnet18_w8_stem3_op13", 8, 3, 13, False),
-    ("resnet18_w8_stem7_op13_bn", 8, 7, 13, True),
+FIXTURES = [  # name, width, stem, opset, keep_bn, view head
+    ("resnet18_w8_stem7_op13", 8, 7, 13, False, False),
+    ("resnet18_w8_stem7_op17", 8, 7, 17, False, False),
+    ("resnet18_w8_stem3_op13", 8, 3, 13, False, False),
+    ("resnet18_w8_stem7_op13_bn", 8, 7, 13, True, False),
+    ("resnet18_w8_viewhead_op17", 8, 7, 17, False, True),
 ]
 
 
@@ -101,6 +119,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fixtures")
     f.add_argument("outdir")
+    f.add_argument("--only", help="make just this fixture")
     m = sub.add_parser("model")
     m.add_argument("out")
     m.add_argument("--width", type=int, default=64)
@@ -113,10 +132,14 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.cmd == "fixtures":
-        for i, (name, width, stem, opset, keep_bn) in enumerate(FIXTURES):
+        for i, (name, width, stem, opset, keep_bn, view) in enumerate(FIXTURES):
+            if a.only and name != a.only:
+                continue
             d = os.path.join(a.outdir, name)
             os.makedirs(d, exist_ok=True)
             net = build(width, stem, seed=10 + i)
+            if view:
+                net = ViewHead(net).eval()
             export(net, os.path.join(d, "model.onnx"), opset, keep_bn, metadata=(i == 0))
             x, y = reference(net, 2, seed=10 + i)
             np.save(os.path.join(d, "input.npy"), x)

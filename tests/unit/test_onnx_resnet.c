@@ -1,6 +1,7 @@
 /* PyTorch parity: torchvision ResNet18 exports (tests/gen/export_resnet.py,
  * narrow widths, opset 13 and 17, 7x7 and 3x3 stems, BatchNorm kept or folded
- * by the exporter) run by the engine must give PyTorch's logits within max abs
+ * by the exporter, a view() head exported as Shape/Gather/Unsqueeze/Concat/
+ * Reshape) run by the engine must give PyTorch's logits within max abs
  * 1e-4, at batch 2 on a model exported at batch 1 (symbolic batch axis), with
  * and without the engine's fusion, through the library and through
  * `wakewordd infer`. Larger exports (width 32/64, made into /work/cache) are
@@ -21,6 +22,7 @@ static const char *fixtures[] = {
     "tests/fixtures/onnx/resnet18_w8_stem7_op17",
     "tests/fixtures/onnx/resnet18_w8_stem3_op13",
     "tests/fixtures/onnx/resnet18_w8_stem7_op13_bn",
+    "tests/fixtures/onnx/resnet18_w8_viewhead_op17", /* Shape/Gather/.../Reshape head */
 };
 #define N_FIX (sizeof fixtures / sizeof fixtures[0])
 
