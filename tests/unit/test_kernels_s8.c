@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/npy.h"
 #include "nn/cpu.h"
 #include "nn/kernels/conv2d_s8.h"
 #include "nn/kernels/conv2d_s8_internal.h"
@@ -696,4 +697,208 @@ WW_TEST(dispatch_picks_expected_isa)
               want);
     CHECK_MSG(!strcmp(ww_isa_name(ww_conv2d_s8_isa(active)), want), "conv2d_s8 kernel %s",
               ww_isa_name(ww_conv2d_s8_isa(active)));
+}
+
+/* ---- ONNX Runtime's outputs on the same data (tests/fixtures/s8, made by
+ * tests/gen/make_s8_ort_fixture.py with onnxruntime-node: QDQ graphs that ORT
+ * runs as QLinearConv, QLinearAdd, ...). Every ISA must match ORT within one
+ * output quantization step; the counts of exact matches are printed. */
+
+#define S8_FIX "tests/fixtures/s8/"
+
+static int fix_load(const char *cas, const char *name, ww_npy *out)
+{
+    char path[256];
+    snprintf(path, sizeof path, S8_FIX "%s/%s.npy", cas, name);
+    ww_error err;
+    if (ww_npy_read(path, out, &err) < 0) {
+        CHECK_MSG(0, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static ww_qparam qp_meta(const double *m, int i)
+{
+    return (ww_qparam){(float)m[i], (int32_t)m[i + 1], m[i + 2] ? WW_QTYPE_S8 : WW_QTYPE_U8};
+}
+
+/* Compares n outputs against ORT's; returns the exact count, fails above 1 step. */
+static long vs_ort(const char *cas, const char *isa, const void *got, const ww_npy *want,
+                   ww_qtype t)
+{
+    long exact = 0;
+    int worst = 0;
+    for (size_t i = 0; i < want->count; i++) {
+        int d = abs(ww_qload(got, t, (long)i) - ww_qload(want->data, t, (long)i));
+        exact += d == 0;
+        worst = d > worst ? d : worst;
+    }
+    CHECK_MSG(worst <= 1, "%s on %s: %d steps from ONNX Runtime", cas, isa, worst);
+    return exact;
+}
+
+static const char *const ort_convs[] = {
+    "conv_stem_u8",   "conv_3x3_u8_relu", "conv_3x3_s2_u8_norelu", "conv_s8_act",
+    "conv_dil_group", "conv_depthwise",   "conv_saturating",       "conv_residual"};
+
+WW_TEST(conv2d_s8_matches_onnxruntime)
+{
+    ww_isa isas[WW_ISA_COUNT + 1];
+    int nisa = other_isas(isas + 1) + 1;
+    isas[0] = WW_ISA_SCALAR;
+    for (size_t t = 0; t < sizeof ort_convs / sizeof ort_convs[0]; t++) {
+        const char *cas = ort_convs[t];
+        ww_npy meta = {0}, x = {0}, w = {0}, ws = {0}, b = {0}, y = {0}, r = {0};
+        if (fix_load(cas, "meta", &meta) || fix_load(cas, "x", &x) || fix_load(cas, "w", &w) ||
+            fix_load(cas, "ws", &ws) || fix_load(cas, "b", &b) || fix_load(cas, "y", &y))
+            return;
+        const double *m = meta.data;
+        ww_conv2d_s8_params p = {0};
+        ww_conv2d_shape *s = &p.shape;
+        *s = (ww_conv2d_shape){.n = 1,
+                               .c_in = (int)m[0],
+                               .c_out = (int)m[1],
+                               .h_in = (int)m[2],
+                               .w_in = (int)m[3],
+                               .k_h = (int)m[4],
+                               .k_w = (int)m[5],
+                               .stride_h = (int)m[6],
+                               .stride_w = (int)m[7],
+                               .pad_top = (int)m[8],
+                               .pad_left = (int)m[9],
+                               .dil_h = (int)m[10],
+                               .dil_w = (int)m[11],
+                               .groups = (int)m[12],
+                               .h_out = (int)m[13],
+                               .w_out = (int)m[14]};
+        p.x = qp_meta(m, 15);
+        p.y = qp_meta(m, 18);
+        p.relu = (int)m[21];
+        p.fuse_add = (int)m[22];
+        p.mid = qp_meta(m, 23);
+        p.r = qp_meta(m, 26);
+        p.relu_after_add = (int)m[29];
+        p.w_scale = ws.data;
+        size_t npix = (size_t)s->h_out * s->w_out, ny = npix * s->c_out;
+        REQUIRE(y.count == ny);
+        uint8_t *xh = malloc(x.count), *rh = malloc(ny), *yh = malloc(ny), *yc = malloc(ny);
+        ww_nchw_to_nhwc_8(x.data, 1, s->c_in, s->h_in, s->w_in, xh);
+        if (p.fuse_add) {
+            if (fix_load(cas, "r", &r)) return;
+            ww_nchw_to_nhwc_8(r.data, 1, s->c_out, s->h_out, s->w_out, rh);
+        }
+        for (int k = 0; k < nisa; k++) {
+            size_t ps = ww_conv2d_s8_packed_size(&p, isas[k]);
+            size_t ss = ww_conv2d_s8_scratch_size(&p, isas[k]);
+            void *packed = malloc(ps), *scratch = malloc(ss ? ss : 1);
+            ww_error err;
+            CHECK_MSG(ww_conv2d_s8_pack(&p, isas[k], w.data, b.data, packed, &err) == WW_OK, "%s",
+                      err.msg);
+            ww_conv2d_s8(packed, xh, p.fuse_add ? rh : NULL, yh, scratch);
+            ww_nhwc_to_nchw_8(yh, 1, s->c_out, s->h_out, s->w_out, yc);
+            long exact = vs_ort(cas, ww_isa_name(isas[k]), yc, &y, p.y.type);
+            if (k == 0) printf("#   %s: %ld of %zu equal to ONNX Runtime's\n", cas, exact, ny);
+            free(packed);
+            free(scratch);
+        }
+        free(xh);
+        free(rh);
+        free(yh);
+        free(yc);
+        ww_npy_free(&meta), ww_npy_free(&x), ww_npy_free(&w), ww_npy_free(&ws);
+        ww_npy_free(&b), ww_npy_free(&y), ww_npy_free(&r);
+    }
+}
+
+WW_TEST(add_pool_quantize_match_onnxruntime)
+{
+    ww_isa isas[WW_ISA_COUNT + 1];
+    int nisa = other_isas(isas + 1) + 1;
+    isas[0] = WW_ISA_SCALAR;
+    static const char *const adds[] = {"add_u8_relu", "add_mixed"};
+    for (int t = 0; t < 2; t++) {
+        ww_npy meta = {0}, a = {0}, b = {0}, y = {0};
+        if (fix_load(adds[t], "meta", &meta) || fix_load(adds[t], "a", &a) ||
+            fix_load(adds[t], "b", &b) || fix_load(adds[t], "y", &y))
+            return;
+        const double *m = meta.data;
+        ww_qparam qa = qp_meta(m, 1), qb = qp_meta(m, 4), qc = qp_meta(m, 7);
+        uint8_t got[1024];
+        REQUIRE(y.count <= sizeof got);
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->add(a.data, &qa, b.data, &qb, got, &qc, (int)m[10], y.count);
+            long exact = vs_ort(adds[t], ww_isa_name(isas[k]), got, &y, qc.type);
+            if (k == 0) printf("#   %s: %ld of %zu equal\n", adds[t], exact, y.count);
+        }
+        ww_npy_free(&meta), ww_npy_free(&a), ww_npy_free(&b), ww_npy_free(&y);
+    }
+    static const char *const pools[] = {"maxpool_u8", "maxpool_s8"};
+    for (int t = 0; t < 2; t++) {
+        ww_npy meta = {0}, x = {0}, y = {0};
+        if (fix_load(pools[t], "meta", &meta) || fix_load(pools[t], "x", &x) ||
+            fix_load(pools[t], "y", &y))
+            return;
+        const double *m = meta.data;
+        ww_qtype ty = m[6] ? WW_QTYPE_S8 : WW_QTYPE_U8;
+        ww_pool_shape s = {.n = 1,
+                           .c = (int)m[0],
+                           .h_in = (int)m[1],
+                           .w_in = (int)m[2],
+                           .k_h = (int)m[3],
+                           .k_w = (int)m[3],
+                           .stride_h = (int)m[4],
+                           .stride_w = (int)m[4],
+                           .pad_top = (int)m[5],
+                           .pad_left = (int)m[5],
+                           .dil_h = 1,
+                           .dil_w = 1};
+        REQUIRE(y.ndim == 4);
+        s.h_out = (int)y.shape[2];
+        s.w_out = (int)y.shape[3];
+        uint8_t *xh = malloc(x.count), *yh = malloc(y.count), *yc = malloc(y.count);
+        ww_nchw_to_nhwc_8(x.data, 1, s.c, s.h_in, s.w_in, xh);
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->maxpool(&s, ty, xh, yh);
+            ww_nhwc_to_nchw_8(yh, 1, s.c, s.h_out, s.w_out, yc);
+            CHECK_MSG(!memcmp(yc, y.data, y.count), "%s on %s differs from ONNX Runtime", pools[t],
+                      ww_isa_name(isas[k]));
+        }
+        free(xh), free(yh), free(yc);
+        ww_npy_free(&meta), ww_npy_free(&x), ww_npy_free(&y);
+    }
+    static const char *const gaps[] = {"gap_u8", "gap_s8"};
+    for (int t = 0; t < 2; t++) {
+        ww_npy meta = {0}, x = {0}, y = {0};
+        if (fix_load(gaps[t], "meta", &meta) || fix_load(gaps[t], "x", &x) ||
+            fix_load(gaps[t], "y", &y))
+            return;
+        const double *m = meta.data;
+        int c = (int)m[0], hw = (int)(m[1] * m[2]);
+        ww_qparam qx = qp_meta(m, 3), qy = qp_meta(m, 6);
+        uint8_t *xh = malloc(x.count), got[256];
+        ww_nchw_to_nhwc_8(x.data, 1, c, (int)m[1], (int)m[2], xh);
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->gavgpool(1, hw, c, xh, &qx, got, &qy);
+            long exact = vs_ort(gaps[t], ww_isa_name(isas[k]), got, &y, qy.type);
+            if (k == 0) printf("#   %s: %ld of %zu equal\n", gaps[t], exact, y.count);
+        }
+        free(xh);
+        ww_npy_free(&meta), ww_npy_free(&x), ww_npy_free(&y);
+    }
+    static const char *const qs[] = {"quantize_u8", "quantize_s8"};
+    for (int t = 0; t < 2; t++) {
+        ww_npy meta = {0}, x = {0}, y = {0};
+        if (fix_load(qs[t], "meta", &meta) || fix_load(qs[t], "x", &x) || fix_load(qs[t], "y", &y))
+            return;
+        const double *m = meta.data;
+        ww_qparam q = qp_meta(m, 1);
+        uint8_t got[1024];
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8_get(isas[k])->quantize(x.data, x.count, &q, got);
+            CHECK_MSG(!memcmp(got, y.data, y.count), "%s on %s differs from ONNX Runtime", qs[t],
+                      ww_isa_name(isas[k]));
+        }
+        ww_npy_free(&meta), ww_npy_free(&x), ww_npy_free(&y);
+    }
 }
