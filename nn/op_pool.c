@@ -58,17 +58,19 @@ static int pool_run(ww_graph *g, ww_node *n, ww_error *err)
             for (int64_t ow = 0; ow < OW; ow++) {
                 int64_t w0 = ow * sw - pw;
                 if (p->is_max) {
+                    /* the taps inside the input, so the loop needs no checks */
+                    int64_t i0 = h0 < 0 ? (-h0 + dh - 1) / dh : 0;
+                    int64_t i1 = (H - h0 + dh - 1) / dh;
+                    int64_t j0 = w0 < 0 ? (-w0 + dw - 1) / dw : 0;
+                    int64_t j1 = (W - w0 + dw - 1) / dw;
+                    if (i1 > kh) i1 = kh;
+                    if (j1 > kw) j1 = kw;
                     float m = -FLT_MAX;
-                    int any = 0;
-                    for (int64_t i = 0; i < kh; i++) {
-                        int64_t h = h0 + i * dh;
-                        if (h < 0 || h >= H) continue;
-                        for (int64_t j = 0; j < kw; j++) {
-                            int64_t ww = w0 + j * dw;
-                            if (ww < 0 || ww >= W) continue;
-                            float v = xp[h * W + ww];
-                            if (!any || v > m) m = v;
-                            any = 1;
+                    for (int64_t i = i0; i < i1; i++) {
+                        const float *row = xp + (h0 + i * dh) * W + w0;
+                        for (int64_t j = j0; j < j1; j++) {
+                            float v = row[j * dw];
+                            m = v > m ? v : m;
                         }
                     }
                     yp[oh * OW + ow] = m;
