@@ -15,6 +15,7 @@
 #include "dsp/mel.h"
 #include "nn/model.h"
 #include "quant/calib.h"
+#include "quant/fp16.h"
 #include "quant/qdq.h"
 
 static const char usage[] =
@@ -44,7 +45,9 @@ static const char usage[] =
     "  --hop-frames N            frames between calibration windows [half a window]\n"
     "  --latency-runs N          timed runs per model, 0 to skip [100]\n"
     "  --report FILE.json        also write the report as JSON\n"
-    "  --mode static             the only mode built so far\n"
+    "  --mode M                  static (int8 QDQ, calibrated) or fp16 (float16\n"
+    "                            weights and tensors, Cast at the graph edges; no\n"
+    "                            calibration, not run by the engine) [static]\n"
     "  -q, --quiet               no progress bar and no report table\n"
     "  -h, --help                show this help\n";
 
@@ -475,7 +478,7 @@ int ww_cmd_quantize(int argc, char **argv)
     ww_qdq_options_default(&qo);
     path_list calib_args = {0}, val_args = {0}, excl = {0};
     const char *out = NULL, *report_path = NULL;
-    int force = 0, quiet = 0, stop = 0, hop = 0, lat_runs = 100, opt, status = WW_EXIT_OK;
+    int force = 0, quiet = 0, stop = 0, fp16 = 0, hop = 0, lat_runs = 100, opt, status = WW_EXIT_OK;
     char *end;
     opterr = 0;
     optind = 1;
@@ -545,10 +548,10 @@ int ww_cmd_quantize(int argc, char **argv)
             report_path = optarg;
             break;
         case O_MODE:
-            if (strcmp(optarg, "static"))
-                USAGE_FAIL("--mode %s: only 'static' (int8 QDQ) is built; dynamic and fp16 are not "
-                           "implemented yet",
-                           optarg);
+            if (!strcmp(optarg, "fp16"))
+                fp16 = 1;
+            else if (strcmp(optarg, "static"))
+                USAGE_FAIL("--mode %s: static or fp16 (dynamic is not built)", optarg);
             break;
         default:
             status = ww_cli_bad_option(CMD, usage, opt, argv);
@@ -556,7 +559,7 @@ int ww_cmd_quantize(int argc, char **argv)
         }
     }
     if (argc - optind != 1) USAGE_FAIL("expected one FLOAT.onnx, got %d arguments", argc - optind);
-    if (!calib_args.n) USAGE_FAIL("--calib DATA is required");
+    if (!calib_args.n && !fp16) USAGE_FAIL("--calib DATA is required");
     if (!out) USAGE_FAIL("-o OUTPUT is required");
 done_args:
     if (status != WW_EXIT_OK || stop) {
@@ -599,6 +602,28 @@ done_args:
                      "%s: the model is already quantized (%s); quantize the float model", in,
                      ww_model_kind_name(ms.kind));
         goto fail;
+    }
+    if (fp16) {
+        const char *mk[] = {"quantization", "quantization_tool"};
+        const char *mv[] = {"float16 (Cast at the graph edges)", "wakewordd " WW_VERSION};
+        void *h = NULL;
+        size_t hl = 0;
+        if ((rc = ww_fp16_convert(fbytes, flen, in, mk, mv, 2, &h, &hl, &err))) goto fail;
+        if (!(rc = ww_outfile_open(&of, out, &err))) {
+            of_open = 1;
+            if (fwrite(h, 1, hl, of.fp) != hl)
+                rc = ww_fail(&err, WW_EIO, "%s: write failed: %s", out, strerror(errno));
+            if (!rc && !(rc = ww_outfile_commit(&of, &err))) of_open = 0;
+        }
+        free(h);
+        if (rc) goto fail;
+        if (!quiet)
+            printf("%s -> %s\n  float16 weights and activations, float32 inputs and outputs\n"
+                   "size: float %zu bytes, fp16 %zu bytes, ratio %.2fx\n"
+                   "parity: not measured here (the engine does not run float16); ONNX Runtime "
+                   "runs it\n",
+                   in, out, flen, hl, hl ? (double)flen / (double)hl : 0);
+        goto cleanup;
     }
     int64_t dims[WW_MAX_DIMS];
     int nd = ww_model_n_inputs(fm) == 1 ? ww_model_input_shape(fm, 0, dims) : 0;

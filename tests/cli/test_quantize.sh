@@ -104,6 +104,23 @@ else
     echo "ok - output_passes_onnx_checker # SKIP python3-onnx not installed"
 fi
 
+# --mode fp16: half the size, and ONNX Runtime's float16 run stays close to
+# wakewordd's float32 one
+if t_run "fp16_mode" 0 "$WW" quantize "$M" --mode fp16 -o "$TMP/f16.onnx"; then
+    if [ "$have_ort" = 1 ]; then
+        mkdir -p "$TMP/f32out"
+        if node tests/ort/run_npy.mjs "$TMP/f16.onnx" "$F/inputs.npy" "$TMP/f16.npy" 2>"$TMP/ort.err" &&
+            "$WW" infer "$M" --input "$F/inputs.npy" --output-dir "$TMP/f32out" --npy >/dev/null 2>&1 &&
+            cmp=$(node tests/ort/compare_npy.mjs "$TMP/f16.npy" "$TMP/f32out/logits.npy" 0.05); then
+            t_ok "fp16_mode"
+        else
+            t_fail "fp16_mode" "$(cat "$TMP/ort.err") $cmp"
+        fi
+    else
+        echo "ok - fp16_mode # SKIP onnxruntime-node not installed"
+    fi
+fi
+
 # calibration from model inputs in a .npy
 t_run "calib_from_npy" 0 "$WW" quantize "$M" --calib "$F/inputs.npy" --latency-runs 0 -q \
     -o "$TMP/npy.onnx" && { [ -s "$TMP/npy.onnx" ] && t_ok "calib_from_npy" || t_fail "calib_from_npy" "no output"; }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "quant/fp16.h"
 #include "quant/qparams.h"
 #include "wwtest.h"
 
@@ -100,4 +101,29 @@ WW_TEST(sqnr)
     float a[4] = {1, -1, 1, -1}, b[4] = {1.1f, -0.9f, 1.1f, -0.9f};
     CHECK_NEAR(ww_sqnr_db(a, b, 4), 20, 1e-4);
     CHECK_NEAR(ww_sqnr_db(a, a, 4), 200, 0);
+}
+
+
+WW_TEST(float16_conversion)
+{
+    /* IEEE 754 binary16 reference values */
+    CHECK_EQ_INT(ww_f32_to_f16(1.0f), 0x3c00);
+    CHECK_EQ_INT(ww_f32_to_f16(-2.0f), 0xc000);
+    CHECK_EQ_INT(ww_f32_to_f16(65504.0f), 0x7bff);           /* largest finite */
+    CHECK_EQ_INT(ww_f32_to_f16(65520.0f), 0x7c00);           /* rounds to inf */
+    CHECK_EQ_INT(ww_f32_to_f16(6.1035156e-05f), 0x0400);     /* smallest normal */
+    CHECK_EQ_INT(ww_f32_to_f16(5.9604645e-08f), 0x0001);     /* smallest subnormal */
+    CHECK_EQ_INT(ww_f32_to_f16(2.9802322e-08f), 0x0000);     /* half of it: ties to even */
+    CHECK_EQ_INT(ww_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00); /* tie to even (down) */
+    CHECK_EQ_INT(ww_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02); /* tie to even (up) */
+    CHECK_EQ_INT(ww_f32_to_f16(INFINITY), 0x7c00);
+    CHECK((ww_f32_to_f16(NAN) & 0x7c00) == 0x7c00 && (ww_f32_to_f16(NAN) & 0x3ff));
+    /* round trip of every finite half */
+    int bad = 0;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if ((h & 0x7c00) == 0x7c00) continue;
+        if (ww_f32_to_f16(ww_f16_to_f32((uint16_t)h)) != h) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_NEAR(ww_f16_to_f32(0x3555), 0.333251953125, 0);
 }
