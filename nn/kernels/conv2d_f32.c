@@ -91,7 +91,7 @@ void f32_conv_tile(const f32_conv_plan *p, int index, f32_tile *t)
 }
 
 /* 1 if some output reads padded row `row` (phase `ph` for columns). */
-static int row_read(const ww_conv2d_shape *s, int row)
+int f32_conv_row_read(const ww_conv2d_shape *s, int row)
 {
     for (int kh = 0; kh < s->k_h; kh++) {
         int d = row - kh * s->dil_h;
@@ -100,7 +100,7 @@ static int row_read(const ww_conv2d_shape *s, int row)
     return 0;
 }
 
-static int phase_read(const ww_conv2d_shape *s, int ph)
+int f32_conv_phase_read(const ww_conv2d_shape *s, int ph)
 {
     for (int kw = 0; kw < s->k_w; kw++)
         if (kw * s->dil_w % s->stride_w == ph) return 1;
@@ -114,7 +114,7 @@ void f32_conv_fill_xp(const f32_conv_plan *p, const float *x, float *xp)
     /* rows and phases no output reads (a 1x1 stride-2 conv reads a quarter)
      * are left unwritten */
     for (int ph = 0; ph < sw; ph++) {
-        if (!phase_read(s, ph)) continue;
+        if (!f32_conv_phase_read(s, ph)) continue;
         /* column q of this phase is padded column q * sw + ph; x column iw is
          * padded column iw + pad_left, so q reads x in [q0, q1) */
         int lo = s->pad_left - ph, hi = s->pad_left + s->w_in - ph;
@@ -125,7 +125,7 @@ void f32_conv_fill_xp(const f32_conv_plan *p, const float *x, float *xp)
         if (q1 < q0) q1 = q0;
         const int first_iw = q0 * sw + ph - s->pad_left;
         for (int row = 0; row < p->hp; row++) {
-            if (!row_read(s, row)) continue;
+            if (!f32_conv_row_read(s, row)) continue;
             const int ih = row - s->pad_top;
             const int inside = ih >= 0 && ih < s->h_in;
             for (int c = 0; c < s->c_in; c++) {
@@ -265,7 +265,10 @@ void ww_conv2d_f32(const ww_conv2d_shape *s, const float *x, const float *packed
     for (int n = 0; n < s->n; n++) {
         const float *xpn = x + n * x_image;
         if (!p.xp_is_x) {
-            f32_conv_fill_xp(&p, xpn, xp);
+            if (isa->fill)
+                isa->fill(&p, xpn, xp);
+            else
+                f32_conv_fill_xp(&p, xpn, xp);
             xpn = xp;
         }
         float *yn = y + n * y_image;

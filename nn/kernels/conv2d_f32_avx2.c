@@ -162,4 +162,4 @@ static void tile_avx2(const float *panel, int r, const float *w, int k, const f3
     }
 }
 
-const f32_conv_isa f32_conv_avx2 = {RMAX, panel_avx2, tile_avx2, tile_direct_avx2};
+const f32_conv_isa f32_conv_avx2 = {RMAX, panel_avx2, tile_avx2, tile_direct_avx2, NULL};

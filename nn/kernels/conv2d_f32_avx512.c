@@ -8,12 +8,6 @@
 #include <immintrin.h>
 
 #define RMAX 14
-#ifndef F32_PF_W
-#define F32_PF_W 0
-#endif
-#ifndef F32_PF_P
-#define F32_PF_P 0
-#endif
 
 static inline __mmask16 lanes(int n)
 {
@@ -133,10 +127,6 @@ static inline __attribute__((always_inline)) void tile_body(const float *panel, 
         const __m512 w0 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK);
         const __m512 w1 = _mm512_loadu_ps(w + (size_t)i * F32_BLOCK + 16);
         const float *pi = koff ? base + koff[i] : panel + (size_t)i * r;
-#if F32_PF_W
-        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + (size_t)(i + F32_PF_W) * F32_BLOCK + 16), _MM_HINT_T0);
-#endif
         REP14(ACC_STEP)
     }
     REP14(ACC_OUT)
@@ -194,4 +184,40 @@ static void tile_avx512(const float *panel, int r, const float *w, int k, const 
     store_tile(acc, r, out);
 }
 
-const f32_conv_isa f32_conv_avx512 = {RMAX, panel_avx512, tile_avx512, tile_direct_avx512};
+/* For stride 1, each xp row is x's row shifted by the left padding, with
+ * zeros around it: one masked load and store per 16 floats. */
+static void fill_avx512(const f32_conv_plan *p, const float *x, float *xp)
+{
+    const ww_conv2d_shape *s = p->s;
+    if (s->stride_w != 1) {
+        f32_conv_fill_xp(p, x, xp);
+        return;
+    }
+    const int wq = p->wq, pl = s->pad_left;
+    for (int row = 0; row < p->hp; row++) {
+        if (!f32_conv_row_read(s, row)) continue;
+        const int ih = row - s->pad_top;
+        const int inside = ih >= 0 && ih < s->h_in;
+        for (int c = 0; c < s->c_in; c++) {
+            float *d = xp + c * p->xp_chan + (size_t)row * wq;
+            /* xp column q holds x column q - pl */
+            const float *xr = inside ? x + ((size_t)c * s->h_in + ih) * s->w_in - pl : x;
+            for (int q = 0; q < wq; q += 16) {
+                const int n = wq - q < 16 ? wq - q : 16;
+                int lo = pl - q, hi = pl + s->w_in - q; /* lanes reading x: [lo, hi) */
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > n ? n : hi;
+                __m512 v = _mm512_setzero_ps();
+                if (inside && hi > lo)
+                    v = _mm512_maskz_loadu_ps((__mmask16)(lanes(hi) & ~lanes(lo)), xr + q);
+                if (n == 16)
+                    _mm512_storeu_ps(d + q, v);
+                else
+                    _mm512_mask_storeu_ps(d + q, lanes(n), v);
+            }
+        }
+    }
+}
+
+const f32_conv_isa f32_conv_avx512 = {RMAX, panel_avx512, tile_avx512, tile_direct_avx512,
+                                      fill_avx512};

@@ -95,7 +95,7 @@ static void tile_generic(const float *panel, int r, const float *w, int k, const
     }
 }
 
-const f32_conv_isa f32_conv_scalar = {GENERIC_RMAX, panel_generic, tile_generic, NULL};
+const f32_conv_isa f32_conv_scalar = {GENERIC_RMAX, panel_generic, tile_generic, NULL, NULL};
 
 void f32_conv_direct(const f32_conv_plan *p, const float *xp, const float *w, const float *bias,
                      const float *residual, ww_activation act, float *y)

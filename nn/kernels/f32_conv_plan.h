@@ -80,6 +80,8 @@ typedef struct f32_conv_isa {
      * position j is base[koff[i] + j]. NULL: use panels. */
     void (*tile_direct)(const float *base, const int32_t *koff, int r, const float *w, int k,
                         const f32_store *out);
+    /* f32_conv_fill_xp, faster; NULL: the generic one. */
+    void (*fill)(const f32_conv_plan *p, const float *x, float *xp);
 } f32_conv_isa;
 
 /* Runs BODY for every tap of one group in packed order, with K the tap's
@@ -111,6 +113,9 @@ void f32_conv_plan_init(f32_conv_plan *p, const ww_conv2d_shape *s, int rmax);
 void f32_conv_tile(const f32_conv_plan *p, int index, f32_tile *t);
 /* Copies image x (all c_in channels) into xp's layout. */
 void f32_conv_fill_xp(const f32_conv_plan *p, const float *x, float *xp);
+/* Which padded rows some output reads, and which column phases. */
+int f32_conv_row_read(const ww_conv2d_shape *s, int row);
+int f32_conv_phase_read(const ww_conv2d_shape *s, int ph);
 int f32_conv_blocked(const ww_conv2d_shape *s);
 
 /* Per-ISA tables; an entry missing on this build is NULL. */
