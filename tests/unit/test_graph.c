@@ -1,0 +1,407 @@
+/* The compiler and executor on small graphs built here with protobuf-c:
+ * fusion keeps results (including a residual produced after the conv in file
+ * order), the arena never overlaps two live tensors, runs do not allocate,
+ * QuantizeLinear rounds half to even and saturates (ONNX spec values), and
+ * Softmax follows the opset's axis rule. */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/graph.h"
+#include "nn/model.h"
+#include "onnx.pb-c.h"
+#include "wwtest.h"
+
+/* ---- a small model builder; everything lives in static pools ---- */
+#define POOL 64
+typedef struct builder {
+    Onnx__NodeProto nodes[POOL];
+    Onnx__NodeProto *node_ptrs[POOL];
+    int n_nodes;
+    Onnx__AttributeProto attrs[POOL];
+    int n_attrs;
+    Onnx__TensorProto inits[POOL];
+    Onnx__TensorProto *init_ptrs[POOL];
+    int n_inits;
+    Onnx__ValueInfoProto vis[POOL];
+    Onnx__ValueInfoProto *in_ptrs[POOL], *out_ptrs[POOL];
+    int n_in, n_out, n_vis;
+    Onnx__TypeProto types[POOL];
+    Onnx__TypeProto__Tensor tts[POOL];
+    Onnx__TensorShapeProto shapes[POOL];
+    Onnx__TensorShapeProto__Dimension dims[POOL * 4];
+    Onnx__TensorShapeProto__Dimension *dim_ptrs[POOL * 4];
+    int n_dims;
+    char *strs[POOL * 8];
+    int n_strs;
+} builder;
+
+static builder B;
+
+static void b_reset(void)
+{
+    memset(&B, 0, sizeof B);
+}
+
+static Onnx__ValueInfoProto *b_vi(const char *name, int dtype, int ndim, const int64_t *d)
+{
+    int k = B.n_vis++;
+    Onnx__ValueInfoProto vi = ONNX__VALUE_INFO_PROTO__INIT;
+    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    Onnx__TensorShapeProto sp = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    B.vis[k] = vi;
+    B.types[k] = tp;
+    B.tts[k] = tt;
+    B.shapes[k] = sp;
+    B.shapes[k].n_dim = (size_t)ndim;
+    B.shapes[k].dim = &B.dim_ptrs[B.n_dims];
+    for (int i = 0; i < ndim; i++) {
+        Onnx__TensorShapeProto__Dimension dm = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        B.dims[B.n_dims] = dm;
+        B.dims[B.n_dims].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        B.dims[B.n_dims].dim_value = d[i];
+        B.dim_ptrs[B.n_dims] = &B.dims[B.n_dims];
+        B.n_dims++;
+    }
+    B.tts[k].has_elem_type = 1;
+    B.tts[k].elem_type = dtype;
+    B.tts[k].shape = &B.shapes[k];
+    B.types[k].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    B.types[k].tensor_type = &B.tts[k];
+    B.vis[k].name = (char *)name;
+    B.vis[k].type = &B.types[k];
+    return &B.vis[k];
+}
+
+static void b_input(const char *name, int ndim, const int64_t *d)
+{
+    B.in_ptrs[B.n_in++] = b_vi(name, 1, ndim, d);
+}
+
+static void b_output(const char *name, int dtype)
+{
+    B.out_ptrs[B.n_out++] = b_vi(name, dtype, 0, NULL);
+    B.out_ptrs[B.n_out - 1]->type->tensor_type->shape = NULL; /* rank inferred */
+}
+
+static void b_init(const char *name, int dtype, int ndim, const int64_t *d, const void *data,
+                   size_t bytes)
+{
+    Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+    int k = B.n_inits++;
+    B.inits[k] = t;
+    B.inits[k].name = (char *)name;
+    B.inits[k].n_dims = (size_t)ndim;
+    B.inits[k].dims = (int64_t *)d;
+    B.inits[k].has_data_type = 1;
+    B.inits[k].data_type = dtype;
+    B.inits[k].has_raw_data = 1;
+    B.inits[k].raw_data.len = bytes;
+    B.inits[k].raw_data.data = (uint8_t *)data;
+    B.init_ptrs[k] = &B.inits[k];
+}
+
+/* ins/outs: NULL-terminated name lists */
+static Onnx__NodeProto *b_node(const char *op, const char *const *ins, const char *const *outs)
+{
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+    int k = B.n_nodes++;
+    B.nodes[k] = n;
+    B.nodes[k].op_type = (char *)op;
+    B.nodes[k].name = (char *)outs[0];
+    B.nodes[k].input = &B.strs[B.n_strs];
+    while (*ins) B.strs[B.n_strs++] = (char *)*ins++, B.nodes[k].n_input++;
+    B.nodes[k].output = &B.strs[B.n_strs];
+    while (*outs) B.strs[B.n_strs++] = (char *)*outs++, B.nodes[k].n_output++;
+    B.node_ptrs[k] = &B.nodes[k];
+    return &B.nodes[k];
+}
+
+static Onnx__AttributeProto *b_attr(Onnx__NodeProto *n, const char *name)
+{
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+    int k = B.n_attrs++;
+    B.attrs[k] = a;
+    B.attrs[k].name = (char *)name;
+    B.attrs[k].has_type = 1;
+    if (!n->attribute) n->attribute = malloc(8 * sizeof *n->attribute);
+    n->attribute[n->n_attribute++] = &B.attrs[k];
+    return &B.attrs[k];
+}
+
+static void b_attr_int(Onnx__NodeProto *n, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = b_attr(n, name);
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a->has_i = 1;
+    a->i = v;
+}
+
+static void b_attr_ints(Onnx__NodeProto *n, const char *name, int64_t *v, size_t count)
+{
+    Onnx__AttributeProto *a = b_attr(n, name);
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->n_ints = count;
+    a->ints = v;
+}
+
+static ww_model *b_load(int opset, ww_error *err)
+{
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "test";
+    g.n_node = (size_t)B.n_nodes;
+    g.node = B.node_ptrs;
+    g.n_initializer = (size_t)B.n_inits;
+    g.initializer = B.init_ptrs;
+    g.n_input = (size_t)B.n_in;
+    g.input = B.in_ptrs;
+    g.n_output = (size_t)B.n_out;
+    g.output = B.out_ptrs;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *ops[] = {&op};
+    op.domain = "";
+    op.has_version = 1;
+    op.version = opset;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    m.graph = &g;
+    m.n_opset_import = 1;
+    m.opset_import = ops;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = malloc(len);
+    onnx__model_proto__pack(&m, buf);
+    for (int i = 0; i < B.n_nodes; i++) free(B.nodes[i].attribute);
+    ww_model *model = NULL;
+    if (ww_model_load_mem(buf, len, "built.onnx", &model, err)) model = NULL;
+    free(buf);
+    return model;
+}
+
+/* ---- tests ---- */
+
+/* r = Relu(x) is listed after the conv; y = Relu(Conv(x) + r): the fused conv
+ * must still see r computed, and fused == unfused == by-hand values. */
+WW_TEST(fused_residual_produced_after_the_conv_in_file_order)
+{
+    b_reset();
+    static const int64_t xd[4] = {1, 2, 3, 3}, wd[4] = {2, 2, 1, 1}, bd[1] = {2};
+    static const float w[4] = {1, 2, -1, 0.5f}, bias[2] = {0.25f, -4};
+    b_input("x", 4, xd);
+    b_init("w", 1, 4, wd, w, sizeof w);
+    b_init("b", 1, 1, bd, bias, sizeof bias);
+    b_node("Conv", (const char *[]){"x", "w", "b", NULL}, (const char *[]){"c", NULL});
+    b_node("Add", (const char *[]){"c", "r", NULL}, (const char *[]){"s", NULL});
+    b_node("Relu", (const char *[]){"x", NULL}, (const char *[]){"r", NULL});
+    b_node("Relu", (const char *[]){"s", NULL}, (const char *[]){"y", NULL});
+    b_output("y", 1);
+    float x[18], y_fused[18], y_plain[18];
+    for (int i = 0; i < 18; i++) x[i] = (float)(i % 7) - 3.0f;
+    ww_error err = {{0}};
+    for (int fuse = 1; fuse >= 0; fuse--) {
+        ww_model *m = b_load(13, &err);
+        REQUIRE(m);
+        ww_model_set_fusion(m, fuse);
+        REQUIRE(!ww_model_prepare(m, 1, &err));
+        ww_model_stats st;
+        ww_model_get_stats(m, &st);
+        CHECK_EQ_INT(st.n_exec_nodes, fuse ? 2 : 4); /* Relu(x) + fused conv */
+        REQUIRE(!ww_model_run_f32(m, x, 18, fuse ? y_fused : y_plain, 18, &err));
+        ww_model_free(m);
+    }
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 9; p++) {
+            float conv = w[c * 2] * x[p] + w[c * 2 + 1] * x[9 + p] + bias[c];
+            float r = x[c * 9 + p] > 0 ? x[c * 9 + p] : 0;
+            float want = conv + r > 0 ? conv + r : 0;
+            CHECK_NEAR(y_fused[c * 9 + p], want, 1e-6);
+            CHECK_NEAR(y_plain[c * 9 + p], want, 1e-6);
+        }
+}
+
+/* After planning, two tensors alive at the same step never share bytes. */
+WW_TEST(arena_never_overlaps_live_tensors)
+{
+    ww_error err = {{0}};
+    ww_graph g;
+    /* white-box: build the IR from the file's protobuf, with and without fusion */
+    FILE *f = fopen("tests/fixtures/onnx/resnet18_w8_stem7_op13_bn/model.onnx", "rb");
+    REQUIRE(f);
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    REQUIRE(mp);
+    int nd = 4;
+    int64_t d[4] = {3, 1, 64, 101};
+    const int64_t *dims[1] = {d};
+    for (int fuse = 0; fuse < 2; fuse++) {
+        REQUIRE(!ww_graph_build(&g, mp, 13, &nd, dims, NULL, fuse, &err));
+        REQUIRE(!ww_graph_plan(&g, &err));
+        size_t total = 0;
+        int bad = 0;
+        for (int a = 0; a < g.nt; a++) {
+            ww_tensor *x = &g.t[a];
+            if (x->is_const || x->first == -2) continue;
+            size_t xb = x->count * ww_dtype_size(x->dtype);
+            total += xb;
+            for (int b = a + 1; b < g.nt; b++) {
+                ww_tensor *y = &g.t[b];
+                if (y->is_const || y->first == -2) continue;
+                size_t yb = y->count * ww_dtype_size(y->dtype);
+                int live = !(x->last < y->first || y->last < x->first);
+                int mem = x->offset < y->offset + yb && y->offset < x->offset + xb;
+                if (live && mem) bad++;
+            }
+        }
+        CHECK_EQ_INT(bad, 0);
+        size_t act = g.arena_bytes - g.scratch_bytes;
+        CHECK_MSG(act < total / 2, "activations take %zu arena bytes for %zu bytes of tensors", act,
+                  total);
+        printf("# fusion %d: %zu arena bytes hold %zu bytes of activations (+%zu scratch)\n", fuse,
+               act, total, g.scratch_bytes);
+        ww_graph_free(&g);
+    }
+    onnx__model_proto__free_unpacked(mp, NULL);
+}
+
+WW_TEST(runs_do_not_allocate)
+{
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    REQUIRE(!ww_model_load("tests/fixtures/onnx/resnet18_w8_stem7_op13/model.onnx", &m, &err));
+    REQUIRE(!ww_model_prepare(m, 1, &err));
+    static float x[64 * 101], y[2];
+    REQUIRE(!ww_model_run_f32(m, x, 64 * 101, y, 2, &err));
+    struct mallinfo2 before = mallinfo2();
+    for (int i = 0; i < 5; i++) REQUIRE(!ww_model_run_f32(m, x, 64 * 101, y, 2, &err));
+    struct mallinfo2 after = mallinfo2();
+    CHECK_EQ_INT(after.uordblks, before.uordblks);
+    CHECK_EQ_INT(after.hblkhd, before.hblkhd);
+    ww_model_free(m);
+}
+
+/* QuantizeLinear to int8, per axis: values from the ONNX spec's formula
+ * saturate(round_half_to_even(x / scale) + zero_point). */
+WW_TEST(quantize_int8_per_axis_rounds_half_even_and_saturates)
+{
+    b_reset();
+    static const int64_t xd[2] = {2, 4}, sd[1] = {2};
+    static const float scale[2] = {1.0f, 0.5f};
+    static const int8_t zp[2] = {0, -10};
+    b_input("x", 2, xd);
+    b_init("s", 1, 1, sd, scale, sizeof scale);
+    b_init("z", 3, 1, sd, zp, sizeof zp);
+    Onnx__NodeProto *q = b_node("QuantizeLinear", (const char *[]){"x", "s", "z", NULL},
+                                (const char *[]){"q", NULL});
+    b_attr_int(q, "axis", 0);
+    b_node("DequantizeLinear", (const char *[]){"q", "s", "z", NULL}, (const char *[]){"y", NULL});
+    Onnx__NodeProto *dq = &B.nodes[B.n_nodes - 1];
+    b_attr_int(dq, "axis", 0);
+    b_output("q", 3);
+    b_output("y", 1);
+    ww_error err = {{0}};
+    ww_model *m = b_load(13, &err);
+    REQUIRE(m);
+    REQUIRE(!ww_model_prepare(m, 2, &err));
+    ww_tensor_view in, qv, yv;
+    REQUIRE(!ww_model_input(m, 0, &in));
+    /* row 0 (scale 1, zp 0): ties 2.5 -> 2, 3.5 -> 4, -2.5 -> -2; 300 -> 127
+     * row 1 (scale 0.5, zp -10): 1.25/0.5 = 2.5 -> 2 - 10 = -8; -100 -> -128;
+     * 0.75/0.5 = 1.5 -> 2 - 10 = -8; 70 -> 140 - 10 = 127 (saturated) */
+    const float x[8] = {2.5f, 3.5f, -2.5f, 300, 1.25f, -100, 0.75f, 70};
+    memcpy(in.data, x, sizeof x);
+    REQUIRE(!ww_model_run(m, &err));
+    REQUIRE(!ww_model_output(m, 0, &qv));
+    REQUIRE(!ww_model_output(m, 1, &yv));
+    const int8_t want[8] = {2, 4, -2, 127, -8, -128, -8, 127};
+    CHECK_EQ_INT(qv.dtype, WW_DT_I8);
+    for (int i = 0; i < 8; i++) CHECK_EQ_INT(((int8_t *)qv.data)[i], want[i]);
+    for (int i = 0; i < 8; i++)
+        CHECK_NEAR(((float *)yv.data)[i], (want[i] - zp[i / 4]) * scale[i / 4], 0);
+    ww_model_free(m);
+}
+
+/* Softmax before opset 13 flattens to 2-D at axis; from 13 it works along
+ * the one axis. Same input, different results. */
+WW_TEST(softmax_axis_rule_follows_opset)
+{
+    const float x[8] = {1, 2, 3, 4, 0, -1, 2, 0.5f}; /* [2, 2, 2] */
+    float y11[8], y13[8];
+    for (int v = 0; v < 2; v++) {
+        b_reset();
+        static const int64_t xd[3] = {2, 2, 2};
+        b_input("x", 3, xd);
+        Onnx__NodeProto *n =
+            b_node("Softmax", (const char *[]){"x", NULL}, (const char *[]){"y", NULL});
+        b_attr_int(n, "axis", 1);
+        b_output("y", 1);
+        ww_error err = {{0}};
+        ww_model *m = b_load(v ? 13 : 11, &err);
+        REQUIRE(m);
+        REQUIRE(!ww_model_run_f32(m, x, 8, v ? y13 : y11, 8, &err));
+        ww_model_free(m);
+    }
+    for (int b = 0; b < 2; b++) {
+        /* opset 11: softmax over the 4 values of each batch row */
+        double s = 0;
+        for (int i = 0; i < 4; i++) s += exp(x[b * 4 + i]);
+        for (int i = 0; i < 4; i++) CHECK_NEAR(y11[b * 4 + i], exp(x[b * 4 + i]) / s, 1e-6);
+        /* opset 13: over axis 1 only (pairs 2 apart) */
+        for (int k = 0; k < 2; k++) {
+            double a = exp(x[b * 4 + k]), c = exp(x[b * 4 + 2 + k]);
+            CHECK_NEAR(y13[b * 4 + k], a / (a + c), 1e-6);
+            CHECK_NEAR(y13[b * 4 + 2 + k], c / (a + c), 1e-6);
+        }
+    }
+}
+
+/* Identity nodes disappear (exported untrained graphs have them), except one
+ * that names a graph output. */
+WW_TEST(identity_is_dropped_unless_it_names_an_output)
+{
+    b_reset();
+    static const int64_t xd[2] = {1, 3};
+    b_input("x", 2, xd);
+    b_node("Identity", (const char *[]){"x", NULL}, (const char *[]){"i1", NULL});
+    b_node("Relu", (const char *[]){"i1", NULL}, (const char *[]){"r", NULL});
+    b_node("Identity", (const char *[]){"r", NULL}, (const char *[]){"y", NULL});
+    b_output("y", 1);
+    ww_error err = {{0}};
+    ww_model *m = b_load(13, &err);
+    REQUIRE(m);
+    ww_model_stats st;
+    ww_model_get_stats(m, &st);
+    CHECK_EQ_INT(st.n_exec_nodes, 2);
+    const float x[3] = {-1, 0.5f, 2};
+    float y[3];
+    REQUIRE(!ww_model_run_f32(m, x, 3, y, 3, &err));
+    CHECK_NEAR(y[0], 0, 0);
+    CHECK_NEAR(y[2], 2, 0);
+    ww_model_free(m);
+}
+
+/* MaxPool ceil_mode and pads, checked against values worked out by hand from
+ * the ONNX spec's output-size formula. */
+WW_TEST(maxpool_ceil_mode_output_size)
+{
+    b_reset();
+    static const int64_t xd[4] = {1, 1, 5, 5};
+    b_input("x", 4, xd);
+    Onnx__NodeProto *n =
+        b_node("MaxPool", (const char *[]){"x", NULL}, (const char *[]){"y", NULL});
+    static int64_t k[2] = {2, 2}, s[2] = {2, 2};
+    b_attr_ints(n, "kernel_shape", k, 2);
+    b_attr_ints(n, "strides", s, 2);
+    b_attr_int(n, "ceil_mode", 1);
+    b_output("y", 1);
+    ww_error err = {{0}};
+    ww_model *m = b_load(13, &err);
+    REQUIRE(m);
+    float x[25], y[9];
+    for (int i = 0; i < 25; i++) x[i] = (float)i;
+    REQUIRE(!ww_model_run_f32(m, x, 25, y, 9, &err)); /* ceil((5-2)/2)+1 = 3 per axis */
+    const float want[9] = {6, 8, 9, 16, 18, 19, 21, 23, 24};
+    for (int i = 0; i < 9; i++) CHECK_NEAR(y[i], want[i], 0);
+    ww_model_free(m);
+}
