@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Feeds a WAV file's 16-bit samples into a named pipe at a chosen multiple of
+"""Feeds a WAV file's samples (as they are: any width, rate, channels) into a named pipe at a chosen multiple of
 real time, in 100 ms chunks, the way a sound card delivers them: the
 file-backed ALSA PCM of the daemon tests reads the pipe and blocks like a
 device. After the audio it writes silence until killed (so the capture keeps
@@ -17,10 +17,9 @@ fifo, wav, speed = sys.argv[1], sys.argv[2], float(sys.argv[3])
 loop = "--loop" in sys.argv[4:]
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 with wave.open(wav) as w:
-    assert w.getsampwidth() == 2 and w.getnchannels() == 1, "16-bit mono WAV expected"
-    rate = w.getframerate()
+    rate, frame_bytes = w.getframerate(), w.getsampwidth() * w.getnchannels()
     audio = w.readframes(w.getnframes())
-chunk = rate // 10 * 2
+chunk = rate // 10 * frame_bytes
 silence = bytes(chunk)
 
 
@@ -50,7 +49,7 @@ for c in chunks():
             except OSError:
                 pass
             out = None
-    sent += len(c) / 2 / rate
+    sent += len(c) / frame_bytes / rate
     ahead = t0 + sent / speed - time.monotonic()
     if ahead > 0:
         time.sleep(ahead)
