@@ -40,29 +40,22 @@ static int pick(const void *const *table, ww_isa isa)
     return 0;
 }
 
-static ww_ops_s8 rows[WW_ISA_COUNT];
-static int rows_ready[WW_ISA_COUNT];
-
-const ww_ops_s8 *ww_ops_s8_get(ww_isa isa)
+ww_ops_s8 ww_ops_s8_get(ww_isa isa)
 {
+    ww_ops_s8 r;
+    int i;
     if ((unsigned)isa >= WW_ISA_COUNT) isa = WW_ISA_SCALAR;
-    if (!rows_ready[isa]) {
-        ww_ops_s8 r;
-        int i;
-        i = pick((const void *const *)add_table, isa), r.add = add_table[i], r.isa[0] = i;
-        i = pick((const void *const *)maxpool_table, isa), r.maxpool = maxpool_table[i],
-        r.isa[1] = i;
-        i = pick((const void *const *)gavgpool_table, isa), r.gavgpool = gavgpool_table[i],
-        r.isa[2] = i;
-        i = pick((const void *const *)gemm_table, isa), r.gemm = gemm_table[i], r.isa[3] = i;
-        i = pick((const void *const *)quantize_table, isa), r.quantize = quantize_table[i],
-        r.isa[4] = i;
-        i = pick((const void *const *)dequantize_table, isa), r.dequantize = dequantize_table[i],
-        r.isa[5] = i;
-        rows[isa] = r;
-        rows_ready[isa] = 1;
-    }
-    return &rows[isa];
+    i = pick((const void *const *)add_table, isa), r.add = add_table[i], r.isa[0] = (ww_isa)i;
+    i = pick((const void *const *)maxpool_table, isa), r.maxpool = maxpool_table[i];
+    r.isa[1] = (ww_isa)i;
+    i = pick((const void *const *)gavgpool_table, isa), r.gavgpool = gavgpool_table[i];
+    r.isa[2] = (ww_isa)i;
+    i = pick((const void *const *)gemm_table, isa), r.gemm = gemm_table[i], r.isa[3] = (ww_isa)i;
+    i = pick((const void *const *)quantize_table, isa), r.quantize = quantize_table[i];
+    r.isa[4] = (ww_isa)i;
+    i = pick((const void *const *)dequantize_table, isa), r.dequantize = dequantize_table[i];
+    r.isa[5] = (ww_isa)i;
+    return r;
 }
 
 int ww_add_s8_check(const ww_qparam *qa, const ww_qparam *qb, const ww_qparam *qc, ww_error *err)
@@ -154,28 +147,28 @@ int ww_gemm_s8_pack(const ww_gemm_s8_params *p, const int8_t *w, const int32_t *
 void ww_add_s8(const void *a, const ww_qparam *qa, const void *b, const ww_qparam *qb, void *c,
                const ww_qparam *qc, int relu, size_t n)
 {
-    ww_ops_s8_get(ww_isa_active())->add(a, qa, b, qb, c, qc, relu, n);
+    ww_ops_s8_get(ww_isa_active()).add(a, qa, b, qb, c, qc, relu, n);
 }
 void ww_maxpool_s8(const ww_pool_shape *s, ww_qtype t, const void *x, void *y)
 {
-    ww_ops_s8_get(ww_isa_active())->maxpool(s, t, x, y);
+    ww_ops_s8_get(ww_isa_active()).maxpool(s, t, x, y);
 }
 void ww_gavgpool_s8(int n, int hw, int c, const void *x, const ww_qparam *qx, void *y,
                     const ww_qparam *qy)
 {
-    ww_ops_s8_get(ww_isa_active())->gavgpool(n, hw, c, x, qx, y, qy);
+    ww_ops_s8_get(ww_isa_active()).gavgpool(n, hw, c, x, qx, y, qy);
 }
 void ww_gemm_s8(const void *packed, const void *x, void *y)
 {
-    ww_ops_s8_get(ww_isa_active())->gemm(packed, x, y);
+    ww_ops_s8_get(ww_isa_active()).gemm(packed, x, y);
 }
 void ww_quantize_s8(const float *x, size_t n, const ww_qparam *q, void *y)
 {
-    ww_ops_s8_get(ww_isa_active())->quantize(x, n, q, y);
+    ww_ops_s8_get(ww_isa_active()).quantize(x, n, q, y);
 }
 void ww_dequantize_s8(const void *x, size_t n, const ww_qparam *q, float *y)
 {
-    ww_ops_s8_get(ww_isa_active())->dequantize(x, n, q, y);
+    ww_ops_s8_get(ww_isa_active()).dequantize(x, n, q, y);
 }
 
 void ww_nchw_to_nhwc_8(const void *x, int n, int c, int h, int w, void *y)

@@ -5,7 +5,7 @@
  * nn/kernels/requant.h's. Tensors are uint8 or int8 as their ww_qparam says.
  *
  * Dispatch: ww_ops_s8_get(isa) returns one row of function pointers, each the
- * best variant compiled in at or below isa (fetch it once at load). These ops
+ * best variant compiled in at or below isa (fetch it once at load and keep it). These ops
  * move a few tens of kilobytes per inference against the convs' 247 M MACs, so
  * most entries are the scalar code (which the compiler vectorises); the rows
  * exist so a faster variant drops in without touching callers. The wrappers
@@ -79,8 +79,9 @@ typedef struct ww_ops_s8 {
     ww_isa isa[6]; /* which ISA's variant each entry above is, in that order */
 } ww_ops_s8;
 
-/* The row for isa (each entry: the best variant at or below it). */
-const ww_ops_s8 *ww_ops_s8_get(ww_isa isa);
+/* The row for isa (each entry: the best variant at or below it that this CPU
+ * runs). No state: safe from any thread. */
+ww_ops_s8 ww_ops_s8_get(ww_isa isa);
 
 /* Checks for callers that build these from a model (messages name the op). */
 int ww_add_s8_check(const ww_qparam *qa, const ww_qparam *qb, const ww_qparam *qc, ww_error *err);

@@ -477,11 +477,11 @@ WW_TEST(add_s8_every_isa_matches_scalar_and_double)
                       ww_qload(ref, qc.type, (long)i), q);
         }
         for (int k = 0; k < nisa; k++) {
-            const ww_ops_s8 *ops = ww_ops_s8_get(isas[k]);
+            ww_ops_s8 ops = ww_ops_s8_get(isas[k]);
             memset(got, 0x5a, sizeof got);
-            ops->add(a, &qa, b, &qb, got, &qc, relu, n);
+            ops.add(a, &qa, b, &qb, got, &qc, relu, n);
             CHECK_MSG(!memcmp(ref, got, n), "add case %d: %s (%s) differs", t, ww_isa_name(isas[k]),
-                      ww_isa_name(ops->isa[0]));
+                      ww_isa_name(ops.isa[0]));
         }
         if (ww_test_failed()) return;
     }
@@ -531,7 +531,7 @@ WW_TEST(maxpool_s8_every_isa_matches_scalar_and_definition)
                          m);
         }
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->maxpool(&s, ty, x, got);
+            ww_ops_s8_get(isas[k]).maxpool(&s, ty, x, got);
             CHECK_MSG(!memcmp(ref, got, ny), "maxpool case %d: %s differs", t,
                       ww_isa_name(isas[k]));
         }
@@ -566,7 +566,7 @@ WW_TEST(gavgpool_s8_matches_double)
                 CHECK(fabs(ww_qload(ref, qy.type, (long)b * c + ch) - q) <= 1);
             }
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->gavgpool(n, hw, c, x, &qx, got, &qy);
+            ww_ops_s8_get(isas[k]).gavgpool(n, hw, c, x, &qx, got, &qy);
             CHECK(!memcmp(ref, got, (size_t)n * c));
         }
         free(x);
@@ -623,7 +623,7 @@ WW_TEST(gemm_s8_all_outputs_match_double)
             }
         size_t esz = p.out == WW_GEMM_S8_OUT_QUANT ? 1 : 4;
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->gemm(packed, x, got);
+            ww_ops_s8_get(isas[k]).gemm(packed, x, got);
             CHECK(!memcmp(ref, got, ny * esz));
         }
         free(w);
@@ -664,9 +664,9 @@ WW_TEST(quantize_dequantize_round_half_even_and_saturate)
         ww_quantize_s8_scalar(x, 257, &qp, r1);
         ww_dequantize_s8_scalar(r1, 257, &qp, b1);
         for (int k = 0; k < nisa; k++) {
-            const ww_ops_s8 *ops = ww_ops_s8_get(isas[k]);
-            ops->quantize(x, 257, &qp, r2);
-            ops->dequantize(r1, 257, &qp, b2);
+            ww_ops_s8 ops = ww_ops_s8_get(isas[k]);
+            ops.quantize(x, 257, &qp, r2);
+            ops.dequantize(r1, 257, &qp, b2);
             CHECK(!memcmp(r1, r2, 257));
             CHECK(!memcmp(b1, b2, sizeof b1));
         }
@@ -827,7 +827,7 @@ WW_TEST(add_pool_quantize_match_onnxruntime)
         uint8_t got[1024];
         REQUIRE(y.count <= sizeof got);
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->add(a.data, &qa, b.data, &qb, got, &qc, (int)m[10], y.count);
+            ww_ops_s8_get(isas[k]).add(a.data, &qa, b.data, &qb, got, &qc, (int)m[10], y.count);
             long exact = vs_ort(adds[t], ww_isa_name(isas[k]), got, &y, qc.type);
             if (k == 0) printf("#   %s: %ld of %zu equal\n", adds[t], exact, y.count);
         }
@@ -859,7 +859,7 @@ WW_TEST(add_pool_quantize_match_onnxruntime)
         uint8_t *xh = malloc(x.count), *yh = malloc(y.count), *yc = malloc(y.count);
         ww_nchw_to_nhwc_8(x.data, 1, s.c, s.h_in, s.w_in, xh);
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->maxpool(&s, ty, xh, yh);
+            ww_ops_s8_get(isas[k]).maxpool(&s, ty, xh, yh);
             ww_nhwc_to_nchw_8(yh, 1, s.c, s.h_out, s.w_out, yc);
             CHECK_MSG(!memcmp(yc, y.data, y.count), "%s on %s differs from ONNX Runtime", pools[t],
                       ww_isa_name(isas[k]));
@@ -879,7 +879,7 @@ WW_TEST(add_pool_quantize_match_onnxruntime)
         uint8_t *xh = malloc(x.count), got[256];
         ww_nchw_to_nhwc_8(x.data, 1, c, (int)m[1], (int)m[2], xh);
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->gavgpool(1, hw, c, xh, &qx, got, &qy);
+            ww_ops_s8_get(isas[k]).gavgpool(1, hw, c, xh, &qx, got, &qy);
             long exact = vs_ort(gaps[t], ww_isa_name(isas[k]), got, &y, qy.type);
             if (k == 0) printf("#   %s: %ld of %zu equal\n", gaps[t], exact, y.count);
         }
@@ -895,7 +895,7 @@ WW_TEST(add_pool_quantize_match_onnxruntime)
         ww_qparam q = qp_meta(m, 1);
         uint8_t got[1024];
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k])->quantize(x.data, x.count, &q, got);
+            ww_ops_s8_get(isas[k]).quantize(x.data, x.count, &q, got);
             CHECK_MSG(!memcmp(got, y.data, y.count), "%s on %s differs from ONNX Runtime", qs[t],
                       ww_isa_name(isas[k]));
         }
