@@ -53,7 +53,8 @@ def build_test_audio(data, rng):
     for u, t in zip(pos, ptags):
         u = mix.trim(u)
         n = 2 * SR
-        end = int(rng.uniform(max(0.9, len(u) / SR + 0.05), 1.6) * SR)
+        lo = min(max(0.9, len(u) / SR + 0.05), 2.0)
+        end = int(rng.uniform(lo, max(lo, 1.6)) * SR)
         x = np.zeros(n, np.float32)
         s = end - len(u)
         x[max(s, 0):end] = u[max(-s, 0):]
@@ -185,6 +186,7 @@ def main():
     ap.add_argument("--max-fa-per-hour", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
@@ -199,6 +201,8 @@ def main():
         os.replace(clips_path + ".tmp.npz", clips_path)
         write_wav(neg_path + ".tmp", neg)
         os.replace(neg_path + ".tmp", neg_path)
+    if a.audio_only:
+        return
     z = np.load(clips_path)
     clips = z["clips"].astype(np.float32)
     info = [json.loads(s) for s in z["info"]]

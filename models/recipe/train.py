@@ -19,8 +19,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feat", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--width", type=int, default=32)
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
@@ -90,6 +90,9 @@ def main():
             lf.write(json.dumps(rec) + "\n")
         if rec["val_loss"] < best[0]:
             best = (rec["val_loss"], {k: v.clone() for k, v in model.state_dict().items()})
+            # the best so far, so an interrupted run still leaves a usable network
+            torch.save({"width": a.width, "state": best[1], "log": log, "args": vars(a)},
+                       os.path.join(a.out, "best_so_far.pt"))
     torch.save({"width": a.width, "state": best[1], "log": log, "args": vars(a)},
                os.path.join(a.out, "model.pt.tmp"))
     os.replace(os.path.join(a.out, "model.pt.tmp"), os.path.join(a.out, "model.pt"))
