@@ -15,6 +15,7 @@
 #include "dsp/mel.h"
 #include "nn/model.h"
 #include "quant/calib.h"
+#include "quant/dynamic.h"
 #include "quant/fp16.h"
 #include "quant/qdq.h"
 
@@ -45,9 +46,12 @@ static const char usage[] =
     "  --hop-frames N            frames between calibration windows [half a window]\n"
     "  --latency-runs N          timed runs per model, 0 to skip [100]\n"
     "  --report FILE.json        also write the report as JSON\n"
-    "  --mode M                  static (int8 QDQ, calibrated) or fp16 (float16\n"
-    "                            weights and tensors, Cast at the graph edges; no\n"
-    "                            calibration, not run by the engine) [static]\n"
+    "  --mode M                  static: int8 QDQ, calibrated [default]\n"
+    "                            dynamic: int8 weights, activations quantized at\n"
+    "                            run time (ConvInteger/MatMulInteger, as ORT's\n"
+    "                            quantize_dynamic); fp16: float16 weights and\n"
+    "                            tensors, Cast at the graph edges. Neither needs\n"
+    "                            --calib; the engine runs neither (ORT does)\n"
     "  -q, --quiet               no progress bar and no report table\n"
     "  -h, --help                show this help\n";
 
@@ -478,7 +482,8 @@ int ww_cmd_quantize(int argc, char **argv)
     ww_qdq_options_default(&qo);
     path_list calib_args = {0}, val_args = {0}, excl = {0};
     const char *out = NULL, *report_path = NULL;
-    int force = 0, quiet = 0, stop = 0, fp16 = 0, hop = 0, lat_runs = 100, opt, status = WW_EXIT_OK;
+    int force = 0, quiet = 0, stop = 0, fp16 = 0, dynamic = 0, hop = 0, lat_runs = 100, opt,
+        status = WW_EXIT_OK;
     char *end;
     opterr = 0;
     optind = 1;
@@ -550,8 +555,10 @@ int ww_cmd_quantize(int argc, char **argv)
         case O_MODE:
             if (!strcmp(optarg, "fp16"))
                 fp16 = 1;
+            else if (!strcmp(optarg, "dynamic"))
+                dynamic = 1;
             else if (strcmp(optarg, "static"))
-                USAGE_FAIL("--mode %s: static or fp16 (dynamic is not built)", optarg);
+                USAGE_FAIL("--mode %s: static, dynamic or fp16", optarg);
             break;
         default:
             status = ww_cli_bad_option(CMD, usage, opt, argv);
@@ -559,7 +566,7 @@ int ww_cmd_quantize(int argc, char **argv)
         }
     }
     if (argc - optind != 1) USAGE_FAIL("expected one FLOAT.onnx, got %d arguments", argc - optind);
-    if (!calib_args.n && !fp16) USAGE_FAIL("--calib DATA is required");
+    if (!calib_args.n && !fp16 && !dynamic) USAGE_FAIL("--calib DATA is required");
     if (!out) USAGE_FAIL("-o OUTPUT is required");
 done_args:
     if (status != WW_EXIT_OK || stop) {
@@ -603,12 +610,25 @@ done_args:
                      ww_model_kind_name(ms.kind));
         goto fail;
     }
-    if (fp16) {
+    if (fp16 || dynamic) {
         const char *mk[] = {"quantization", "quantization_tool"};
-        const char *mv[] = {"float16 (Cast at the graph edges)", "wakewordd " WW_VERSION};
+        const char *mv[] = {fp16 ? "float16 (Cast at the graph edges)"
+                                 : "dynamic int8 (uint8 weights per tensor, "
+                                   "DynamicQuantizeLinear activations)",
+                            "wakewordd " WW_VERSION};
         void *h = NULL;
-        size_t hl = 0;
-        if ((rc = ww_fp16_convert(fbytes, flen, in, mk, mv, 2, &h, &hl, &err))) goto fail;
+        size_t hl = 0, nq = 0;
+        if (fp16) {
+            rc = ww_fp16_convert(fbytes, flen, in, mk, mv, 2, &h, &hl, &err);
+        } else {
+            ww_dynamic_result dr;
+            rc = ww_dynamic_quantize(fbytes, flen, in, (const char *const *)excl.p, excl.n, mk, mv,
+                                     2, &dr, &err);
+            h = dr.data;
+            hl = dr.size;
+            nq = dr.n_quantized;
+        }
+        if (rc) goto fail;
         if (!(rc = ww_outfile_open(&of, out, &err))) {
             of_open = 1;
             if (fwrite(h, 1, hl, of.fp) != hl)
@@ -617,12 +637,18 @@ done_args:
         }
         free(h);
         if (rc) goto fail;
-        if (!quiet)
+        if (!quiet && fp16)
             printf("%s -> %s\n  float16 weights and activations, float32 inputs and outputs\n"
                    "size: float %zu bytes, fp16 %zu bytes, ratio %.2fx\n"
                    "parity: not measured here (the engine does not run float16); ONNX Runtime "
                    "runs it\n",
                    in, out, flen, hl, hl ? (double)flen / (double)hl : 0);
+        if (!quiet && dynamic)
+            printf("%s -> %s\n  dynamic int8: %zu Conv/MatMul nodes as ConvInteger/MatMulInteger\n"
+                   "size: float %zu bytes, int8 %zu bytes, ratio %.2fx\n"
+                   "parity: not measured here (the engine does not run ConvInteger); ONNX "
+                   "Runtime runs it\n",
+                   in, out, nq, flen, hl, hl ? (double)flen / (double)hl : 0);
         goto cleanup;
     }
     int64_t dims[WW_MAX_DIMS];
