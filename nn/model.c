@@ -55,6 +55,15 @@ const char *ww_model_kind_name(ww_model_kind kind)
     return "unknown";
 }
 
+/* Names in a file may hold any bytes; a message stays one printable line. */
+static int one_line(ww_error *err, int rc)
+{
+    if (err)
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    return rc;
+}
+
 void ww_model_free(ww_model *m)
 {
     if (!m) return;
@@ -222,7 +231,7 @@ int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model *
     int rc = m->name ? load_proto(m, data, len, err) : ww_fail(err, WW_ENOMEM, "out of memory");
     if (rc) {
         ww_model_free(m);
-        return ww_error_prefix(err, rc, name ? name : "model");
+        return one_line(err, ww_error_prefix(err, rc, name ? name : "model"));
     }
     *out = m;
     return 0;
@@ -390,14 +399,14 @@ int ww_model_prepare_shapes(ww_model *m, const int *ndims, const int64_t *const 
                             ww_error *err)
 {
     int rc = prepare_impl(m, ndims, dims, NULL, err);
-    return rc ? ww_error_prefix(err, rc, m->name) : 0;
+    return rc ? one_line(err, ww_error_prefix(err, rc, m->name)) : 0;
 }
 
 int ww_model_prepare_values(ww_model *m, const int *ndims, const int64_t *const *dims,
                             const void *const *values, ww_error *err)
 {
     int rc = prepare_impl(m, ndims, dims, values, err);
-    return rc ? ww_error_prefix(err, rc, m->name) : 0;
+    return rc ? one_line(err, ww_error_prefix(err, rc, m->name)) : 0;
 }
 
 int ww_model_prepare(ww_model *m, int batch, ww_error *err)
@@ -445,7 +454,7 @@ int ww_model_run(ww_model *m, ww_error *err)
 {
     if (!m->prepared) return ww_fail(err, WW_EINVAL, "%s: model is not prepared", m->name);
     int rc = ww_graph_run(&m->g, m->obs, m->obs_user, err);
-    return rc ? ww_error_prefix(err, rc, m->name) : 0;
+    return rc ? one_line(err, ww_error_prefix(err, rc, m->name)) : 0;
 }
 
 int ww_model_run_f32(ww_model *m, const float *in, size_t in_count, float *out, size_t out_count,
