@@ -155,7 +155,8 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
         h->wblock_bytes = (size_t)s->c_out * h->cg * taps;
         off += h->wblock_bytes;
     } else {
-        h->wblock_bytes = (size_t)h->nseg * h->kq * 4 * h->ob * h->esize;
+        size_t wsize = h->wlayout == WW_S8W_KMAJOR16 ? 2 : 1;
+        h->wblock_bytes = (size_t)h->nseg * h->kq * 4 * h->ob * wsize;
         off += h->wblock_bytes * h->nob * s->groups;
     }
     h->total = align64(off);
@@ -268,8 +269,8 @@ int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
                             case WW_S8W_QUAD:
                                 w8[(sq * h->ob + l) * 4 + e] = (int8_t)v;
                                 break;
-                            case WW_S8W_PAIR16:
-                                w16[((sq * 2 + e / 2) * h->ob + l) * 2 + e % 2] = (int16_t)v;
+                            case WW_S8W_PAIR8:
+                                w8[((sq * 2 + e / 2) * h->ob + l) * 2 + e % 2] = (int8_t)v;
                                 break;
                             case WW_S8W_KMAJOR16:
                                 w16[(sq * 4 + e) * h->ob + l] = (int16_t)v;
@@ -416,6 +417,29 @@ static void build_rows(const ww_conv2d_s8_hdr *h, const uint8_t *x, int g, void 
                     memcpy(d + k, &v, 8); /* spills into the next tap row: rewritten next */
                 }
                 for (; k < rl; k += 8) memcpy(d + k, &zc8, 8);
+            }
+        return;
+    }
+    if (h->esize == 2 && s->groups == 1 && s->dil_w == 1 && cg == 1) {
+        /* the same for int16 elements (AVX2, NEON): plain loops, no calls */
+        const int16_t zc = (int16_t)h->zc;
+        int16_t *d = rows;
+        for (int oh = 0; oh < h_out; oh++)
+            for (int ow = 0; ow < w_out; ow++, d += rl) {
+                int iw0 = ow * sw - pl;
+                size_t k = 0;
+                for (int kh = 0; kh < kh_n; kh++) {
+                    int ih = oh * sh - pt + kh * dh;
+                    int row_in = ih >= 0 && ih < h_in;
+                    const uint8_t *src = row_in ? x + (size_t)ih * w_in * c_in : x;
+                    for (int kw = 0; kw < kw_n; kw++, k++) {
+                        int iw = iw0 + kw;
+                        d[k] = row_in && iw >= 0 && iw < w_in
+                                   ? (int16_t)(uint8_t)(src[(size_t)iw * c_in] ^ xr)
+                                   : zc;
+                    }
+                }
+                for (; k < rl; k++) d[k] = zc;
             }
         return;
     }
