@@ -15,7 +15,8 @@ static const char usage[] =
     "int8, dynamic-quantized, fp16).\n"
     "\n"
     "options:\n"
-    "  --batch N    batch size MACs and arena are computed for [1]\n"
+    "  --batch N    batch size MACs and arena are computed for [the declared\n"
+    "               shapes, a symbolic batch as 1]\n"
     "  -h, --help   show this help\n";
 
 static void print_io(const char *what, const char *name, ww_dtype dt, int ndim, const int64_t *dims)
@@ -41,7 +42,7 @@ int ww_cmd_info(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    int batch = 1, opt;
+    int batch = 0, opt; /* 0: the declared shapes, symbolic axes as 1 */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         if (opt == 'h') {
@@ -64,9 +65,16 @@ int ww_cmd_info(int argc, char **argv)
     const char *path = argv[optind];
     ww_error err = {{0}};
     ww_model *m = NULL;
-    if (ww_model_load(path, &m, &err)) return ww_cli_error("info", &err);
+    if (ww_model_load_unprepared(path, &m, &err)) return ww_cli_error("info", &err);
+    /* A model the engine cannot run (an op or type it does not handle) is
+     * still described; a broken one is an error. */
     ww_error perr = {{0}};
-    int prepared = ww_model_prepare(m, batch, &perr) == 0;
+    int prc = ww_model_prepare(m, batch, &perr);
+    int prepared = prc == 0;
+    if (prc && prc != WW_EUNSUPPORTED) {
+        ww_model_free(m);
+        return ww_cli_error("info", &perr);
+    }
     ww_model_stats st;
     ww_model_get_stats(m, &st);
 
@@ -95,13 +103,17 @@ int ww_cmd_info(int argc, char **argv)
     printf("\n");
     printf("%-10s %zu (%.2f MB)\n", "params", st.n_params, st.param_bytes / 1e6);
     if (prepared) {
-        printf("%-10s %llu (%.1f M) per inference at batch %d\n", "MACs",
-               (unsigned long long)st.macs, st.macs / 1e6, batch);
+        if (batch)
+            printf("%-10s %llu (%.1f M) per inference at batch %d\n", "MACs",
+                   (unsigned long long)st.macs, st.macs / 1e6, batch);
+        else
+            printf("%-10s %llu (%.1f M) per inference\n", "MACs", (unsigned long long)st.macs,
+                   st.macs / 1e6);
         printf("%-10s %zu bytes (%zu steps after folding and fusion)\n", "arena", st.arena_bytes,
                st.n_exec_nodes);
     } else {
-        printf("%-10s n/a (%s)\n", "MACs", perr.msg);
-        printf("%-10s n/a\n", "arena");
+        printf("%-10s n/a\n%-10s n/a\n", "MACs", "arena");
+        printf("%-10s cannot run it: %s\n", "engine", perr.msg);
     }
     int any = 0;
     for (size_t k = 0; k < sizeof frontend_keys / sizeof frontend_keys[0]; k++) {

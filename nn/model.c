@@ -25,6 +25,7 @@ typedef struct op_count {
 
 struct ww_model {
     char *name;
+    int no_prepare; /* load_unprepared */
     Onnx__ModelProto *proto;
     int64_t opset;
     model_io *in, *out;
@@ -175,6 +176,8 @@ static int describe(ww_model *m, ww_error *err)
     }
     for (int i = 0; i < m->n_in; i++)
         if (m->in[i].dtype == WW_DT_F16) f16 = 1;
+    for (int i = 0; i < m->n_out; i++)
+        if (m->out[i].dtype == WW_DT_F16) f16 = 1;
     m->kind = dyn   ? WW_MODEL_DYNAMIC_INT8
               : qdq ? WW_MODEL_QDQ_INT8
               : f16 ? WW_MODEL_FP16
@@ -185,29 +188,9 @@ static int describe(ww_model *m, ww_error *err)
 static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims,
                         const void *const *values, ww_error *err);
 
-static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
+/* the declared input shapes, symbolic axes as 1 */
+static int prepare_declared(ww_model *m, ww_error *err)
 {
-    if (len == 0) return ww_fail(err, WW_EFORMAT, "empty file");
-    if (len > WW_MAX_MODEL_BYTES)
-        return ww_fail(err, WW_ENOMEM, "%zu bytes is larger than the %zu MiB limit", len,
-                       WW_MAX_MODEL_BYTES >> 20);
-    m->proto = onnx__model_proto__unpack(NULL, len, data);
-    if (!m->proto) return ww_fail(err, WW_EFORMAT, "not an ONNX model (protobuf does not parse)");
-    if (!m->proto->has_ir_version || m->proto->ir_version < 1 || m->proto->ir_version > 100)
-        return ww_fail(err, WW_EFORMAT, "not an ONNX model (no valid ir_version)");
-    int rc = describe(m, err);
-    if (rc) return rc;
-    /* Compile once now, so a bad graph fails at load; inputs with symbolic axes
-     * other than the batch, or integer inputs, are compiled at the first
-     * prepare_shapes/prepare_values instead. */
-    int batch_ok = 1;
-    for (int i = 0; i < m->n_in; i++) {
-        for (int d = 1; d < m->in[i].ndim; d++)
-            if (m->in[i].dims[d] < 0) batch_ok = 0;
-        /* integer inputs may be shapes or axes, frozen at prepare_values */
-        if (m->in[i].dtype == WW_DT_I64 || m->in[i].dtype == WW_DT_I32) batch_ok = 0;
-    }
-    if (!batch_ok) return 0;
     int ndims[64];
     int64_t store[64][WW_MAX_DIMS];
     const int64_t *dims[64];
@@ -221,12 +204,40 @@ static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
     return prepare_impl(m, ndims, dims, NULL, err);
 }
 
-int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model **out, ww_error *err)
+static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
+{
+    if (len == 0) return ww_fail(err, WW_EFORMAT, "empty file");
+    if (len > WW_MAX_MODEL_BYTES)
+        return ww_fail(err, WW_ENOMEM, "%zu bytes is larger than the %zu MiB limit", len,
+                       WW_MAX_MODEL_BYTES >> 20);
+    m->proto = onnx__model_proto__unpack(NULL, len, data);
+    if (!m->proto) return ww_fail(err, WW_EFORMAT, "not an ONNX model (protobuf does not parse)");
+    if (!m->proto->has_ir_version || m->proto->ir_version < 1 || m->proto->ir_version > 100)
+        return ww_fail(err, WW_EFORMAT, "not an ONNX model (no valid ir_version)");
+    int rc = describe(m, err);
+    if (rc || m->no_prepare) return rc;
+    /* Compile once now, so a bad graph fails at load; inputs with symbolic axes
+     * other than the batch, or integer inputs, are compiled at the first
+     * prepare_shapes/prepare_values instead. */
+    int batch_ok = 1;
+    for (int i = 0; i < m->n_in; i++) {
+        for (int d = 1; d < m->in[i].ndim; d++)
+            if (m->in[i].dims[d] < 0) batch_ok = 0;
+        /* integer inputs may be shapes or axes, frozen at prepare_values */
+        if (m->in[i].dtype == WW_DT_I64 || m->in[i].dtype == WW_DT_I32) batch_ok = 0;
+    }
+    if (!batch_ok) return 0;
+    return prepare_declared(m, err);
+}
+
+static int load_mem(const void *data, size_t len, const char *name, int no_prepare, ww_model **out,
+                    ww_error *err)
 {
     *out = NULL;
     ww_model *m = calloc(1, sizeof *m);
     if (!m) return ww_fail(err, WW_ENOMEM, "%s: out of memory", name);
     m->fusion = 1;
+    m->no_prepare = no_prepare;
     m->name = strdup(name ? name : "model");
     int rc = m->name ? load_proto(m, data, len, err) : ww_fail(err, WW_ENOMEM, "out of memory");
     if (rc) {
@@ -237,7 +248,12 @@ int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model *
     return 0;
 }
 
-int ww_model_load(const char *path, ww_model **out, ww_error *err)
+int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model **out, ww_error *err)
+{
+    return load_mem(data, len, name, 0, out, err);
+}
+
+static int load_file(const char *path, int no_prepare, ww_model **out, ww_error *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -265,9 +281,19 @@ int ww_model_load(const char *path, ww_model **out, ww_error *err)
         free(buf);
         return ww_fail(err, WW_EIO, "%s: read error", path);
     }
-    int rc = ww_model_load_mem(buf, len, path, out, err);
+    int rc = load_mem(buf, len, path, no_prepare, out, err);
     free(buf);
     return rc;
+}
+
+int ww_model_load(const char *path, ww_model **out, ww_error *err)
+{
+    return load_file(path, 0, out, err);
+}
+
+int ww_model_load_unprepared(const char *path, ww_model **out, ww_error *err)
+{
+    return load_file(path, 1, out, err);
 }
 
 size_t ww_model_meta_count(const ww_model *m)
@@ -415,6 +441,10 @@ int ww_model_prepare(ww_model *m, int batch, ww_error *err)
     int64_t store[64][WW_MAX_DIMS];
     const int64_t *dims[64];
     if (m->n_in > 64) return ww_fail(err, WW_EUNSUPPORTED, "%s: more than 64 inputs", m->name);
+    if (batch == 0) {
+        int rc = prepare_declared(m, err);
+        return rc ? one_line(err, ww_error_prefix(err, rc, m->name)) : 0;
+    }
     if (batch < 1) return ww_fail(err, WW_EINVAL, "%s: batch size %d", m->name, batch);
     for (int i = 0; i < m->n_in; i++) {
         const model_io *io = &m->in[i];

@@ -59,6 +59,10 @@ int ww_model_load(const char *path, ww_model **out, ww_error *err);
 /* Same from memory; name is used in messages. data is not kept. */
 int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model **out,
                       ww_error *err);
+/* Parses and describes the model without compiling it (info on models the
+ * engine cannot run: fp16, dynamic-quantized, unknown ops); prepare before
+ * running. */
+int ww_model_load_unprepared(const char *path, ww_model **out, ww_error *err);
 void ww_model_free(ww_model *m);
 
 /* metadata_props, in file order */
@@ -85,7 +89,8 @@ void ww_model_set_fusion(ww_model *m, int enabled);
 
 /* Compiles for a batch size: a symbolic first axis of every input takes
  * `batch`; a fixed one must equal it. Other symbolic axes need
- * ww_model_prepare_shapes. Allocates the arena; runs after it do not. */
+ * ww_model_prepare_shapes. Allocates the arena; runs after it do not.
+ * batch 0: the declared shapes, every symbolic axis taken as 1. */
 int ww_model_prepare(ww_model *m, int batch, ww_error *err);
 /* Compiles for explicit shapes, one per graph input in order. */
 int ww_model_prepare_shapes(ww_model *m, const int *ndims, const int64_t *const *dims,

@@ -26,6 +26,17 @@ t_run bn_kept 0 "$WW" info "$FIX/resnet18_w8_stem7_op13_bn/model.onnx" &&
     grep -qF "no front-end settings" <<<"$OUT" && t_ok bn_kept
 t_run qdq_kind 0 "$WW" info "$CONF/test_quantizelinear/model.onnx" &&
     grep -qF "kind       QDQ int8" <<<"$OUT" && t_ok qdq_kind
+# models the engine cannot run are still described, with the reason
+t_run dynamic_kind 0 "$WW" info "$CONF/test_dynamicquantizelinear/model.onnx" &&
+    grep -qF "kind       dynamic-quantized int8" <<<"$OUT" &&
+    grep -qF "(DynamicQuantizeLinear): operator not supported" <<<"$OUT" && t_ok dynamic_kind
+t_run fp16_kind 0 "$WW" info "$CONF/test_cast_FLOAT_to_FLOAT16/model.onnx" &&
+    grep -qF "kind       fp16" <<<"$OUT" && grep -qF "engine     cannot run it:" <<<"$OUT" &&
+    t_ok fp16_kind
+# fixed shapes other than batch 1 are taken as declared
+t_run fixed_batch 0 "$WW" info "$CONF/test_gemm_default_no_bias/model.onnx" &&
+    grep -qF "input      a float32 [2, 10]" <<<"$OUT" && grep -qF "MACs       60 " <<<"$OUT" &&
+    t_ok fixed_batch
 t_expect_error missing "nope.onnx: No such file" "$WW" info "$TMP/nope.onnx"
 head -c 1000 "$FIX/resnet18_w8_stem7_op13/model.onnx" >"$TMP/trunc.onnx"
 t_expect_error truncated "trunc.onnx: not an ONNX model" "$WW" info "$TMP/trunc.onnx"

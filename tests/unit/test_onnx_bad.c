@@ -205,6 +205,51 @@ static void check_cli(const char *cmd, const char *path, const char *want)
     CHECK_MSG(strstr(buf, want) != NULL, "%s: message lacks '%s': %s", cmd, want, buf);
 }
 
+/* `info` describes a model the engine cannot run: exit 0, the reason on stdout */
+static void check_info_describes(const char *path, const char *want)
+{
+    const char *bin = getenv("WAKEWORDD") ? getenv("WAKEWORDD") : "build/wakewordd";
+    char outpath[600];
+    snprintf(outpath, sizeof outpath, "%s", ww_test_tmp("info_stdout"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        execl(bin, bin, "info", path, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    char buf[8192] = {0};
+    FILE *f = fopen(outpath, "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "info %s: status %d", path,
+              WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
+    char line[1024];
+    snprintf(line, sizeof line, "engine     cannot run it: %s: ", path);
+    CHECK_MSG(strstr(buf, line) && strstr(buf, want), "info output lacks '%s%s': %s", line, want,
+              buf);
+}
+
+/* library and infer refuse; info still describes it */
+static void expect_unrunnable(const char *path_in, const char *want)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s", path_in);
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    int rc = ww_model_load(path, &m, &err);
+    CHECK_MSG(rc == WW_EUNSUPPORTED && m == NULL, "%s: rc %d", path, rc);
+    CHECK_MSG(strstr(err.msg, path) && strstr(err.msg, want), "%s: message '%s' lacks '%s'", path,
+              err.msg, want);
+    check_cli("infer", path, want);
+    check_info_describes(path, want);
+}
+
 /* library and CLI both refuse, naming the file and the problem */
 static void expect_refused(const char *path_in, const char *want)
 {
@@ -305,16 +350,16 @@ WW_TEST(unknown_domain_and_unsupported_op_are_refused)
     spec s = good();
     s.conv_domain = "com.example";
     s.extra_opset_domain = "com.example";
-    expect_refused(write_model("domain.onnx", &s),
-                   "node 'conv0' (Conv): operator domain 'com.example' is not supported");
+    expect_unrunnable(write_model("domain.onnx", &s),
+                      "node 'conv0' (Conv): operator domain 'com.example' is not supported");
     spec o = good();
     o.no_default_opset = 1;
     o.extra_opset_domain = "com.example";
     expect_refused(write_model("no_default_opset.onnx", &o), "'com.example' is not supported");
     spec u = good();
     u.conv_type = "FancyConv";
-    expect_refused(write_model("unsupported.onnx", &u),
-                   "node 'conv0' (FancyConv): operator not supported");
+    expect_unrunnable(write_model("unsupported.onnx", &u),
+                      "node 'conv0' (FancyConv): operator not supported");
 }
 
 /* Random byte corruptions of a real export: each either loads (and then runs)
