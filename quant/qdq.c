@@ -381,6 +381,10 @@ static const char *const weighted_ops[] = {"Conv", "Gemm", "MatMul", NULL};
 static const char *const removable_ops[] = {"Relu", "Clip", NULL};
 static const char *const direct_ops[] = {"MaxPool", "AveragePool", "Reshape", "Transpose",
                                          "Squeeze", "Unsqueeze",   NULL};
+/* ORT's QDQNormalization also quantizes scale and bias as weights; here
+ * they stay float (the op still runs between DQ and Q). */
+static const char *const norm_ops[] = {"BatchNormalization", "InstanceNormalization",
+                                       "LayerNormalization", NULL};
 static const char *const generic_ops[] = {"Add", "Mul", "Concat", "GlobalAveragePool", NULL};
 
 static int note_float(ctx *c, const Onnx__NodeProto *n, const char *why)
@@ -507,6 +511,12 @@ static int plan_node(ctx *c, size_t idx)
         long o = tq_add(c, n->output[0], TQ_ACT);
         if (o < 0) return oom(c);
         c->t[o].share = (int)in;
+        c->res->n_quantized_nodes++;
+        return WW_OK;
+    }
+    if (in_list(op, norm_ops)) { /* activation in and out; the statistics stay float */
+        if ((rc = quantize_tensor(c, n->input[0]))) return rc;
+        if ((rc = quantize_tensor(c, n->output[0]))) return rc;
         c->res->n_quantized_nodes++;
         return WW_OK;
     }

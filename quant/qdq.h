@@ -14,6 +14,9 @@
  *                       symmetric (int8) activations they are kept with QDQ.
  *   Add, Mul, Concat,   every input and output gets its own Q->DQ (constant
  *   GlobalAveragePool   inputs are quantized like weights, per tensor).
+ *   BatchNormalization, InstanceNormalization, LayerNormalization
+ *                       input and output Q->DQ; unlike ORT, their scale and
+ *                       bias stay float.
  *   MaxPool, AveragePool, Reshape, Transpose, Squeeze, Unsqueeze
  *                       when the input is quantized, the output gets Q->DQ with
  *                       the input's parameters (ORT's "direct 8-bit" ops).
