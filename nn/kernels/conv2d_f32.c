@@ -187,8 +187,14 @@ static size_t round_up(size_t n)
     return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 }
 
+static int empty(const ww_conv2d_shape *s)
+{
+    return s->n <= 0 || s->c_out <= 0 || s->h_out <= 0 || s->w_out <= 0;
+}
+
 size_t ww_conv2d_f32_scratch_size(const ww_conv2d_shape *s)
 {
+    if (empty(s)) return 0;
     f32_conv_plan p;
     f32_conv_plan_init(&p, s, F32_RMAX);
     size_t xp = round_up(p.xp_is_x ? 0 : p.xp_chan * s->c_in);
@@ -251,6 +257,7 @@ void ww_conv2d_f32(const ww_conv2d_shape *s, const float *x, const float *packed
                    const float *bias, const float *residual, ww_activation act, float *y,
                    float *scratch)
 {
+    if (empty(s)) return;
     const f32_conv_isa *isa = isa_table();
     f32_conv_plan p;
     f32_conv_plan_init(&p, s, isa->rmax);
