@@ -76,8 +76,9 @@ static void epilogue8(const ww_conv2d_s8_hdr *h, __m256i acc, int oc, int valid,
     }
 }
 
-static void tile_16x4(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
-                      int noc, long p0, int npx, const void *res, void *y)
+static void conv2d_s8_16x4_fp32_avx2(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                     const void *wblock, int oc0, int noc, long p0, int npx,
+                                     const void *res, void *y)
 {
     __m256i l0 = _mm256_setzero_si256(), l1 = l0, l2 = l0, l3 = l0;
     __m256i u0 = l0, u1 = l0, u2 = l0, u3 = l0;
@@ -124,4 +125,4 @@ const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2 = {.enc = WW_S8ENC_S16,
                                                   .loads_per_cycle = 2,
                                                   .lanes = 8,
                                                   .ntiles = 1,
-                                                  .tiles = {{16, 4, tile_16x4}}};
+                                                  .tiles = {{16, 4, conv2d_s8_16x4_fp32_avx2}}};

@@ -87,8 +87,9 @@ static void finish(const ww_conv2d_s8_hdr *h, __m512i acc[4][8], int mr, int oc0
 #define XPTR(j)   const uint8_t *x##j = (const uint8_t *)px[j] + segs[seg]
 
 /* 64 channels x 6 pixels: 24 accumulators, 4 weight vectors. */
-static void tile_64x6(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
-                      int noc, long p0, int npx, const void *res, void *y)
+static void conv2d_s8_64x6_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                           const void *wblock, int oc0, int noc, long p0, int npx,
+                                           const void *res, void *y)
 {
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
     __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
@@ -130,8 +131,9 @@ static void tile_64x6(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
 }
 
 /* 64 channels x 4 pixels: 16 accumulators (pixel counts that 6 divides badly). */
-static void tile_64x4(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
-                      int noc, long p0, int npx, const void *res, void *y)
+static void conv2d_s8_64x4_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                           const void *wblock, int oc0, int noc, long p0, int npx,
+                                           const void *res, void *y)
 {
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
     __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -169,8 +171,9 @@ static void tile_64x4(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
 }
 
 /* 32 channels x 8 pixels: the 8-pixel last stage reads each weight once. */
-static void tile_32x8(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
-                      int noc, long p0, int npx, const void *res, void *y)
+static void conv2d_s8_32x8_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                           const void *wblock, int oc0, int noc, long p0, int npx,
+                                           const void *res, void *y)
 {
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
             a06 = a00, a07 = a00;
@@ -213,4 +216,6 @@ const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni = {
     .loads_per_cycle = 2,
     .lanes = 16,
     .ntiles = 3,
-    .tiles = {{64, 6, tile_64x6}, {64, 4, tile_64x4}, {32, 8, tile_32x8}}};
+    .tiles = {{64, 6, conv2d_s8_64x6_fp32_avx512vnni},
+              {64, 4, conv2d_s8_64x4_fp32_avx512vnni},
+              {32, 8, conv2d_s8_32x8_fp32_avx512vnni}}};

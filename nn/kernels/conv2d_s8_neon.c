@@ -7,8 +7,9 @@
 #define OB 16
 #define NR 4
 
-static void tile_16x4(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
-                      int noc, long p0, int npx, const void *res, void *y)
+static void conv2d_s8_16x4_fp32_neon(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                     const void *wblock, int oc0, int noc, long p0, int npx,
+                                     const void *res, void *y)
 {
     int32x4_t a[NR][4];
     for (int j = 0; j < NR; j++)
@@ -57,4 +58,4 @@ const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon = {.enc = WW_S8ENC_S16,
                                                   .loads_per_cycle = 2,
                                                   .lanes = 4,
                                                   .ntiles = 1,
-                                                  .tiles = {{16, 4, tile_16x4}}};
+                                                  .tiles = {{16, 4, conv2d_s8_16x4_fp32_neon}}};

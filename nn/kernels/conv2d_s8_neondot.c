@@ -15,8 +15,9 @@ static inline int8x16_t bcast4(const int8_t *p)
     return vreinterpretq_s8_s32(vdupq_n_s32(v));
 }
 
-static void tile_16x6(const ww_conv2d_s8_hdr *h, const void *const *px, const void *wblock, int oc0,
-                      int noc, long p0, int npx, const void *res, void *y)
+static void conv2d_s8_16x6_fp32_neondot(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                        const void *wblock, int oc0, int noc, long p0, int npx,
+                                        const void *res, void *y)
 {
     int32x4_t a[NR][4];
     for (int j = 0; j < NR; j++)
@@ -45,10 +46,11 @@ static void tile_16x6(const ww_conv2d_s8_hdr *h, const void *const *px, const vo
     ww_s8_neon_epilogue_block(h, a, oc0, noc, p0, npx, res, y);
 }
 
-const ww_conv2d_s8_impl ww_conv2d_s8_impl_neondot = {.enc = WW_S8ENC_S8,
-                                                     .wlayout = WW_S8W_QUAD,
-                                                     .dots_per_cycle = 2,
-                                                     .loads_per_cycle = 2,
-                                                     .lanes = 4,
-                                                     .ntiles = 1,
-                                                     .tiles = {{16, 6, tile_16x6}}};
+const ww_conv2d_s8_impl ww_conv2d_s8_impl_neondot = {
+    .enc = WW_S8ENC_S8,
+    .wlayout = WW_S8W_QUAD,
+    .dots_per_cycle = 2,
+    .loads_per_cycle = 2,
+    .lanes = 4,
+    .ntiles = 1,
+    .tiles = {{16, 6, conv2d_s8_16x6_fp32_neondot}}};
