@@ -26,7 +26,9 @@ static size_t align64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
-static int check_params(const ww_conv2d_s8_params *p, ww_error *err)
+/* with_values: also the quantization parameters and weight scales (sizes
+ * depend on the shape alone and may be asked before the scales exist). */
+static int check_params(const ww_conv2d_s8_params *p, int with_values, ww_error *err)
 {
     const ww_conv2d_shape *s = &p->shape;
     if (s->n < 1 || s->c_in < 1 || s->h_in < 1 || s->w_in < 1 || s->c_out < 1 || s->h_out < 1 ||
@@ -43,6 +45,7 @@ static int check_params(const ww_conv2d_s8_params *p, ww_error *err)
     /* 255 * 128 * k must stay inside int32 with room for the bias */
     if (k > 32768)
         return ww_fail(err, WW_EUNSUPPORTED, "conv2d_s8: reduction of %ld taps exceeds 32768", k);
+    if (!with_values) return WW_OK;
     int rc;
     if ((rc = ww_qparam_check(&p->x, "conv2d_s8 input", err)) < 0) return rc;
     if ((rc = ww_qparam_check(&p->y, "conv2d_s8 output", err)) < 0) return rc;
@@ -166,12 +169,14 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
 size_t ww_conv2d_s8_packed_size(const ww_conv2d_s8_params *p, ww_isa isa)
 {
     ww_conv2d_s8_hdr h;
+    if (check_params(p, 0, NULL) < 0) return align64(sizeof h); /* pack will say why */
     return layout(p, isa, &h);
 }
 
 size_t ww_conv2d_s8_scratch_size(const ww_conv2d_s8_params *p, ww_isa isa)
 {
     ww_conv2d_s8_hdr h;
+    if (check_params(p, 0, NULL) < 0) return 0;
     layout(p, isa, &h);
     if (!impls[h.isa]) return 0;
     size_t n;
@@ -211,7 +216,7 @@ static int wval(const ww_conv2d_s8_hdr *h, const int8_t *w, int g, int j, int se
 int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
                       const int32_t *bias, void *packed, ww_error *err)
 {
-    int rc = check_params(p, err);
+    int rc = check_params(p, 1, err);
     if (rc < 0) return rc;
     ww_conv2d_s8_hdr hh;
     size_t total = layout(p, isa, &hh);

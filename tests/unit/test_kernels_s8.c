@@ -442,6 +442,13 @@ WW_TEST(conv2d_s8_rejects_bad_parameters)
     CHECK_MSG(strstr(err.msg, "weight scale of output channel 0"), "%s", err.msg);
     p.shape.stride_h = 0;
     CHECK_EQ_INT(ww_conv2d_s8_pack(&p, WW_ISA_SCALAR, c.w, c.bias, packed, &err), WW_EINVAL);
+    /* sizes of a nonsensical shape are small and harmless; pack says why */
+    p = c.p;
+    p.shape.groups = 0;
+    CHECK(ww_conv2d_s8_packed_size(&p, ww_isa_best()) <= 4096);
+    CHECK_EQ_INT(ww_conv2d_s8_scratch_size(&p, ww_isa_best()), 0);
+    CHECK_EQ_INT(ww_conv2d_s8_pack(&p, ww_isa_best(), c.w, c.bias, packed, &err), WW_EINVAL);
+    CHECK_MSG(strstr(err.msg, "groups 0"), "%s", err.msg);
     free(packed);
     conv_free(&c);
 }
