@@ -79,6 +79,40 @@ else
     echo "ok - ort_runs_qdq_and_matches_within_one_step # SKIP onnxruntime-node not installed"
 fi
 
+# the ONNX helper's ResNet18 variants (7x7/3x3 stems, opset 13/17, unfolded
+# BatchNorm, a Shape/Gather/Reshape head): ORT's reference execution of each
+# QDQ output (optimisations off: Q/DQ in float, as the ONNX spec defines them)
+# matches wakewordd within one output step; ORT's fused int8 kernels round
+# each requantization on their own, which may add one more step.
+if [ "$have_ort" = 1 ]; then
+    for d in "$ROOT"/tests/fixtures/onnx/resnet18_*; do
+        [ -f "$d/model.onnx" ] || continue
+        v=$(basename "$d")
+        name="ort_matches_on_$v"
+        rm -rf "$TMP/v" && mkdir -p "$TMP/v/ww"
+        if ! t_run "$name" 0 "$WW" quantize "$d/model.onnx" --calib "$F/inputs.npy" --latency-runs 0 -q \
+            --report "$TMP/v/r.json" -o "$TMP/v/q.onnx"; then continue; fi
+        if ! node tests/ort/run_npy.mjs "$TMP/v/q.onnx" "$F/inputs.npy" "$TMP/v/ref.npy" --opt disabled 2>"$TMP/v/err" ||
+            ! node tests/ort/run_npy.mjs "$TMP/v/q.onnx" "$F/inputs.npy" "$TMP/v/int8.npy" 2>>"$TMP/v/err" ||
+            ! "$WW" infer "$TMP/v/q.onnx" --input "$F/inputs.npy" --output-dir "$TMP/v/ww" --npy >/dev/null 2>>"$TMP/v/err"; then
+            t_fail "$name" "$(cat "$TMP/v/err")"
+            continue
+        fi
+        out=$(ls "$TMP/v/ww" | head -1)
+        line=$(grep "\"tensor\": \"${out%.npy}\"" "$TMP/v/r.json")
+        lo=$(grep -o '"min": [-0-9.e+]*' <<<"$line" | sed 's/.*: //')
+        hi=$(grep -o '"max": [-0-9.e+]*' <<<"$line" | sed 's/.*: //')
+        step=$(awk -v lo="${lo:-0}" -v hi="${hi:-0}" 'BEGIN { if (lo > 0) lo = 0; if (hi < 0) hi = 0; printf "%.9g", (hi - lo) / 255 * 1.001 }')
+        two=$(awk -v s="$step" 'BEGIN { printf "%.9g", 2 * s }')
+        if c1=$(node tests/ort/compare_npy.mjs "$TMP/v/ref.npy" "$TMP/v/ww/$out" "$step") &&
+            c2=$(node tests/ort/compare_npy.mjs "$TMP/v/int8.npy" "$TMP/v/ww/$out" "$two"); then
+            t_ok "$name"
+        else
+            t_fail "$name" "step $step: reference: $c1; int8 kernels: ${c2:-}"
+        fi
+    done
+fi
+
 # the output is a valid ONNX model (official checker, when Debian's python3-onnx is there)
 if [ -s "$TMP/pc.onnx" ] && /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
     if msg=$(/usr/bin/python3 - "$TMP/pc.onnx" 2>&1 <<'EOF'

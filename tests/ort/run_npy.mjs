@@ -1,8 +1,9 @@
 // Runs an ONNX model in ONNX Runtime on a float32 .npy input and writes the
 // first output as a float32 .npy, so tests can compare ORT with wakewordd.
-// One thread, all graph optimisations (ORT fuses QDQ groups into its int8
-// kernels at this level).
-//   node tests/ort/run_npy.mjs MODEL.onnx IN.npy OUT.npy [--batch N]
+// One thread, all graph optimisations by default (ORT fuses QDQ groups into its
+// int8 kernels at this level); --opt disabled runs the graph as written (ORT's
+// reference semantics of QuantizeLinear/DequantizeLinear in float).
+//   node tests/ort/run_npy.mjs MODEL.onnx IN.npy OUT.npy [--batch N] [--opt all|disabled]
 // --batch runs the input in slices of N along the first axis (default: all).
 // Needs onnxruntime-node in the repository's node_modules (scripts/install-ort.sh);
 // exits 77 when it is missing so callers can skip.
@@ -49,11 +50,14 @@ function writeNpy(file, shape, data) {
 
 const args = process.argv.slice(2);
 let batch = 0;
+let opt = 'all';
 const pos = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--batch') batch = Number(args[++i]);
+  else if (args[i] === '--opt') opt = args[++i];
   else pos.push(args[i]);
 }
+if (!['all', 'disabled', 'basic', 'extended'].includes(opt)) fail(`--opt ${opt}: all, extended, basic or disabled`, 2);
 if (pos.length !== 3) fail('usage: node tests/ort/run_npy.mjs MODEL.onnx IN.npy OUT.npy [--batch N]', 2);
 let ort;
 try {
@@ -66,7 +70,7 @@ const input = readNpy(inPath);
 const session = await ort.InferenceSession.create(modelPath, {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
+  graphOptimizationLevel: opt,
 });
 const n = input.shape[0];
 const per = input.data.length / n;
