@@ -113,6 +113,9 @@ static void check_shape(const ww_conv2d_shape *s, int with_bias, int with_residu
     ww_conv2d_f32_reference(s, ax, aw, ab, ar, none, mag);
     const double k = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
 
+    /* packed once, under whichever ISA is active: the layout is the same for
+     * all, as the header promises */
+    ww_conv2d_f32_pack(s, w, packed);
     for (int isa = 0; isa < WW_ISA_COUNT; isa++) {
         ww_error err;
         if (!ww_isa_supported((ww_isa)isa)) continue;
@@ -123,7 +126,6 @@ static void check_shape(const ww_conv2d_shape *s, int with_bias, int with_residu
         /* every element must be written, and no scratch read before written */
         for (size_t i = 0; i < ny; i++) y[i] = NAN;
         for (size_t i = 0; i < ns; i++) scratch[i] = NAN;
-        ww_conv2d_f32_pack(s, w, packed);
         ww_conv2d_f32(s, x, packed, bias, res, act, y, scratch);
         double worst = 0;
         size_t worst_at = 0;
@@ -232,6 +234,27 @@ WW_TEST(batch_and_clip_every_isa_match_reference)
     ww_conv2d_shape s = {3, 64, 9, 14, 96, 9, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1};
     ww_activation clip = {WW_ACT_CLIP, -0.25f, 6.0f};
     check_shape(&s, 1, 1, clip);
+}
+
+/* Narrow outputs with a long k: the tiles' panels exceed the panel budget
+ * together, so they are gathered in several runs; c_out ends mid-block. */
+WW_TEST(long_k_several_panel_runs_every_isa_match_reference)
+{
+    ww_conv2d_shape s = {1, 512, 8, 7, 40, 6, 5, 3, 3, 1, 1, 0, 0, 1, 1, 1};
+    ww_activation relu = {WW_ACT_RELU, 0, 0};
+    check_shape(&s, 1, 1, relu);
+}
+
+WW_TEST(empty_output_is_a_no_op)
+{
+    ww_conv2d_shape s = {1, 4, 2, 2, 16, 0, 0, 3, 3, 1, 1, 0, 0, 1, 1, 1};
+    float x[16] = {0}, w[16 * 4 * 9] = {0}, y[1] = {42.0f};
+    float packed[16 * 4 * 9 * 2];
+    CHECK_EQ_INT(ww_conv2d_f32_scratch_size(&s), 0);
+    ww_conv2d_f32_pack(&s, w, packed);
+    ww_activation none = {WW_ACT_NONE, 0, 0};
+    ww_conv2d_f32(&s, x, packed, NULL, NULL, none, y, NULL);
+    CHECK(y[0] == 42.0f);
 }
 
 /* ---- ONNX's own Conv test data ---- */
