@@ -71,9 +71,11 @@ static int add_initializers(ww_graph *g, const Onnx__GraphProto *gp, name_map *m
         if (idx < 0) return idx;
         ww_tensor *t = &g->t[idx];
         void *data;
-        int rc = ww_tensor_from_proto(tp, t, &data, err);
+        int owned;
+        int rc = ww_tensor_view_proto(tp, t, &data, &owned, err);
         if (rc) return rc;
-        t->owned = t->data = data;
+        t->data = data;
+        t->owned = owned ? data : NULL;
         t->is_const = t->is_param = 1;
         map_put(map, tp->name, idx);
     }

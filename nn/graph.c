@@ -276,7 +276,28 @@ static int convert_typed(const Onnx__TensorProto *tp, ww_tensor *t, void *dst, w
                    ww_dtype_name(t->dtype));
 }
 
+static int from_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data, int borrow,
+                      ww_error *err);
+
 int ww_tensor_from_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data, ww_error *err)
+{
+    return from_proto(tp, t, data, 0, err);
+}
+
+int ww_tensor_view_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data, int *owned,
+                         ww_error *err)
+{
+    /* raw_data is a malloc'd block of the right size and alignment: use it in
+     * place (little-endian hosts only, which is all the engine builds for) */
+    int le = 1;
+    int borrow = tp->has_raw_data && *(const char *)&le == 1;
+    int rc = from_proto(tp, t, data, borrow, err);
+    *owned = !borrow;
+    return rc;
+}
+
+static int from_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data, int borrow,
+                      ww_error *err)
 {
     const char *nm = tp->name ? tp->name : "";
     *data = NULL;
@@ -306,6 +327,14 @@ int ww_tensor_from_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data,
     for (int i = 0; i < t->ndim; i++) t->dims[i] = tp->dims[i];
     t->count = (size_t)count;
     size_t bytes = t->count * ww_dtype_size(dt);
+    if (borrow) {
+        if (tp->raw_data.len != bytes)
+            return ww_fail(err, WW_EFORMAT, "tensor '%s': raw_data has %zu bytes, shape needs %zu",
+                           nm, tp->raw_data.len, bytes);
+        static uint64_t empty;
+        *data = bytes ? (void *)tp->raw_data.data : (void *)&empty;
+        return 0;
+    }
     void *buf = malloc(bytes ? bytes : 1);
     if (!buf) return ww_fail(err, WW_ENOMEM, "tensor '%s': out of memory", nm);
     if (tp->has_raw_data) {

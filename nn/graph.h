@@ -131,6 +131,10 @@ int ww_node_axis(const ww_node *n, int64_t axis, int rank, int *out, ww_error *e
 /* TensorProto -> tensor data (raw_data or typed fields), checked against
  * limits. Allocates *data (caller frees). */
 int ww_tensor_from_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data, ww_error *err);
+/* Same, but raw_data is used in place when possible (*owned 0): the data
+ * lives as long as the protobuf. */
+int ww_tensor_view_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data, int *owned,
+                         ww_error *err);
 
 /* Compile: build the IR for the given input shapes, fold, fuse, plan. */
 int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
