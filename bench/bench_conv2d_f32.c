@@ -41,32 +41,36 @@ static double cpu_now(void)
 typedef struct layer {
     const char *name;
     int c_in, c_out, h_in, w_in, k, stride, pad, h_out, w_out;
-    int residual, relu;
+    int relu;
+    int in, res, out; /* activation buffers, as the network passes them on */
 } layer;
 
 /* torchvision resnet18 with a 1-channel 7x7 stem on 64x101 (after the stem's
- * 3x3/2 max-pool the first block sees 16x26) */
+ * 3x3/2 max-pool the first block sees 16x26). Each conv reads the buffer an
+ * earlier one wrote, as in the network, so activations are as warm in cache
+ * as they are there (the max-pool is left out: layer1 reads the start of the
+ * stem's output). */
 static const layer net[] = {
-    {"stem 7x7/2 1->64", 1, 64, 64, 101, 7, 2, 3, 32, 51, 0, 1},
-    {"l1.0 conv1 64", 64, 64, 16, 26, 3, 1, 1, 16, 26, 0, 1},
-    {"l1.0 conv2 64 +res", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 1},
-    {"l1.1 conv1 64", 64, 64, 16, 26, 3, 1, 1, 16, 26, 0, 1},
-    {"l1.1 conv2 64 +res", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 1},
-    {"l2.0 conv1 64->128 /2", 64, 128, 16, 26, 3, 2, 1, 8, 13, 0, 1},
-    {"l2.0 down 1x1/2", 64, 128, 16, 26, 1, 2, 0, 8, 13, 0, 0},
-    {"l2.0 conv2 128 +res", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 1},
-    {"l2.1 conv1 128", 128, 128, 8, 13, 3, 1, 1, 8, 13, 0, 1},
-    {"l2.1 conv2 128 +res", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 1},
-    {"l3.0 conv1 128->256 /2", 128, 256, 8, 13, 3, 2, 1, 4, 7, 0, 1},
-    {"l3.0 down 1x1/2", 128, 256, 8, 13, 1, 2, 0, 4, 7, 0, 0},
-    {"l3.0 conv2 256 +res", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 1},
-    {"l3.1 conv1 256", 256, 256, 4, 7, 3, 1, 1, 4, 7, 0, 1},
-    {"l3.1 conv2 256 +res", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 1},
-    {"l4.0 conv1 256->512 /2", 256, 512, 4, 7, 3, 2, 1, 2, 4, 0, 1},
-    {"l4.0 down 1x1/2", 256, 512, 4, 7, 1, 2, 0, 2, 4, 0, 0},
-    {"l4.0 conv2 512 +res", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 1},
-    {"l4.1 conv1 512", 512, 512, 2, 4, 3, 1, 1, 2, 4, 0, 1},
-    {"l4.1 conv2 512 +res", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 1},
+    {"stem 7x7/2 1->64", 1, 64, 64, 101, 7, 2, 3, 32, 51, 1, 0, -1, 1},
+    {"l1.0 conv1 64", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 1, -1, 2},
+    {"l1.0 conv2 64 +res", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 2, 1, 3},
+    {"l1.1 conv1 64", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 3, -1, 2},
+    {"l1.1 conv2 64 +res", 64, 64, 16, 26, 3, 1, 1, 16, 26, 1, 2, 3, 4},
+    {"l2.0 conv1 64->128 /2", 64, 128, 16, 26, 3, 2, 1, 8, 13, 1, 4, -1, 2},
+    {"l2.0 down 1x1/2", 64, 128, 16, 26, 1, 2, 0, 8, 13, 0, 4, -1, 3},
+    {"l2.0 conv2 128 +res", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 2, 3, 5},
+    {"l2.1 conv1 128", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 5, -1, 2},
+    {"l2.1 conv2 128 +res", 128, 128, 8, 13, 3, 1, 1, 8, 13, 1, 2, 5, 3},
+    {"l3.0 conv1 128->256 /2", 128, 256, 8, 13, 3, 2, 1, 4, 7, 1, 3, -1, 2},
+    {"l3.0 down 1x1/2", 128, 256, 8, 13, 1, 2, 0, 4, 7, 0, 3, -1, 4},
+    {"l3.0 conv2 256 +res", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 2, 4, 5},
+    {"l3.1 conv1 256", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 5, -1, 2},
+    {"l3.1 conv2 256 +res", 256, 256, 4, 7, 3, 1, 1, 4, 7, 1, 2, 5, 3},
+    {"l4.0 conv1 256->512 /2", 256, 512, 4, 7, 3, 2, 1, 2, 4, 1, 3, -1, 2},
+    {"l4.0 down 1x1/2", 256, 512, 4, 7, 1, 2, 0, 2, 4, 0, 3, -1, 4},
+    {"l4.0 conv2 512 +res", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 2, 4, 5},
+    {"l4.1 conv1 512", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 5, -1, 2},
+    {"l4.1 conv2 512 +res", 512, 512, 2, 4, 3, 1, 1, 2, 4, 1, 2, 5, 3},
 };
 #define NLAYERS  ((int)(sizeof net / sizeof net[0]))
 #define MAX_RUNS 2000
@@ -170,9 +174,18 @@ static int lanes_of(ww_isa isa)
 }
 
 typedef struct net_buffers {
-    float *w[NLAYERS], *bias[NLAYERS], *x[NLAYERS], *y[NLAYERS], *res[NLAYERS];
+    float *w[NLAYERS], *bias[NLAYERS], *act[6];
     float *scratch;
 } net_buffers;
+
+static void run_layer(const net_buffers *b, int l)
+{
+    const layer *n = &net[l];
+    ww_conv2d_shape s = shape_of(n);
+    ww_activation act = {n->relu ? WW_ACT_RELU : WW_ACT_NONE, 0, 0};
+    ww_conv2d_f32(&s, b->act[n->in], b->w[l], b->bias[l], n->res >= 0 ? b->act[n->res] : NULL, act,
+                  b->act[n->out], b->scratch);
+}
 
 static void usage(FILE *f)
 {
@@ -223,7 +236,7 @@ int main(int argc, char **argv)
     }
 
     net_buffers b;
-    size_t scratch = 0;
+    size_t scratch = 0, act_floats = 0;
     double total_macs = 0;
     for (int l = 0; l < NLAYERS; l++) {
         ww_conv2d_shape s = shape_of(&net[l]);
@@ -235,11 +248,8 @@ int main(int argc, char **argv)
         b.w[l] = alloc_floats(ww_conv2d_f32_packed_size(&s));
         b.bias[l] = alloc_floats((size_t)s.c_out);
         fill(b.bias[l], (size_t)s.c_out, 0.1f);
-        b.x[l] = alloc_floats(nx);
-        fill(b.x[l], nx, 1.0f);
-        b.y[l] = alloc_floats(ny);
-        b.res[l] = net[l].residual ? alloc_floats(ny) : NULL;
-        if (b.res[l]) fill(b.res[l], ny, 1.0f);
+        if (nx > act_floats) act_floats = nx;
+        if (ny > act_floats) act_floats = ny;
         /* pack under the ISA that will run: the layout is the same for all */
         ww_conv2d_f32_pack(&s, w, b.w[l]);
         free(w);
@@ -248,6 +258,10 @@ int main(int argc, char **argv)
         total_macs += macs_of(&net[l]);
     }
     b.scratch = alloc_floats(scratch);
+    for (int i = 0; i < 6; i++) {
+        b.act[i] = alloc_floats(act_floats);
+        fill(b.act[i], act_floats, 1.0f);
+    }
 
     double ghz = measure_ghz();
     printf("ResNet18 convs, input 1x1x64x101: %d convs, %.1f M MACs; clock %.2f GHz measured "
@@ -266,18 +280,14 @@ int main(int argc, char **argv)
         double start = now();
         for (int warm = 0; warm < 3; warm++)
             for (int l = 0; l < NLAYERS; l++) {
-                ww_conv2d_shape s = shape_of(&net[l]);
-                ww_activation act = {net[l].relu ? WW_ACT_RELU : WW_ACT_NONE, 0, 0};
-                ww_conv2d_f32(&s, b.x[l], b.w[l], b.bias[l], b.res[l], act, b.y[l], b.scratch);
+                run_layer(&b, l);
             }
         start = now();
         while (runs < max_runs && (runs < 5 || now() - start < seconds)) {
             double sum = 0, wall0 = now();
             for (int l = 0; l < NLAYERS; l++) {
-                ww_conv2d_shape s = shape_of(&net[l]);
-                ww_activation act = {net[l].relu ? WW_ACT_RELU : WW_ACT_NONE, 0, 0};
                 double t0 = cpu_now();
-                ww_conv2d_f32(&s, b.x[l], b.w[l], b.bias[l], b.res[l], act, b.y[l], b.scratch);
+                run_layer(&b, l);
                 double dt = cpu_now() - t0;
                 per_layer[l][runs] = dt;
                 sum += dt;
@@ -290,12 +300,10 @@ int main(int argc, char **argv)
         static double hot[NLAYERS];
         for (int l = 0; l < NLAYERS; l++) {
             static double t[MAX_RUNS];
-            ww_conv2d_shape s = shape_of(&net[l]);
-            ww_activation act = {net[l].relu ? WW_ACT_RELU : WW_ACT_NONE, 0, 0};
             int n = runs < 20 ? runs : 20;
             for (int i = -2; i < n; i++) {
                 double t0 = cpu_now();
-                ww_conv2d_f32(&s, b.x[l], b.w[l], b.bias[l], b.res[l], act, b.y[l], b.scratch);
+                run_layer(&b, l);
                 if (i >= 0) t[i] = cpu_now() - t0;
             }
             hot[l] = median(t, n);
