@@ -1,6 +1,6 @@
 /* Operators that move or describe data without arithmetic: Identity,
  * Constant, Shape, Gather, Unsqueeze, Squeeze, Concat, Reshape, Flatten,
- * Cast. Exported heads chain Shape/Gather/Unsqueeze/Concat into a Reshape;
+ * Cast, Transpose. Exported heads chain Shape/Gather/Unsqueeze/Concat into a Reshape;
  * with concrete input shapes all of that folds to constants at compile. */
 #include <math.h>
 #include <stdlib.h>
@@ -446,3 +446,73 @@ static int cast_run(ww_graph *g, ww_node *n, ww_error *err)
     return 0;
 }
 const ww_op ww_op_cast = {"Cast", cast_prepare, cast_run, NULL, NULL, 0};
+
+/* ---- Transpose (older exporters write Linear as Transpose + MatMul) ---- */
+typedef struct transpose_params {
+    int perm[WW_MAX_DIMS];
+} transpose_params;
+
+static int transpose_prepare(ww_graph *g, ww_node *n, ww_error *err)
+{
+    int rc = ww_node_check_io(n, 1, 1, 1, 1, err);
+    if (rc) return rc;
+    ww_tensor *x = ww_in(g, n, 0);
+    int64_t perm[WW_MAX_DIMS];
+    int np = ww_attr_ints(n, "perm", perm, WW_MAX_DIMS);
+    if (np < 0) {
+        np = x->ndim;
+        for (int i = 0; i < np; i++) perm[i] = np - 1 - i;
+    }
+    if (np != x->ndim)
+        return ww_node_fail(err, n, WW_EFORMAT, "perm has %d values for rank %d", np, x->ndim);
+    transpose_params *p = calloc(1, sizeof *p);
+    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
+    n->params = p;
+    int seen[WW_MAX_DIMS] = {0};
+    int64_t dims[WW_MAX_DIMS];
+    for (int i = 0; i < np; i++) {
+        if (perm[i] < 0 || perm[i] >= np || seen[perm[i]])
+            return ww_node_fail(err, n, WW_EFORMAT, "perm is not a permutation of 0..%d", np - 1);
+        seen[perm[i]] = 1;
+        p->perm[i] = (int)perm[i];
+        dims[i] = x->dims[perm[i]];
+    }
+    return ww_tensor_set_shape(ww_out(g, n, 0), x->dtype, np, dims, n, err);
+}
+
+static int transpose_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const transpose_params *p = n->params;
+    ww_tensor *x = ww_in(g, n, 0), *y = ww_out(g, n, 0);
+    int r = y->ndim;
+    size_t es = ww_dtype_size(x->dtype);
+    if (y->count == 0) return 0;
+    if (r == 0) {
+        memcpy(y->data, x->data, es);
+        return 0;
+    }
+    /* input strides seen in output axis order; walk the output in order */
+    int64_t xs[WW_MAX_DIMS], s = 1, stride[WW_MAX_DIMS], idx[WW_MAX_DIMS] = {0};
+    for (int i = x->ndim - 1; i >= 0; i--) {
+        xs[i] = s;
+        s *= x->dims[i];
+    }
+    for (int i = 0; i < r; i++) stride[i] = xs[p->perm[i]];
+    const char *src = x->data;
+    char *dst = y->data;
+    int64_t off = 0, inner = y->dims[r - 1], is = stride[r - 1];
+    for (size_t o = 0; o < y->count; o += (size_t)inner) {
+        for (int64_t k = 0; k < inner; k++)
+            memcpy(dst + (o + (size_t)k) * es, src + (size_t)(off + k * is) * es, es);
+        for (int d = r - 2; d >= 0; d--) {
+            idx[d]++;
+            off += stride[d];
+            if (idx[d] < y->dims[d]) break;
+            off -= stride[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}
+const ww_op ww_op_transpose = {"Transpose", transpose_prepare, transpose_run, NULL, free_params, 0};
