@@ -121,6 +121,14 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
         if (h->im2col) {
             h->nseg = 1;
             h->kq = (taps * h->cg + 3) / 4;
+            /* a row of kernel taps that are contiguous input bytes moves as 8
+             * bytes; the quads are padded so the last one's spill stays inside
+             * the pixel's row */
+            h->rows8 = h->esize == 1 && s->groups == 1 && s->dil_w == 1 && s->k_w * h->cg <= 8;
+            if (h->rows8) {
+                int need = ((s->k_h - 1) * s->k_w * h->cg + 8 + 3) / 4;
+                h->kq = need > h->kq ? need : h->kq;
+            }
         } else {
             h->nseg = taps;
             h->kq = h->cg / 4;
@@ -390,38 +398,45 @@ static void build_rows(const ww_conv2d_s8_hdr *h, const uint8_t *x, int g, void 
     const int pt = s->pad_top, pl = s->pad_left, h_out = s->h_out, w_out = s->w_out;
     const size_t krow = (size_t)kw_n * cg;
     const uint8_t *xend = x + (size_t)h_in * w_in * c_in;
-    if (h->esize == 1 && s->groups == 1 && s->dil_w == 1 && krow <= 8) {
+    if (h->rows8) {
+        /* First every row's tail (beyond the taps; weights there are 0), then
+         * output row by kernel row, so the inner loop is one 8-byte move per
+         * output pixel. A move spills up to 7 bytes into the next kernel row of
+         * the same pixel (written after it) or its tail: kq was padded for it. */
         const uint64_t zc8 = 0x0101010101010101ull * (uint8_t)h->zc;
         const uint64_t xr8 = 0x0101010101010101ull * xr;
-        uint8_t *d = rows;
+        uint8_t *base = rows;
+        const long npix = (long)h_out * w_out;
+        for (long p = 0; p < npix; p++) memcpy(base + (size_t)p * rl + rl - 8, &zc8, 8);
         for (int oh = 0; oh < h_out; oh++)
-            for (int ow = 0; ow < w_out; ow++, d += rl) {
-                int iw0 = ow * sw - pl;
-                int inside = iw0 >= 0 && (size_t)(iw0 + kw_n) * c_in <= (size_t)w_in * c_in;
-                size_t k = 0;
-                for (int kh = 0; kh < kh_n; kh++, k += krow) {
-                    int ih = oh * sh - pt + kh * dh;
-                    uint64_t v = zc8;
-                    if (ih >= 0 && ih < h_in) {
-                        const uint8_t *src = x + ((size_t)ih * w_in + iw0) * c_in;
-                        if (inside && src + 8 <= xend) {
-                            memcpy(&v, src, 8);
-                            v ^= xr8;
-                        } else {
-                            uint8_t b[8];
-                            memcpy(b, &zc8, 8);
-                            for (int kw = 0; kw < kw_n; kw++) {
-                                int iw = iw0 + kw;
-                                if (iw < 0 || iw >= w_in) continue;
-                                for (int c = 0; c < cg; c++)
-                                    b[kw * cg + c] = src[(size_t)kw * c_in + c] ^ xr;
-                            }
-                            memcpy(&v, b, 8);
-                        }
-                    }
-                    memcpy(d + k, &v, 8); /* spills into the next tap row: rewritten next */
+            for (int kh = 0; kh < kh_n; kh++) {
+                int ih = oh * sh - pt + kh * dh;
+                uint8_t *d = base + (size_t)oh * w_out * rl + (size_t)kh * krow;
+                if (ih < 0 || ih >= h_in) {
+                    for (int ow = 0; ow < w_out; ow++, d += rl) memcpy(d, &zc8, 8);
+                    continue;
                 }
-                for (; k < rl; k += 8) memcpy(d + k, &zc8, 8);
+                const uint8_t *xrow = x + (size_t)ih * w_in * c_in;
+                for (int ow = 0; ow < w_out; ow++, d += rl) {
+                    int iw0 = ow * sw - pl;
+                    uint64_t v;
+                    if (iw0 >= 0 && iw0 + kw_n <= w_in &&
+                        (size_t)(xend - xrow) >= (size_t)iw0 * c_in + 8) {
+                        memcpy(&v, xrow + (size_t)iw0 * c_in, 8);
+                        v ^= xr8;
+                    } else {
+                        uint8_t b[8];
+                        memcpy(b, &zc8, 8);
+                        for (int kw = 0; kw < kw_n; kw++) {
+                            int iw = iw0 + kw;
+                            if (iw < 0 || iw >= w_in) continue;
+                            for (int c = 0; c < cg; c++)
+                                b[kw * cg + c] = xrow[(size_t)iw * c_in + c] ^ xr;
+                        }
+                        memcpy(&v, b, 8);
+                    }
+                    memcpy(d, &v, 8);
+                }
             }
         return;
     }
