@@ -88,7 +88,7 @@ WW_TEST(resnet18_extra_models_match_pytorch)
 {
     const char *extra = getenv("WW_RESNET_EXTRA");
     if (!extra || !*extra) {
-        printf("# WW_RESNET_EXTRA not set: width-32/64 exports not checked in this run\n");
+        printf("# SKIP: WW_RESNET_EXTRA not set (tests/cli/test_infer_resnet_wide.sh sets it)\n");
         return;
     }
     char *list = strdup(extra), *save = NULL;
