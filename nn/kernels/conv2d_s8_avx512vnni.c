@@ -80,8 +80,10 @@ static void finish(const ww_conv2d_s8_hdr *h, __m512i acc[4][8], int mr, int oc0
 }
 
 /* Weights are streamed once per pixel tile and, in a whole network, come from
- * L3: prefetching 1 KB ahead took a full ResNet18 pass from ~0.97 to ~0.82 ms. */
-#define PF        1024
+ * L3 (11 MB of them): prefetching ~300 cycles ahead (6 KB: 24 quads of a 64x6
+ * tile) took the last stage's convs in a whole pass from ~75-115 to ~60-70 us
+ * here (1 KB gave most of the gain over none; noisy machine). */
+#define PF        6144
 #define DOT(i, j) a##i##j = _mm512_dpbusd_epi32(a##i##j, b, w##i)
 #define BCAST(j)  b = bcast4(x##j + 4 * q)
 #define XPTR(j)   const uint8_t *x##j = (const uint8_t *)px[j] + segs[seg]
