@@ -116,7 +116,7 @@ extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_neondot;
 
-/* The epilogue of one output in plain C: acc already holds the packed bias;
+/* The epilogue of one output in plain C: acc already includes the bias;
  * rv is the residual element (ignored unless fuse_add). SIMD kernels mirror it. */
 static inline int32_t ww_conv2d_s8_epilogue(const ww_conv2d_s8_hdr *h, int32_t acc, int oc,
                                             int32_t rv)
