@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define MAX_CHANNELS 32
+#define EV_KEEP      16
 
 struct ww_capture {
     ww_capture_config cfg;
@@ -29,9 +30,11 @@ struct ww_capture {
     atomic_uint_least64_t xruns, suspends, reopens, heartbeat;
     atomic_int dev_rate;
 
-    pthread_mutex_t ev_lock; /* only on state changes, never per period */
-    char ev_msg[1024];
-    uint64_t ev_seq;
+    /* the last EV_KEEP events, for the main loop to log in order; the lock is
+     * taken only on state changes, never per period */
+    pthread_mutex_t ev_lock;
+    char ev_msg[EV_KEEP][512];
+    uint64_t ev_seq; /* events so far; event k is in ev_msg[k % EV_KEEP] */
 
     /* the open device and its conversion; buffers sized at open */
     snd_pcm_t *pcm;
@@ -50,7 +53,7 @@ static void event(ww_capture *c, const char *fmt, ...)
     pthread_mutex_lock(&c->ev_lock);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->ev_msg, sizeof c->ev_msg, fmt, ap);
+    vsnprintf(c->ev_msg[c->ev_seq % EV_KEEP], sizeof c->ev_msg[0], fmt, ap);
     va_end(ap);
     c->ev_seq++;
     pthread_mutex_unlock(&c->ev_lock);
@@ -61,13 +64,25 @@ static void event(ww_capture *c, const char *fmt, ...)
     }
 }
 
-uint64_t ww_capture_last_event(ww_capture *c, char *buf, size_t size)
+int ww_capture_next_event(ww_capture *c, uint64_t *seq, char *buf, size_t size)
 {
     pthread_mutex_lock(&c->ev_lock);
-    uint64_t seq = c->ev_seq;
-    snprintf(buf, size, "%s", c->ev_msg);
+    int have = *seq < c->ev_seq;
+    if (have) {
+        uint64_t missed = 0;
+        if (c->ev_seq - *seq > EV_KEEP) {
+            missed = c->ev_seq - EV_KEEP - *seq;
+            *seq = c->ev_seq - EV_KEEP;
+        }
+        if (missed)
+            snprintf(buf, size, "(%llu earlier capture events not shown) %s",
+                     (unsigned long long)missed, c->ev_msg[*seq % EV_KEEP]);
+        else
+            snprintf(buf, size, "%s", c->ev_msg[*seq % EV_KEEP]);
+        (*seq)++;
+    }
     pthread_mutex_unlock(&c->ev_lock);
-    return seq;
+    return have;
 }
 
 static void close_device(ww_capture *c)

@@ -56,8 +56,10 @@ uint64_t ww_capture_heartbeat(const ww_capture *c);
  * negotiated (0 before the first open). */
 int ww_capture_device_rate(const ww_capture *c);
 
-/* Copies the latest event message ("device lost: ...", "xrun", ...) and returns
- * its sequence number; the main loop logs each new number once. */
-uint64_t ww_capture_last_event(ww_capture *c, char *buf, size_t size);
+/* The capture thread's reports ("device lost: ...", "capture overrun ...", ...)
+ * in order: when event number *seq exists, copies it, advances *seq and
+ * returns 1; else returns 0. Start with *seq = 0. The last 16 are kept; older
+ * ones missed are counted in the next message. */
+int ww_capture_next_event(ww_capture *c, uint64_t *seq, char *buf, size_t size);
 
 #endif

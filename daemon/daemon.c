@@ -226,16 +226,16 @@ static void drain(daemon_state *s)
 static void check_capture_events(daemon_state *s)
 {
     char msg[1024];
-    uint64_t seq = ww_capture_last_event(s->cap, msg, sizeof msg);
-    if (seq == s->cap_event_seq) return;
-    s->cap_event_seq = seq;
-    ww_capture_state cs = ww_capture_get_state(s->cap);
-    if (!strncmp(msg, "device lost", 11) || !strncmp(msg, "device unavailable", 18))
-        ww_log(LOG_WARNING, WW_MSGID_DEVICE_LOST, "%s", msg);
-    else if (!strncmp(msg, "device recovered", 16))
-        ww_log(LOG_NOTICE, WW_MSGID_DEVICE_BACK, "%s", msg);
-    else
-        ww_log(cs == WW_CAPTURE_RUNNING ? LOG_INFO : LOG_WARNING, NULL, "%s", msg);
+    while (ww_capture_next_event(s->cap, &s->cap_event_seq, msg, sizeof msg)) {
+        if (strstr(msg, "device lost") || strstr(msg, "device unavailable"))
+            ww_log(LOG_WARNING, WW_MSGID_DEVICE_LOST, "%s", msg);
+        else if (strstr(msg, "device recovered"))
+            ww_log(LOG_NOTICE, WW_MSGID_DEVICE_BACK, "%s", msg);
+        else if (strstr(msg, "capturing from"))
+            ww_log(LOG_INFO, NULL, "%s", msg);
+        else
+            ww_log(LOG_WARNING, NULL, "%s", msg);
+    }
 }
 
 static void reload(daemon_state *s)

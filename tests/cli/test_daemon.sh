@@ -89,6 +89,9 @@ device = filecap:IFILE=$T/audio.fifo
 model = $MODEL
 bus = system
 journal = yes
+# a loaded machine (or ASan) may stall the detector for a while: a ring that
+# holds the whole recording keeps the audio bit-exact anyway
+ring_ms = 60000
 CONF
 cp "$T/good.conf" "$T/wakewordd.conf"
 
@@ -130,7 +133,7 @@ call() { busctl --address="$BUS_ADDR" call org.wakewordd /org/wakewordd/Detector
 [ "$(prop Detections)" = "t 2" ] && ok "property Detections = 2" || nok "Detections: $(prop Detections)"
 [ "$(prop State)" = 's "listening"' ] && ok "property State = listening" || nok "State: $(prop State)"
 prop Device | grep -q "filecap:IFILE=" && ok "property Device" || nok "Device: $(prop Device)"
-prop Overruns | grep -q '^t [0-9]' && prop Xruns | grep -q '^t [0-9]' && ok "properties Overruns, Xruns" ||
+[ "$(prop Overruns)" = "t 0" ] && [ "$(prop Xruns)" = "t 0" ] && ok "properties Overruns = 0, Xruns = 0" ||
     nok "Overruns/Xruns: $(prop Overruns) $(prop Xruns)"
 prop Models | grep -q "tone_model.onnx\" 0.5" && ok "property Models (keyword, file, threshold)" ||
     nok "Models: $(prop Models)"

@@ -53,6 +53,7 @@ bus = none
 journal = no
 retry_initial_ms = 20
 retry_max_ms = 100
+ring_ms = 60000
 CONF
 /usr/bin/python3 tests/fault/notify_listen.py "$T/notify.sock" "$T/notify.log" &
 PIDS+=($!)
@@ -117,7 +118,9 @@ WW_FAULT_FORMAT=S32_LE WW_FAULT_RATE=48000 WW_FAULT_CHANNELS=2 LD_PRELOAD="$T/al
     ALSA_CONFIG_PATH="$T/asound.conf" "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log2" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
-/usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" "$T/hw.wav" 10 &
+# 20 ms at 48 kHz x 2 x 4 bytes = 7680 > PIPE_BUF: 10 ms periods (3840 bytes) so they arrive whole
+sed -i 's/^ring_ms = .*/&\nperiod_ms = 10/' "$T/wakewordd.conf"
+/usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" "$T/hw.wav" 10 --period-bytes 3840 &
 PIDS+=($!)
 if wait_for 60 at_least 2 '"keyword"' "$T/log2"; then
     has "48000 Hz, 2 channels, S32_LE" "$T/log2" && ok "device format 48 kHz stereo S32_LE negotiated" ||

@@ -7,7 +7,13 @@ flowing), or with --loop it repeats the audio. If the reader closes the pipe
 (the daemon reopening a "lost" device), it waits for the next reader and goes
 on where it was.
 
-    feed_fifo.py FIFO WAV SPEED [--loop]"""
+The file-backed PCM copies whatever one read() of the pipe returns and keeps
+the rest of its period stale, so a period must never arrive in pieces: every
+write is a whole number of the reader's periods and at most PIPE_BUF (4096)
+bytes, which the kernel writes atomically. --period-bytes gives the reader's
+period (frames * bytes per frame; default 640 = 20 ms of 16 kHz mono s16).
+
+    feed_fifo.py FIFO WAV SPEED [--loop] [--period-bytes N]"""
 import signal
 import sys
 import time
@@ -15,18 +21,24 @@ import wave
 
 fifo, wav, speed = sys.argv[1], sys.argv[2], float(sys.argv[3])
 loop = "--loop" in sys.argv[4:]
+period = 640
+if "--period-bytes" in sys.argv:
+    period = int(sys.argv[sys.argv.index("--period-bytes") + 1])
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 with wave.open(wav) as w:
     rate, frame_bytes = w.getframerate(), w.getsampwidth() * w.getnchannels()
     audio = w.readframes(w.getnframes())
-chunk = rate // 10 * frame_bytes
+chunk = max(1, 4096 // period) * period
+if period % frame_bytes:
+    sys.exit("feed_fifo.py: period of %d bytes is not whole frames of %d" % (period, frame_bytes))
 silence = bytes(chunk)
 
 
 def chunks():
     while True:
         for i in range(0, len(audio), chunk):
-            yield audio[i:i + chunk]
+            c = audio[i:i + chunk]
+            yield c + bytes((-len(c)) % period)  # the last period padded with silence
         if not loop:
             break
     while True:
