@@ -51,10 +51,15 @@ void f32_conv_plan_init(f32_conv_plan *p, const ww_conv2d_shape *s, int rmax)
         p->xp_chan = p->xp_phase * s->stride_w;
     }
     p->rmax = rmax;
-    /* Tiles inside one output row need one vector move per tap to gather;
-     * narrow outputs take several whole rows per tile instead. */
-    if (s->w_out > rmax / 2) {
-        p->row_tiles = (s->w_out + rmax - 1) / rmax;
+    /* Tiles inside one output row read xp directly (no panel), but a row
+     * split into tiles much smaller than rmax leaves the kernel too few
+     * accumulators to hide the FMA latency: then tiles span several rows
+     * (through panels). Row tiles need an average of at least
+     * min(8, 0.8 rmax) positions. */
+    int per_row = (s->w_out + rmax - 1) / rmax;
+    int want = rmax * 4 / 5 < 8 ? rmax * 4 / 5 : 8;
+    if (s->w_out >= want * per_row) {
+        p->row_tiles = per_row;
         p->tiles = p->row_tiles * s->h_out;
     } else {
         p->row_tiles = 0;
