@@ -23,6 +23,7 @@
  *   anything else       (Flatten, Identity, Sub, ...) stays float between the
  *                       DQ of its input and the Q of its consumer.
  * Each activation is quantized once, its Q->DQ pair shared by all consumers.
+ * Graph outputs always get their min/max range (not clipped by the method).
  * Names follow ORT: T_QuantizeLinear_Output, T_DequantizeLinear_Output,
  * W_quantized, W_scale, W_zero_point; a graph output keeps its name on the DQ.
  * The default opset becomes at least 13 (per-axis DequantizeLinear). */
