@@ -166,8 +166,7 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
         h->wblock_bytes = (size_t)s->c_out * h->cg * taps;
         off += h->wblock_bytes;
     } else {
-        size_t wsize = h->wlayout == WW_S8W_KMAJOR16 ? 2 : 1;
-        h->wblock_bytes = (size_t)h->nseg * h->kq * 4 * h->ob * wsize;
+        h->wblock_bytes = (size_t)h->nseg * h->kq * 4 * h->ob; /* int8 weights */
         off += h->wblock_bytes * h->nob * s->groups;
     }
     h->total = align64(off);
@@ -271,7 +270,6 @@ int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
         for (int b = 0; b < h->nob; b++) {
             char *wb = (char *)ww_s8_wblock(h, g, b);
             int8_t *w8 = (int8_t *)wb;
-            int16_t *w16 = (int16_t *)wb;
             for (int seg = 0; seg < h->nseg; seg++)
                 for (int q = 0; q < h->kq; q++)
                     for (int l = 0; l < h->ob; l++)
@@ -285,8 +283,8 @@ int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
                             case WW_S8W_PAIR8:
                                 w8[((sq * 2 + e / 2) * h->ob + l) * 2 + e % 2] = (int8_t)v;
                                 break;
-                            case WW_S8W_KMAJOR16:
-                                w16[(sq * 4 + e) * h->ob + l] = (int16_t)v;
+                            case WW_S8W_KMAJOR8:
+                                w8[(sq * 4 + e) * h->ob + l] = (int8_t)v;
                                 break;
                             }
                         }

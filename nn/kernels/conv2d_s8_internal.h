@@ -30,10 +30,10 @@ enum { WW_S8ENC_U8, WW_S8ENC_S8, WW_S8ENC_S16 };
 
 /* Weight layouts inside a block of ob output channels, per segment and quad. */
 enum {
-    WW_S8W_ONNX,     /* scalar: the ONNX weights as given */
-    WW_S8W_QUAD,     /* [ob][4] int8: lane = channel, 4 k per lane (vpdpbusd, sdot) */
-    WW_S8W_PAIR8,    /* [2][ob][2] int8: k pairs per lane (sign-extended for vpmaddwd) */
-    WW_S8W_KMAJOR16, /* [4][ob] int16: one k across the channel lanes (smlal by lane) */
+    WW_S8W_ONNX,    /* scalar: the ONNX weights as given */
+    WW_S8W_QUAD,    /* [ob][4] int8: lane = channel, 4 k per lane (vpdpbusd, sdot) */
+    WW_S8W_PAIR8,   /* [2][ob][2] int8: k pairs per lane (sign-extended for vpmaddwd) */
+    WW_S8W_KMAJOR8, /* [4][ob] int8: one k across the channel lanes (widened for smlal) */
 };
 
 typedef struct ww_conv2d_s8_hdr {

@@ -1,7 +1,8 @@
 /* conv2d_s8 for AArch64 NEON without the dot-product extension: tiles of 16
  * output channels (4 x int32x4) x 4 pixels. Activations are widened to int16
- * once (padded image) and weights at pack time, one k across the channel
- * lanes; smlal/smlal2 by lane multiply-accumulate exactly into int32. */
+ * once (padded image), weights (int8 in memory, one k across the channel
+ * lanes) as they are loaded; smlal/smlal2 by lane multiply-accumulate exactly
+ * into int32. */
 #include "nn/kernels/conv2d_s8_neon_internal.h"
 
 #define OB 16
@@ -15,7 +16,7 @@ static void conv2d_s8_16x4_fp32_neon(const ww_conv2d_s8_hdr *h, const void *cons
     for (int j = 0; j < NR; j++)
         for (int i = 0; i < 4; i++) a[j][i] = vdupq_n_s32(0);
     const ptrdiff_t *segs = ww_s8_segs(h);
-    const int16_t *wp = wblock;
+    const int8_t *wp = wblock;
     const int kq = h->kq;
     for (int seg = 0; seg < h->nseg; seg++) {
         const int16_t *x0 = (const int16_t *)px[0] + segs[seg];
@@ -27,7 +28,8 @@ static void conv2d_s8_16x4_fp32_neon(const ww_conv2d_s8_hdr *h, const void *cons
             int16x4_t v2 = vld1_s16(x2 + 4 * q), v3 = vld1_s16(x3 + 4 * q);
 #define K(k)                                                                                       \
     {                                                                                              \
-        int16x8_t wl = vld1q_s16(wp + (k)*OB), wh = vld1q_s16(wp + (k)*OB + 8);                    \
+        int8x16_t wb = vld1q_s8(wp + (k)*OB);                                                      \
+        int16x8_t wl = vmovl_s8(vget_low_s8(wb)), wh = vmovl_high_s8(wb);                          \
         a[0][0] = vmlal_lane_s16(a[0][0], vget_low_s16(wl), v0, k);                                \
         a[0][1] = vmlal_high_lane_s16(a[0][1], wl, v0, k);                                         \
         a[0][2] = vmlal_lane_s16(a[0][2], vget_low_s16(wh), v0, k);                                \
@@ -53,7 +55,7 @@ static void conv2d_s8_16x4_fp32_neon(const ww_conv2d_s8_hdr *h, const void *cons
 }
 
 const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon = {.enc = WW_S8ENC_S16,
-                                                  .wlayout = WW_S8W_KMAJOR16,
+                                                  .wlayout = WW_S8W_KMAJOR8,
                                                   .dots_per_cycle = 2,
                                                   .loads_per_cycle = 2,
                                                   .lanes = 4,
