@@ -8,10 +8,10 @@
  *   column stride s split into s column phases, so the taps of consecutive
  *   output columns are consecutive floats whatever the stride;
  * - output positions (oh*w_out + ow, per image) are cut into tiles of at most
- *   rmax positions; a tile's "panel" [k][R] (its im2col slice) is gathered
- *   from xp with a few vector moves per k;
- *   (tiles inside one output row skip the panel: their taps are read from xp
- *   directly through a table of tap offsets);
+ *   rmax positions, inside one output row when rows are wide enough; such a
+ *   tile's kernel reads its taps straight from xp through a table of tap
+ *   offsets, while a tile spanning rows first gathers its "panel" [k][R]
+ *   (its im2col slice) from xp with a few vector moves per k;
  * - a tile kernel multiplies a panel by a weight block with R x 32 register
  *   accumulators (broadcast input, vector of weights), then the epilogue
  *   transposes the R x 32 result into the NCHW rows of y with bias, residual
