@@ -240,7 +240,7 @@ def main():
     neg_times = (st + WIN - 1) * HOP / SR + 512 / SR  # the end of the newest frame, seconds
     hours = len(neg) / SR / 3600.0
 
-    thr = sorted(set(np.round(np.concatenate([np.arange(0.05, 0.951, 0.05), [0.97, 0.98, 0.99, 0.995, 0.998, 0.999]]), 4)))
+    thr = sorted(set(np.round(np.concatenate([np.arange(0.05, 0.951, 0.05), [0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998, 0.9999, 0.99995, 0.99999]]), 6)))
     rows = []
     pos_max = np.array([p.max() if len(p) else 0.0 for p in pos_avg])
     for t in thr:
