@@ -29,6 +29,9 @@ static const char *binary(void)
 /* Runs `wakewordd infer` on a case; returns the exit status (or 128+signal)
  * with stderr in errbuf. */
 static int case_counter;
+static int worker;     /* which of the two processes running the list this is */
+static FILE *fail_out; /* the second worker reports failures here */
+static int line_no;
 
 static int run_infer(const char *dir, const char *outdir, char *errbuf, size_t cap)
 {
@@ -49,7 +52,9 @@ static int run_infer(const char *dir, const char *outdir, char *errbuf, size_t c
     argv[argc++] = "--output-dir";
     argv[argc++] = (char *)outdir;
     argv[argc] = NULL;
-    const char *errpath = ww_test_tmp("stderr.txt");
+    char errname[32];
+    snprintf(errname, sizeof errname, "stderr%d.txt", worker);
+    const char *errpath = ww_test_tmp(errname);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -130,7 +135,7 @@ static int check_case(const char *name, char *msg, size_t cap)
     char dir[4096], outdir[4096], errbuf[4096];
     snprintf(dir, sizeof dir, "%s/%s", DATA, name);
     char sub[32];
-    snprintf(sub, sizeof sub, "out%d", ++case_counter); /* a fresh directory per case */
+    snprintf(sub, sizeof sub, "out%d_%d", worker, ++case_counter); /* fresh per case */
     snprintf(outdir, sizeof outdir, "%s", ww_test_tmp(sub));
     int rc = run_infer(dir, outdir, errbuf, sizeof errbuf);
     if (rc == 1) {
@@ -206,19 +211,47 @@ static int for_each_line(const char *path, void (*fn)(const char *))
 static int n_fail;
 static void run_supported(const char *name)
 {
+    if (line_no++ % 2 != worker) return;
     char msg[1200];
     int r = check_case(name, msg, sizeof msg);
     if (r != 0) {
-        ww_test_fail(__FILE__, __LINE__, "%s: %s%s", name, r == 1 ? "refused: " : "", msg);
+        if (fail_out)
+            fprintf(fail_out, "%s: %s%s\n", name, r == 1 ? "refused: " : "", msg);
+        else
+            ww_test_fail(__FILE__, __LINE__, "%s: %s%s", name, r == 1 ? "refused: " : "", msg);
         n_fail++;
     }
 }
 
+/* Two processes take alternate cases (each case is a `wakewordd infer` run,
+ * mostly process start-up: on two cores this halves the wall time). */
 WW_TEST(conformance_supported_cases_match_expected_outputs)
 {
+    char fail_path[600];
+    snprintf(fail_path, sizeof fail_path, "%s", ww_test_tmp("worker1_failures.txt"));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        worker = 1;
+        fail_out = fopen(fail_path, "w");
+        for_each_line("tests/conformance/supported.txt", run_supported);
+        if (fail_out) fclose(fail_out);
+        _exit(0); /* not exit(): the harness's atexit would remove the shared tmpdir */
+    }
     int n = for_each_line("tests/conformance/supported.txt", run_supported);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK_MSG(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "second worker: status %d", st);
+    FILE *f = fopen(fail_path, "r");
+    char line[1400];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        ww_test_fail(__FILE__, __LINE__, "%s", line);
+        n_fail++;
+    }
+    if (f) fclose(f);
     CHECK_MSG(n > 100, "tests/conformance/supported.txt lists %d cases", n);
-    printf("# %d conformance cases run, %d failed\n", n, n_fail);
+    printf("# %d conformance cases run in 2 processes, %d failed\n", n, n_fail);
 }
 
 static void run_unsupported(const char *name)
