@@ -135,6 +135,16 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
             h->cg4 = h->cg;
             h->hp = (s->h_out - 1) * s->stride_h + (s->k_h - 1) * s->dil_h + 1;
             h->wp = (s->w_out - 1) * s->stride_w + (s->k_w - 1) * s->dil_w + 1;
+            /* No padding needed and bytes already in the encoding (u8 input,
+             * u8 kernels): the tiles read x itself, no copy (the 1x1 stride-2
+             * downsampling convs). Rows then have the input's stride. */
+            int identity = h->esize == 1 && (h->enc == WW_S8ENC_U8) == (p->x.type == WW_QTYPE_U8);
+            h->nocopy = identity && s->pad_top == 0 && s->pad_left == 0 && h->hp <= s->h_in &&
+                        h->wp <= s->w_in;
+            if (h->nocopy) {
+                h->hp = s->h_in;
+                h->wp = s->w_in;
+            }
         }
     }
     int32_t zx_u8 = p->x.type == WW_QTYPE_S8 ? p->x.zp + 128 : p->x.zp;
@@ -187,6 +197,7 @@ size_t ww_conv2d_s8_scratch_size(const ww_conv2d_s8_params *p, ww_isa isa)
     layout(p, isa, &h);
     if (!impls[h.isa]) return 0;
     size_t n;
+    if (h.nocopy) return 0;
     if (h.im2col)
         n = (size_t)p->shape.h_out * p->shape.w_out * h.kq * 4;
     else
@@ -501,7 +512,10 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
         const uint8_t *xb = (const uint8_t *)x + n * xn;
         const void *rb = res ? (const uint8_t *)res + n * yn : NULL;
         uint8_t *yb = (uint8_t *)y + n * yn;
-        if (!h->im2col) build_padded(h, xb, buf);
+        if (h->nocopy)
+            buf = (char *)xb; /* read only */
+        else if (!h->im2col)
+            build_padded(h, xb, buf);
         for (int g = 0; g < s->groups; g++) {
             if (h->im2col) build_rows(h, xb, g, buf);
             for (int b = 0; b < h->nob; b++) {

@@ -46,6 +46,7 @@ typedef struct ww_conv2d_s8_hdr {
     int nseg, kq;          /* segments, quads per segment */
     int cg4;               /* direct: channels per group rounded up to 4 */
     int hp, wp;            /* direct: padded input image */
+    int nocopy;            /* direct: x itself serves as the image (no padding, u8) */
     int enc, esize;        /* activation encoding and its element bytes */
     int ob, nob, nr;       /* channel block, blocks per group, pixels per tile */
     int tile;              /* index in the impl's tiles */
