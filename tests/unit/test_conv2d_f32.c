@@ -245,6 +245,17 @@ WW_TEST(long_k_several_panel_runs_every_isa_match_reference)
     check_shape(&s, 1, 1, relu);
 }
 
+/* A 1x1 stride-1 conv without padding reads x in place (no padded copy);
+ * with padding it does not. */
+WW_TEST(pointwise_every_isa_match_reference)
+{
+    ww_conv2d_shape s = {2, 48, 9, 13, 80, 9, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1};
+    ww_activation relu = {WW_ACT_RELU, 0, 0};
+    check_shape(&s, 1, 1, relu);
+    ww_conv2d_shape padded = {1, 48, 9, 13, 40, 11, 14, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    check_shape(&padded, 0, 0, relu);
+}
+
 WW_TEST(empty_output_is_a_no_op)
 {
     ww_conv2d_shape s = {1, 4, 2, 2, 16, 0, 0, 3, 3, 1, 1, 0, 0, 1, 1, 1};
