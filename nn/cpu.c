@@ -14,7 +14,10 @@ static const char *const names[WW_ISA_COUNT] = {
 
 static int forced = -1;
 
-const char *ww_isa_name(ww_isa isa) { return (unsigned)isa < WW_ISA_COUNT ? names[isa] : "?"; }
+const char *ww_isa_name(ww_isa isa)
+{
+    return (unsigned)isa < WW_ISA_COUNT ? names[isa] : "?";
+}
 
 int ww_isa_from_name(const char *name, ww_isa *out, ww_error *err)
 {
@@ -31,7 +34,8 @@ int ww_isa_from_name(const char *name, ww_isa *out, ww_error *err)
 int ww_isa_supported(ww_isa isa)
 {
     switch (isa) {
-    case WW_ISA_SCALAR: return 1;
+    case WW_ISA_SCALAR:
+        return 1;
 #if defined(__x86_64__)
     case WW_ISA_AVX2:
         __builtin_cpu_init();
@@ -43,10 +47,13 @@ int ww_isa_supported(ww_isa isa)
     case WW_ISA_AVX512VNNI:
         return ww_isa_supported(WW_ISA_AVX512) && __builtin_cpu_supports("avx512vnni");
 #elif defined(__aarch64__)
-    case WW_ISA_NEON: return 1;
-    case WW_ISA_NEONDOT: return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+    case WW_ISA_NEON:
+        return 1;
+    case WW_ISA_NEONDOT:
+        return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -64,7 +71,7 @@ ww_isa ww_isa_active(void)
     if (from_env == -2) {
         from_env = -1;
         const char *e = getenv("WW_ISA");
-        ww_isa isa;
+        ww_isa isa = WW_ISA_SCALAR;
         if (e && *e) {
             if (ww_isa_from_name(e, &isa, NULL) == WW_OK && ww_isa_supported(isa))
                 from_env = (int)isa;
