@@ -15,9 +15,11 @@
 #include "dsp/mel.h"
 #include "nn/model.h"
 #include "quant/calib.h"
+#include "quant/datafiles.h"
 #include "quant/dynamic.h"
 #include "quant/fp16.h"
 #include "quant/qdq.h"
+#include "quant/report.h"
 
 static const char usage[] =
     "usage: wakewordd quantize [options] FLOAT.onnx --calib DATA -o INT8.onnx\n"
@@ -64,111 +66,10 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-/* ---- data files ---- */
-
-typedef struct path_list {
-    char **p;
-    size_t n, cap;
-} path_list;
-
-static int list_add(path_list *l, const char *path)
+static void warn_skipped(void *user, const char *msg)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 32;
-        void *p = realloc(l->p, cap * sizeof(char *));
-        if (!p) return -1;
-        l->p = p;
-        l->cap = cap;
-    }
-    if (!(l->p[l->n] = strdup(path))) return -1;
-    l->n++;
-    return 0;
-}
-
-static void list_free(path_list *l)
-{
-    for (size_t i = 0; i < l->n; i++) free(l->p[i]);
-    free(l->p);
-    memset(l, 0, sizeof(*l));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int has_ext(const char *p, const char *ext)
-{
-    size_t n = strlen(p), e = strlen(ext);
-    return n > e && !strcasecmp(p + n - e, ext);
-}
-
-/* Expands DATA into files: a directory's regular files (sorted, hidden ones
- * skipped), a list file's lines, or the path itself. */
-static int expand(path_list *l, const char *arg, ww_error *err)
-{
-    struct stat st;
-    if (stat(arg, &st)) return ww_fail(err, WW_EIO, "%s: %s", arg, strerror(errno));
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(arg);
-        if (!d) return ww_fail(err, WW_EIO, "%s: %s", arg, strerror(errno));
-        size_t first = l->n;
-        struct dirent *e;
-        char buf[4096];
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            snprintf(buf, sizeof buf, "%s/%s", arg, e->d_name);
-            if (stat(buf, &st) || !S_ISREG(st.st_mode)) continue;
-            if (list_add(l, buf)) {
-                closedir(d);
-                return ww_fail(err, WW_ENOMEM, "out of memory");
-            }
-        }
-        closedir(d);
-        qsort(l->p + first, l->n - first, sizeof(char *), cmp_str);
-        return WW_OK;
-    }
-    if (has_ext(arg, ".txt") || has_ext(arg, ".list")) {
-        FILE *f = fopen(arg, "r");
-        if (!f) return ww_fail(err, WW_EIO, "%s: %s", arg, strerror(errno));
-        char line[4096];
-        while (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\r\n")] = 0;
-            if (!line[0] || line[0] == '#') continue;
-            if (list_add(l, line)) {
-                fclose(f);
-                return ww_fail(err, WW_ENOMEM, "out of memory");
-            }
-        }
-        fclose(f);
-        return WW_OK;
-    }
-    return list_add(l, arg) ? ww_fail(err, WW_ENOMEM, "out of memory") : WW_OK;
-}
-
-typedef struct load_counts {
-    size_t files, skipped, resampled;
-} load_counts;
-
-/* Loads every file into windows; unreadable ones are named and skipped. */
-static void load_files(const path_list *l, ww_windows *w, const ww_mel_config *cfg, int hop,
-                       load_counts *c)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        ww_error err = {{0}};
-        int rate = 0, rc;
-        if (has_ext(l->p[i], ".npy") || has_ext(l->p[i], ".pb"))
-            rc = ww_windows_add_tensor_file(w, l->p[i], &err);
-        else
-            rc = ww_windows_add_audio(w, l->p[i], cfg, hop, &rate, &err);
-        if (rc) {
-            fprintf(stderr, "wakewordd %s: warning: %s (skipped)\n", CMD, err.msg);
-            c->skipped++;
-            continue;
-        }
-        c->files++;
-        if (rate) c->resampled++;
-    }
+    (void)user;
+    fprintf(stderr, "wakewordd %s: warning: %s (skipped)\n", CMD, msg);
 }
 
 /* ---- progress ---- */
@@ -191,45 +92,6 @@ static void show_progress(void *user, size_t done, size_t total)
 
 /* ---- report ---- */
 
-typedef struct parity {
-    size_t n, agree;
-    double max_abs, mean_abs, cosine, score_mad;
-} parity;
-
-static void compare(const float *a, const float *b, size_t n, size_t per, parity *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->n = n;
-    double dot = 0, na = 0, nb = 0, sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *x = a + i * per, *y = b + i * per;
-        size_t ax = 0, ay = 0;
-        double mx = x[0], my = y[0], sx = 0, sy = 0;
-        for (size_t k = 0; k < per; k++) {
-            double d = fabs((double)x[k] - y[k]);
-            if (d > p->max_abs) p->max_abs = d;
-            sum += d;
-            dot += (double)x[k] * y[k];
-            na += (double)x[k] * x[k];
-            nb += (double)y[k] * y[k];
-            if (x[k] > x[ax]) ax = k;
-            if (y[k] > y[ay]) ay = k;
-            mx = fmax(mx, x[k]);
-            my = fmax(my, y[k]);
-        }
-        p->agree += ax == ay;
-        /* keyword score: softmax probability of the last class */
-        for (size_t k = 0; k < per; k++) {
-            sx += exp(x[k] - mx);
-            sy += exp(y[k] - my);
-        }
-        p->score_mad += fabs(exp(x[per - 1] - mx) / sx - exp(y[per - 1] - my) / sy);
-    }
-    p->mean_abs = n ? sum / (double)(n * per) : 0;
-    p->cosine = na > 0 && nb > 0 ? dot / sqrt(na * nb) : (na == nb ? 1 : 0);
-    p->score_mad = n ? p->score_mad / (double)n : 0;
-}
-
 typedef struct layer_row {
     const char *name;
     double sqnr;
@@ -245,36 +107,13 @@ static int cmp_row(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
-}
-
 typedef struct report {
     const char *in, *out, *method_desc, *val_source;
     size_t float_bytes, int8_bytes;
     size_t calib_windows, calib_files, val_windows;
-    parity par;
+    ww_parity par;
     int have_latency;
-    double f_med, f_p95, q_med, q_p95;
-    int latency_runs;
+    ww_latency_pair lat;
     layer_row *rows;
     size_t n_rows;
     const ww_qdq_result *res;
@@ -288,17 +127,8 @@ static void print_report(FILE *f, const report *r)
             r->calib_windows, r->calib_files, r->val_windows, r->val_source);
     fprintf(f, "size: float %zu bytes, int8 %zu bytes, ratio %.2fx\n", r->float_bytes,
             r->int8_bytes, r->int8_bytes ? (double)r->float_bytes / (double)r->int8_bytes : 0);
-    const parity *p = &r->par;
-    fprintf(f,
-            "parity (%zu windows): logits max|d| %.4g, mean|d| %.4g, cosine %.6f, top-1 agreement "
-            "%.2f%% (%zu/%zu), keyword score mean|d| %.4g\n",
-            p->n, p->max_abs, p->mean_abs, p->cosine, p->n ? 100.0 * p->agree / p->n : 0, p->agree,
-            p->n, p->score_mad);
-    if (r->have_latency)
-        fprintf(f,
-                "latency (wakewordd engine, batch 1, %d runs; int8 = float-simulated QDQ): float "
-                "median %.3f ms p95 %.3f ms; int8 median %.3f ms p95 %.3f ms\n",
-                r->latency_runs, r->f_med, r->f_p95, r->q_med, r->q_p95);
+    ww_parity_print(f, &r->par);
+    if (r->have_latency) ww_latency_print(f, &r->lat);
     fprintf(f, "SQNR per tensor, worst first (activations over the validation windows):\n");
     fprintf(f, "  %-8s %8s  %-20s %s\n", "kind", "dB", "range", "tensor");
     for (size_t i = 0; i < r->n_rows; i++) {
@@ -319,13 +149,12 @@ static void print_report(FILE *f, const report *r)
 
 static void write_json(FILE *f, const report *r, const ww_qdq_options *o)
 {
-    const parity *p = &r->par;
     fputs("{\n  \"input\": ", f);
-    json_str(f, r->in);
+    ww_json_str(f, r->in);
     fputs(",\n  \"output\": ", f);
-    json_str(f, r->out);
+    ww_json_str(f, r->out);
     fprintf(f, ",\n  \"method\": \"%s\", \"percentile\": ", ww_calib_method_name(o->calib.method));
-    json_num(f, o->calib.percentile);
+    ww_json_num(f, o->calib.percentile);
     fprintf(f, ", \"per_channel\": %s, \"symmetric_activations\": %s,\n",
             o->per_channel ? "true" : "false", o->symmetric_activations ? "true" : "false");
     fprintf(f,
@@ -335,43 +164,27 @@ static void write_json(FILE *f, const report *r, const ww_qdq_options *o)
     fprintf(f,
             "  \"size\": {\"float_bytes\": %zu, \"int8_bytes\": %zu, \"ratio\": ", r->float_bytes,
             r->int8_bytes);
-    json_num(f, r->int8_bytes ? (double)r->float_bytes / (double)r->int8_bytes : 0);
-    fprintf(f, "},\n  \"parity\": {\"windows\": %zu, \"max_abs_diff\": ", p->n);
-    json_num(f, p->max_abs);
-    fputs(", \"mean_abs_diff\": ", f);
-    json_num(f, p->mean_abs);
-    fputs(", \"cosine\": ", f);
-    json_num(f, p->cosine);
-    fputs(", \"top1_agreement\": ", f);
-    json_num(f, p->n ? (double)p->agree / (double)p->n : 0);
-    fputs(", \"score_mean_abs_diff\": ", f);
-    json_num(f, p->score_mad);
-    fputs("},\n", f);
+    ww_json_num(f, r->int8_bytes ? (double)r->float_bytes / (double)r->int8_bytes : 0);
+    fputs("},\n  \"parity\": ", f);
+    ww_parity_json(f, &r->par);
+    fputs(",\n", f);
     if (r->have_latency) {
-        fprintf(f, "  \"latency\": {\"runs\": %d, \"int8_execution\": \"float-simulated QDQ\", ",
-                r->latency_runs);
-        fputs("\"float_median_ms\": ", f);
-        json_num(f, r->f_med);
-        fputs(", \"float_p95_ms\": ", f);
-        json_num(f, r->f_p95);
-        fputs(", \"int8_median_ms\": ", f);
-        json_num(f, r->q_med);
-        fputs(", \"int8_p95_ms\": ", f);
-        json_num(f, r->q_p95);
-        fputs("},\n", f);
+        fputs("  \"latency\": ", f);
+        ww_latency_json(f, &r->lat);
+        fputs(",\n", f);
     }
     fputs("  \"layers\": [", f);
     for (size_t i = 0; i < r->n_rows; i++) {
         const layer_row *l = &r->rows[i];
         fprintf(f, "%s\n    {\"tensor\": ", i ? "," : "");
-        json_str(f, l->name);
+        ww_json_str(f, l->name);
         fprintf(f, ", \"kind\": \"%s\", \"sqnr_db\": ", l->is_weight ? "weight" : "activation");
-        json_num(f, l->sqnr);
+        ww_json_num(f, l->sqnr);
         if (!l->is_weight) {
             fputs(", \"min\": ", f);
-            json_num(f, l->lo);
+            ww_json_num(f, l->lo);
             fputs(", \"max\": ", f);
-            json_num(f, l->hi);
+            ww_json_num(f, l->hi);
         }
         fputc('}', f);
     }
@@ -379,9 +192,9 @@ static void write_json(FILE *f, const report *r, const ww_qdq_options *o)
     const ww_qdq_result *q = r->res;
     for (size_t i = 0; i < q->n_float_nodes; i++) {
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_str(f, q->float_nodes[i].name);
+        ww_json_str(f, q->float_nodes[i].name);
         fputs(", \"op_type\": ", f);
-        json_str(f, q->float_nodes[i].op_type);
+        ww_json_str(f, q->float_nodes[i].op_type);
         fprintf(f, ", \"why\": \"%s\"}", q->float_nodes[i].why);
     }
     fprintf(f, "],\n  \"quantized_nodes\": %zu, \"folded_activations\": %zu\n}\n",
@@ -419,22 +232,12 @@ static int read_file(const char *path, void **data, size_t *len, ww_error *err)
     return WW_OK;
 }
 
-static void meta_to_mel(const ww_model *m, ww_mel_config *cfg)
-{
-    for (size_t i = 0; i < ww_model_meta_count(m); i++) {
-        const char *k, *v;
-        ww_model_meta_at(m, i, &k, &v);
-        ww_error e;
-        ww_mel_config_set(cfg, k, v, &e); /* other keys are not the front end's */
-    }
-}
-
-static int split_csv(path_list *l, const char *arg)
+static int split_csv(ww_path_list *l, const char *arg)
 {
     char *s = strdup(arg);
     if (!s) return -1;
     for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (*t && list_add(l, t)) {
+        if (*t && ww_path_list_add(l, t)) {
             free(s);
             return -1;
         }
@@ -480,7 +283,7 @@ int ww_cmd_quantize(int argc, char **argv)
     };
     ww_qdq_options qo;
     ww_qdq_options_default(&qo);
-    path_list calib_args = {0}, val_args = {0}, excl = {0};
+    ww_path_list calib_args = {0}, val_args = {0}, excl = {0};
     const char *out = NULL, *report_path = NULL;
     int force = 0, quiet = 0, stop = 0, fp16 = 0, dynamic = 0, hop = 0, lat_runs = 100, opt,
         status = WW_EXIT_OK;
@@ -505,10 +308,10 @@ int ww_cmd_quantize(int argc, char **argv)
             quiet = 1;
             break;
         case O_CALIB:
-            if (list_add(&calib_args, optarg)) USAGE_FAIL("out of memory");
+            if (ww_path_list_add(&calib_args, optarg)) USAGE_FAIL("out of memory");
             break;
         case O_VALIDATE:
-            if (list_add(&val_args, optarg)) USAGE_FAIL("out of memory");
+            if (ww_path_list_add(&val_args, optarg)) USAGE_FAIL("out of memory");
             break;
         case O_EXCLUDE:
             if (split_csv(&excl, optarg)) USAGE_FAIL("out of memory");
@@ -570,9 +373,9 @@ int ww_cmd_quantize(int argc, char **argv)
     if (!out) USAGE_FAIL("-o OUTPUT is required");
 done_args:
     if (status != WW_EXIT_OK || stop) {
-        list_free(&calib_args);
-        list_free(&val_args);
-        list_free(&excl);
+        ww_path_list_free(&calib_args);
+        ww_path_list_free(&val_args);
+        ww_path_list_free(&excl);
         return status;
     }
     const char *in = argv[optind];
@@ -581,7 +384,7 @@ done_args:
     ww_model *fm = NULL, *qm = NULL;
     void *fbytes = NULL;
     size_t flen = 0;
-    path_list calib_files = {0}, val_files = {0};
+    ww_path_list calib_files = {0}, val_files = {0};
     ww_windows cw, vw;
     ww_calib_stats *stats = NULL;
     ww_qdq_result res = {0};
@@ -661,7 +464,7 @@ done_args:
     }
     int n_mels = (int)dims[nd - 2], frames = (int)dims[nd - 1];
     ww_mel_config mel = ww_mel_config_default();
-    meta_to_mel(fm, &mel);
+    ww_mel_config_from_model(fm, &mel);
     if ((rc = ww_mel_config_validate(&mel, &err))) {
         ww_error_prefix(&err, rc, in);
         goto fail;
@@ -677,11 +480,12 @@ done_args:
     signal(SIGTERM, on_signal);
 
     for (size_t i = 0; i < calib_args.n && !rc; i++)
-        rc = expand(&calib_files, calib_args.p[i], &err);
-    for (size_t i = 0; i < val_args.n && !rc; i++) rc = expand(&val_files, val_args.p[i], &err);
+        rc = ww_data_expand(&calib_files, calib_args.p[i], &err);
+    for (size_t i = 0; i < val_args.n && !rc; i++)
+        rc = ww_data_expand(&val_files, val_args.p[i], &err);
     if (rc) goto fail;
-    load_counts cc = {0}, vc = {0};
-    load_files(&calib_files, &cw, &mel, hop, &cc);
+    ww_data_counts cc = {0}, vc = {0};
+    ww_data_load(&calib_files, &cw, &mel, hop, &cc, warn_skipped, NULL);
     if (!cw.n) {
         rc = ww_fail(&err, WW_EINVAL, "no usable calibration data: %zu of %zu files skipped",
                      cc.skipped, calib_files.n);
@@ -689,7 +493,7 @@ done_args:
     }
     const char *val_source = "held-out every 5th calibration window";
     if (val_files.n) {
-        load_files(&val_files, &vw, &mel, hop, &vc);
+        ww_data_load(&val_files, &vw, &mel, hop, &vc, warn_skipped, NULL);
         if (!vw.n) {
             rc = ww_fail(&err, WW_EINVAL, "no usable validation data: %zu of %zu files skipped",
                          vc.skipped, val_files.n);
@@ -797,7 +601,7 @@ done_args:
     r.calib_files = cc.files;
     r.val_windows = vw.n;
     r.res = &res;
-    compare(flog, qlog, vw.n, nf, &r.par);
+    ww_parity_compare(flog, qlog, vw.n, nf, &r.par);
 
     /* per-tensor SQNR on (at most 64 of) the validation windows */
     size_t na = res.n_acts, nw = res.n_weights;
@@ -826,10 +630,15 @@ done_args:
     if (lat_runs > 0) {
         prog.what = "timing";
         show_progress(&prog, 0, 2);
-        r.latency_runs = lat_runs;
-        if ((rc = ww_calib_latency(fm, &vw, lat_runs, &r.f_med, &r.f_p95, &err))) goto fail;
+        r.lat.runs = lat_runs;
+        r.lat.int8_execution = ww_model_execution(qm);
+        if ((rc = ww_calib_latency(fm, &vw, lat_runs, &r.lat.float_median_ms, &r.lat.float_p95_ms,
+                                   &err)))
+            goto fail;
         show_progress(&prog, 1, 2);
-        if ((rc = ww_calib_latency(qm, &vw, lat_runs, &r.q_med, &r.q_p95, &err))) goto fail;
+        if ((rc = ww_calib_latency(qm, &vw, lat_runs, &r.lat.int8_median_ms, &r.lat.int8_p95_ms,
+                                   &err)))
+            goto fail;
         show_progress(&prog, 2, 2);
         r.have_latency = 1;
     }
@@ -870,10 +679,10 @@ cleanup:
     ww_model_free(fm);
     ww_model_free(qm);
     free(fbytes);
-    list_free(&calib_files);
-    list_free(&val_files);
-    list_free(&calib_args);
-    list_free(&val_args);
-    list_free(&excl);
+    ww_path_list_free(&calib_files);
+    ww_path_list_free(&val_files);
+    ww_path_list_free(&calib_args);
+    ww_path_list_free(&val_args);
+    ww_path_list_free(&excl);
     return status;
 }
