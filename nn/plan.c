@@ -11,6 +11,9 @@
 #include "nn/graph.h"
 
 #define ARENA_ALIGN 64
+/* more than any wakeword model needs; a bigger plan is a hostile or broken
+ * file, refused before memory is touched */
+#define WW_MAX_ARENA_BYTES ((size_t)2 << 30)
 
 static size_t align_up(size_t x)
 {
@@ -89,6 +92,11 @@ int ww_graph_plan(ww_graph *g, ww_error *err)
     }
     size_t scratch_off = total;
     total += align_up(scratch);
+    if (total > WW_MAX_ARENA_BYTES) {
+        free(slots);
+        return ww_fail(err, WW_ENOMEM, "the activations need a %zu MiB arena (limit %zu MiB)",
+                       total >> 20, (size_t)WW_MAX_ARENA_BYTES >> 20);
+    }
     free(g->arena);
     g->arena = aligned_alloc(ARENA_ALIGN, total ? total : ARENA_ALIGN);
     if (!g->arena) {

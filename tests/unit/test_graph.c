@@ -405,3 +405,23 @@ WW_TEST(maxpool_ceil_mode_output_size)
     for (int i = 0; i < 9; i++) CHECK_NEAR(y[i], want[i], 0);
     ww_model_free(m);
 }
+
+/* Activations a device could never hold are refused at load, before any of
+ * that memory is touched: three live 1 GiB tensors. */
+WW_TEST(huge_activation_plans_are_refused)
+{
+    b_reset();
+    static const int64_t xd[4] = {1, 1, 16384, 16384};
+    b_input("x", 4, xd);
+    b_node("Relu", (const char *[]){"x", NULL}, (const char *[]){"r", NULL});
+    b_node("Sigmoid", (const char *[]){"r", NULL}, (const char *[]){"s", NULL});
+    b_node("Add", (const char *[]){"x", "r", NULL}, (const char *[]){"a", NULL});
+    b_node("Add", (const char *[]){"a", "s", NULL}, (const char *[]){"y", NULL});
+    b_output("y", 1);
+    ww_error err = {{0}};
+    ww_model *m = b_load(13, &err);
+    CHECK(m == NULL);
+    CHECK_MSG(strstr(err.msg, "built.onnx: ") && strstr(err.msg, "arena (limit 2048 MiB)"),
+              "message: %s", err.msg);
+    ww_model_free(m);
+}
