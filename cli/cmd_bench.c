@@ -225,10 +225,13 @@ int ww_cmd_bench(int argc, char **argv)
     r.load_ms = now_ms() - t0;
     if ((rc = fill_inputs(m, path, &err))) goto fail;
     ww_tensor_view in;
-    if (!ww_model_input(m, 0, &in))
+    if (!ww_model_input(m, 0, &in)) {
+        /* a model with a fixed batch runs at it: inferences count it */
+        if (batch == 1 && in.ndim > 0 && in.dims[0] > 1) r.batch = (int)in.dims[0];
         for (int i = 0; i < in.ndim; i++)
             snprintf(r.shape + strlen(r.shape), sizeof r.shape - strlen(r.shape), "%s%lld",
                      i ? "x" : "", (long long)in.dims[i]);
+    }
     if (!(t = malloc((size_t)runs * sizeof *t))) {
         rc = ww_fail(&err, WW_ENOMEM, "out of memory");
         goto fail;
