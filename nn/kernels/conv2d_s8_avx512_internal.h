@@ -1,0 +1,75 @@
+/* Private to the two AVX-512 conv2d_s8 kernels (VNNI and plain AVX-512):
+ * requant.h's epilogue on 16 lanes with masks for partial channel blocks. */
+#ifndef WW_NN_KERNELS_CONV2D_S8_AVX512_INTERNAL_H
+#define WW_NN_KERNELS_CONV2D_S8_AVX512_INTERNAL_H
+
+#include <immintrin.h>
+
+#include "nn/kernels/conv2d_s8_internal.h"
+
+/* The epilogue's constants, read from the header once per tile: stores
+ * through uint8_t * could alias it, so the compiler would reload them per
+ * vector otherwise. */
+typedef struct consts {
+    __m512 y_lo, y_hi, mid_lo, mid_hi, sa, sb, sc;
+    __m512i y_zp, r_zp;
+    int fuse, r_s8;
+} consts;
+
+static inline void load_consts(const ww_conv2d_s8_hdr *h, consts *k)
+{
+    const ww_conv2d_s8_params *p = &h->p;
+    k->y_lo = _mm512_set1_ps((float)(h->y_lo - p->y.zp));
+    k->y_hi = _mm512_set1_ps((float)(h->y_hi - p->y.zp));
+    k->y_zp = _mm512_set1_epi32(p->y.zp);
+    k->fuse = p->fuse_add;
+    k->mid_lo = _mm512_set1_ps((float)(h->mid_lo - p->mid.zp));
+    k->mid_hi = _mm512_set1_ps((float)(h->mid_hi - p->mid.zp));
+    k->r_zp = _mm512_set1_epi32(p->r.zp);
+    k->r_s8 = p->r.type == WW_QTYPE_S8;
+    k->sa = _mm512_set1_ps(h->add_sa);
+    k->sb = _mm512_set1_ps(h->add_sb);
+    k->sc = _mm512_set1_ps(h->add_sc);
+}
+
+/* requant.h's epilogue on 16 lanes (bias and multipliers of those channels
+ * given); stores the bytes of the valid lanes. */
+static inline void epilogue16(const consts *k, __m512i acc, __m512i bias, __m512 m, __mmask16 mask,
+                              long yi, const void *res, void *y)
+{
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, bias)), m);
+    if (k->fuse) {
+        __m512i mid = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, k->mid_lo), k->mid_hi));
+        __m128i rb = _mm_maskz_loadu_epi8(mask, (const uint8_t *)res + yi);
+        __m512i r = k->r_s8 ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
+        r = _mm512_sub_epi32(r, k->r_zp);
+        __m512 fa = _mm512_mul_ps(_mm512_cvtepi32_ps(mid), k->sa);
+        __m512 fb = _mm512_mul_ps(_mm512_cvtepi32_ps(r), k->sb);
+        f = _mm512_div_ps(_mm512_add_ps(fa, fb), k->sc);
+    }
+    __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, k->y_lo), k->y_hi));
+    q = _mm512_add_epi32(q, k->y_zp);
+    _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)y + yi, mask, q);
+}
+
+/* Writes the tile: acc[i][j] holds channels oc0 + 16i.. of pixel p0 + j. */
+static inline void finish(const ww_conv2d_s8_hdr *h, __m512i acc[4][8], int mr, int oc0, int noc,
+                          long p0, int npx, const void *res, void *y)
+{
+    consts k;
+    load_consts(h, &k);
+    const long c_out = h->p.shape.c_out;
+    const int32_t *bias = ww_s8_bias(h);
+    const float *mult = ww_s8_mult(h);
+    for (int i = 0; i < mr; i++) {
+        int valid = noc - 16 * i, oc = oc0 + 16 * i;
+        if (valid <= 0) break;
+        __mmask16 mask = valid >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << valid) - 1);
+        __m512i b = _mm512_maskz_loadu_epi32(mask, bias + oc);
+        __m512 m = _mm512_maskz_loadu_ps(mask, mult + oc);
+        for (int j = 0; j < npx; j++)
+            epilogue16(&k, acc[i][j], b, m, mask, (p0 + j) * c_out + oc, res, y);
+    }
+}
+
+#endif
