@@ -46,6 +46,9 @@ typedef struct daemon_state {
     int wake_fd, sig_fd;
     int paused, stopping, ready, failed;
     uint64_t detections, processed, cap_event_seq;
+    /* samples captured before the detector's current stream began (a reload
+     * or a resume starts a new one), so time_s counts from the capture start */
+    uint64_t stream_start;
     uint64_t xruns_before, overruns_before; /* totals of captures replaced by reloads */
     const char *state;                      /* the State property */
 } daemon_state;
@@ -151,7 +154,12 @@ static void op_pause(void *u)
 static void op_resume(void *u)
 {
     daemon_state *s = u;
-    if (s->paused) ww_log(LOG_INFO, NULL, "resumed over D-Bus");
+    if (s->paused) {
+        ww_log(LOG_INFO, NULL, "resumed over D-Bus");
+        /* the audio skipped while paused makes this a new stream */
+        ww_detector_reset(s->det);
+        s->stream_start = s->processed;
+    }
     s->paused = 0;
     update_state(s);
 }
@@ -162,11 +170,13 @@ static void on_detection(void *user, const ww_detection *d)
 {
     daemon_state *s = user;
     uint64_t usec = now_usec(CLOCK_REALTIME);
+    ww_detection det = *d;
+    det.time_s += (double)s->stream_start / ww_detector_sample_rate(s->det);
     s->detections++;
-    ww_events_detection(d, usec);
-    ww_dbus_emit_detected(s->bus, d->keyword, d->score, usec);
+    ww_events_detection(&det, usec);
+    ww_dbus_emit_detected(s->bus, det.keyword, det.score, usec);
     ww_dbus_changed(s->bus, "Detections", NULL);
-    if (s->cfg.json_stdout) ww_json_detection(stdout, NULL, d, usec);
+    if (s->cfg.json_stdout) ww_json_detection(stdout, NULL, &det, usec);
     send_status(s);
 }
 
@@ -270,6 +280,7 @@ static void reload(daemon_state *s)
     nc.bus = s->cfg.bus;
     ww_detector_destroy(s->det);
     s->det = nd;
+    s->stream_start = s->processed;
     s->cfg = nc;
     ww_events_init(s->cfg.journal);
     if (restart && start_capture(s, &err)) {
