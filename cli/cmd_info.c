@@ -111,6 +111,9 @@ int ww_cmd_info(int argc, char **argv)
                    st.macs / 1e6);
         printf("%-10s %zu bytes (%zu steps after folding and fusion)\n", "arena", st.arena_bytes,
                st.n_exec_nodes);
+        if (st.kind == WW_MODEL_QDQ_INT8)
+            printf("%-10s %zu of %zu steps on the int8 kernels%s\n", "int8", st.n_int8_nodes,
+                   st.n_exec_nodes, st.n_int8_nodes ? "" : " (float-simulated QDQ)");
     } else {
         printf("%-10s n/a\n%-10s n/a\n", "MACs", "arena");
         printf("%-10s cannot run it: %s\n", "engine", perr.msg);

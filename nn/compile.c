@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn/graph.h"
+#include "nn/qdq.h"
 
 /* ---- name -> tensor index, open addressing ---- */
 typedef struct name_map {
@@ -480,6 +481,13 @@ static void drop_dead(ww_graph *g)
 int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
                    const int64_t *const *dims, const void *const *values, int fusion, ww_error *err)
 {
+    return ww_graph_build_int8(g, mp, opset, ndims, dims, values, fusion, 0, err);
+}
+
+int ww_graph_build_int8(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
+                        const int64_t *const *dims, const void *const *values, int fusion, int int8,
+                        ww_error *err)
+{
     const Onnx__GraphProto *gp = mp->graph;
     memset(g, 0, sizeof *g);
     g->opset = opset;
@@ -512,6 +520,13 @@ int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const
         fuse_conv_act(g);
     }
     drop_dead(g);
+    if (fusion && int8) {
+        count_consumers(g);
+        rc = ww_qdq_compile(g, err);
+        if (rc < 0) return rc;
+        g->n_int8 = rc;
+        drop_dead(g);
+    }
     g->macs = 0;
     for (int s = 0; s < g->n_order; s++) {
         ww_node *n = &g->nodes[g->order[s]];

@@ -72,6 +72,7 @@ typedef struct ww_graph {
     size_t scratch_bytes;
     uint64_t macs;
     int n_live;
+    int n_int8; /* nodes running int8 kernels (nn/qdq_compile.c) */
 } ww_graph;
 
 typedef struct ww_op {
@@ -140,6 +141,10 @@ int ww_tensor_view_proto(const Onnx__TensorProto *tp, ww_tensor *t, void **data,
 int ww_graph_build(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
                    const int64_t *const *dims, const void *const *values, int fusion,
                    ww_error *err);
+/* Same; int8 (with fusion) also compiles QDQ patterns to the int8 kernels. */
+int ww_graph_build_int8(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, const int *ndims,
+                        const int64_t *const *dims, const void *const *values, int fusion, int int8,
+                        ww_error *err);
 int ww_graph_plan(ww_graph *g, ww_error *err);
 int ww_graph_run(ww_graph *g, ww_model_observer obs, void *user, ww_error *err);
 

@@ -35,7 +35,8 @@ struct ww_model {
     size_t n_params, param_bytes;
     ww_model_kind kind;
     ww_graph g;
-    int prepared, fusion;
+    int prepared, fusion, int8;
+    int prepared_int8;
     int prepared_fusion, prepared_with_values; /* what the current graph was built for */
     ww_model_observer obs;
     void *obs_user;
@@ -237,6 +238,8 @@ static int load_mem(const void *data, size_t len, const char *name, int no_prepa
     ww_model *m = calloc(1, sizeof *m);
     if (!m) return ww_fail(err, WW_ENOMEM, "%s: out of memory", name);
     m->fusion = 1;
+    const char *e = getenv("WW_INT8");
+    m->int8 = !(e && !strcmp(e, "0"));
     m->no_prepare = no_prepare;
     m->name = strdup(name ? name : "model");
     int rc = m->name ? load_proto(m, data, len, err) : ww_fail(err, WW_ENOMEM, "out of memory");
@@ -360,6 +363,11 @@ void ww_model_set_fusion(ww_model *m, int enabled)
     m->fusion = enabled;
 }
 
+void ww_model_set_int8(ww_model *m, int enabled)
+{
+    m->int8 = enabled;
+}
+
 void ww_model_set_observer(ww_model *m, ww_model_observer fn, void *user)
 {
     m->obs = fn;
@@ -370,7 +378,8 @@ void ww_model_set_observer(ww_model *m, ww_model_observer fn, void *user)
 static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dims,
                         const void *const *values, ww_error *err)
 {
-    if (m->prepared && !values && !m->prepared_with_values && m->prepared_fusion == m->fusion) {
+    if (m->prepared && !values && !m->prepared_with_values && m->prepared_fusion == m->fusion &&
+        m->prepared_int8 == m->int8) {
         /* same shapes as the current graph: nothing to recompile */
         int same = 1;
         for (int i = 0; i < m->n_in && same; i++) {
@@ -391,7 +400,8 @@ static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dim
                                (long long)dims[i][d]);
     }
     ww_graph g;
-    int rc = ww_graph_build(&g, m->proto, m->opset, ndims, dims, values, m->fusion, err);
+    int rc =
+        ww_graph_build_int8(&g, m->proto, m->opset, ndims, dims, values, m->fusion, m->int8, err);
     if (!rc) rc = ww_graph_plan(&g, err);
     if (!rc && g.n_outputs != m->n_out) rc = ww_fail(err, WW_EFORMAT, "graph outputs do not match");
     for (int i = 0; !rc && i < m->n_out; i++) {
@@ -417,6 +427,7 @@ static int prepare_impl(ww_model *m, const int *ndims, const int64_t *const *dim
     m->g = g;
     m->prepared = 1;
     m->prepared_fusion = m->fusion;
+    m->prepared_int8 = m->int8;
     m->prepared_with_values = values != NULL;
     return 0;
 }
@@ -523,6 +534,7 @@ void ww_model_get_stats(const ww_model *m, ww_model_stats *st)
         st->macs = m->g.macs;
         st->arena_bytes = m->g.arena_bytes;
         st->n_exec_nodes = (size_t)m->g.n_live;
+        st->n_int8_nodes = (size_t)m->g.n_int8;
     }
 }
 

@@ -87,6 +87,13 @@ ww_dtype ww_model_output_dtype(const ww_model *m, int i);
  * of unfused graphs). Takes effect at the next prepare. */
 void ww_model_set_fusion(ww_model *m, int enabled);
 
+/* QDQ graphs (default on): at prepare, DQ -> Conv/Gemm/Add/MaxPool/
+ * GlobalAveragePool -> Q patterns run on the int8 kernels (nn/qdq.h); off runs
+ * them float-simulated (QuantizeLinear/DequantizeLinear as float ops). The
+ * environment variable WW_INT8=0 turns it off for every model at load. Needs
+ * fusion on. Takes effect at the next prepare. */
+void ww_model_set_int8(ww_model *m, int enabled);
+
 /* Compiles for a batch size: a symbolic first axis of every input takes
  * `batch`; a fixed one must equal it. Other symbolic axes need
  * ww_model_prepare_shapes. Allocates the arena; runs after it do not.
@@ -141,6 +148,8 @@ typedef struct ww_model_stats {
     uint64_t macs;       /* multiply-accumulates per run at the prepared shapes */
     size_t arena_bytes;  /* activations + scratch */
     size_t n_exec_nodes; /* nodes left after folding and fusion */
+    size_t n_int8_nodes; /* of those, how many run the int8 kernels (QDQ patterns
+                            compiled at prepare); 0: float or float-simulated */
 } ww_model_stats;
 
 void ww_model_get_stats(const ww_model *m, ww_model_stats *st);

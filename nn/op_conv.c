@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/qdq.h"
 #include "nn/spatial.h"
 
 typedef struct conv_params {
@@ -100,3 +101,8 @@ static void conv_release(ww_node *n)
 }
 
 const ww_op ww_op_conv = {"Conv", conv_prepare, conv_run, conv_finalize, conv_release, 0};
+
+const ww_conv2d_shape *ww_conv_shape(const ww_node *n)
+{
+    return n->params ? &((const conv_params *)n->params)->s : NULL;
+}

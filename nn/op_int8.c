@@ -1,0 +1,75 @@
+/* The int8 nodes nn/qdq_compile.c installs: thin calls into the kernels of
+ * nn/kernels/ with everything (packed weights, qparams, shapes, the ISA's
+ * function row) fixed at compile, so run does no work but the kernel's. */
+#include <stdlib.h>
+
+#include "nn/qdq.h"
+
+static int conv_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_conv_s8_params *p = n->params;
+    ww_conv2d_s8(p->packed, ww_in(g, n, 0)->data, NULL, ww_out(g, n, 0)->data, g->scratch);
+    return 0;
+}
+
+static void conv_s8_release(ww_node *n)
+{
+    ww_conv_s8_params *p = n->params;
+    if (p) free(p->packed);
+    free(p);
+    n->params = NULL;
+}
+
+static int add_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_add_s8_params *p = n->params;
+    p->ops.add(ww_in(g, n, 0)->data, &p->a, ww_in(g, n, 1)->data, &p->b, ww_out(g, n, 0)->data,
+               &p->c, p->relu, p->n);
+    return 0;
+}
+
+static int maxpool_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_maxpool_s8_params *p = n->params;
+    p->ops.maxpool(&p->s, p->t, ww_in(g, n, 0)->data, ww_out(g, n, 0)->data);
+    return 0;
+}
+
+static int gap_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_gap_s8_params *p = n->params;
+    p->ops.gavgpool(p->n, p->hw, p->c, ww_in(g, n, 0)->data, &p->x, ww_out(g, n, 0)->data, &p->y);
+    return 0;
+}
+
+static int gemm_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_gemm_s8_op_params *p = n->params;
+    p->ops.gemm(p->packed, ww_in(g, n, 0)->data, ww_out(g, n, 0)->data);
+    return 0;
+}
+
+static void gemm_s8_release(ww_node *n)
+{
+    ww_gemm_s8_op_params *p = n->params;
+    if (p) free(p->packed);
+    free(p);
+    n->params = NULL;
+}
+
+static void plain_release(ww_node *n)
+{
+    free(n->params);
+    n->params = NULL;
+}
+
+const ww_op ww_op_conv_s8 = {"Conv(int8)", NULL, conv_s8_run, NULL, conv_s8_release, 1};
+const ww_op ww_op_add_s8 = {"Add(int8)", NULL, add_s8_run, NULL, plain_release, 1};
+const ww_op ww_op_maxpool_s8 = {"MaxPool(int8)", NULL, maxpool_s8_run, NULL, plain_release, 1};
+const ww_op ww_op_gap_s8 = {"GlobalAveragePool(int8)", NULL, gap_s8_run, NULL, plain_release, 1};
+const ww_op ww_op_gemm_s8 = {"Gemm(int8)", NULL, gemm_s8_run, NULL, gemm_s8_release, 1};
