@@ -386,8 +386,9 @@ int ww_daemon_run(const ww_config_source *src)
             (void)r;
         }
         if (s.stopping) break;
-        drain(&s);
+        /* events first: a "device recovered" precedes the audio it brings */
         check_capture_events(&s);
+        drain(&s);
         update_state(&s);
         if (!s.ready && s.processed > 0) {
             s.ready = 1;

@@ -70,7 +70,10 @@ PIDS+=($DPID)
 FEEDER=$!
 PIDS+=($FEEDER)
 
-wait_for 60 has "injecting No such device" "$T/log" && wait_for 60 at_least 1 '"keyword"' "$T/log"
+detected_after_recovery() {
+    awk '/device recovered/ { r = 1 } r && /"keyword": "tone"/ { found = 1 } END { exit !found }' "$T/log"
+}
+wait_for 60 has "injecting No such device" "$T/log" && wait_for 60 detected_after_recovery
 has "capture overrun (xrun), 1 so far; recovered" "$T/log" && ok "xrun logged and recovered" || nok "no xrun report"
 has "device suspended; resuming" "$T/log" && ok "suspend logged and recovered" || nok "no suspend report"
 has "device lost: .*No such device; reopening" "$T/log" && ok "device loss (-ENODEV) logged" || nok "no device-lost report"
@@ -80,7 +83,7 @@ has "device lost: .*No such device; reopening" "$T/log" && ok "device loss (-ENO
     nok "device loss reported $(count 'device lost' "$T/log") times"
 has "device recovered" "$T/log" && ok "device recovery logged" || nok "no recovery report"
 # a detection after the recovery: the audio path works again
-if awk '/device recovered/ { r = 1 } r && /"keyword": "tone"/ { found = 1 } END { exit !found }' "$T/log"; then
+if detected_after_recovery; then
     ok "tone detected after the device came back"
 else
     nok "no detection after recovery: $(tail -5 "$T/log")"
