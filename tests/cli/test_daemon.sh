@@ -151,8 +151,37 @@ if call Pause && [ "$(prop State)" = 's "paused"' ] && call Resume && [ "$(prop 
 else
     nok "Pause/Resume: $(prop State)"
 fi
-busctl --address="$BUS_ADDR" introspect org.wakewordd /org/wakewordd/Detector1 2>/dev/null |
-    grep -q "\.Detected *signal *sdt" && ok "introspection lists Detected(sdt)" || nok "introspection"
+busctl --address="$BUS_ADDR" introspect --xml-interface org.wakewordd /org/wakewordd/Detector1 >"$T/live.xml" 2>&1
+# the installed introspection file must describe what the daemon really exports
+if /usr/bin/python3 - "$ROOT/etc/org.wakewordd.Detector1.xml" "$T/live.xml" <<'PY'; then
+import sys
+import xml.etree.ElementTree as ET
+
+def members(path):
+    root = ET.parse(path).getroot()
+    out = set()
+    for iface in root.iter("interface"):
+        if iface.get("name") != "org.wakewordd.Detector1":
+            continue
+        for m in iface:
+            if m.tag == "property":
+                out.add(("property", m.get("name"), m.get("type"), m.get("access")))
+            elif m.tag in ("method", "signal"):
+                args = tuple((a.get("type"), a.get("direction", "in" if m.tag == "method" else "out"))
+                             for a in m.iter("arg"))
+                out.add((m.tag, m.get("name"), args))
+    return out
+
+doc, live = members(sys.argv[1]), members(sys.argv[2])
+if doc != live or not doc:
+    print("#   only in etc/:", sorted(doc - live))
+    print("#   only live:", sorted(live - doc))
+    sys.exit(1)
+PY
+    ok "etc/org.wakewordd.Detector1.xml matches the live introspection"
+else
+    nok "introspection XML differs from the daemon"
+fi
 
 # --- journal -----------------------------------------------------------------
 if [ -z "$JOURNAL" ]; then
