@@ -9,7 +9,9 @@ static int conv_s8_run(ww_graph *g, ww_node *n, ww_error *err)
 {
     (void)err;
     const ww_conv_s8_params *p = n->params;
-    ww_conv2d_s8(p->packed, ww_in(g, n, 0)->data, NULL, ww_out(g, n, 0)->data, g->scratch);
+    const ww_tensor *r = ww_in(g, n, 1); /* the fused residual join's other input */
+    ww_conv2d_s8(p->packed, ww_in(g, n, 0)->data, r ? r->data : NULL, ww_out(g, n, 0)->data,
+                 g->scratch);
     return 0;
 }
 

@@ -26,10 +26,16 @@ typedef struct cand {
     int qout;     /* 8-bit tensor written (the Q's output), or the float output for Gemm */
     int dead[2];  /* nodes absorbed: the Q, a Relu */
     void *params; /* the int8 op's */
+    /* Conv: what packing needs again when an Add is fused in */
+    const int8_t *wq;
+    const int32_t *bias;
+    float *ws;
 } cand;
 
 static void cand_free(cand *c)
 {
+    free(c->ws);
+    c->ws = NULL;
     if (!c->params) return;
     if (c->kind == K_CONV) free(((ww_conv_s8_params *)c->params)->packed);
     if (c->kind == K_GEMM) free(((ww_gemm_s8_op_params *)c->params)->packed);
@@ -165,13 +171,15 @@ static int match_conv(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_er
         return ww_fail(err, WW_ENOMEM, "out of memory packing int8 weights");
     }
     int rc = ww_conv2d_s8_pack(&cp.p, isa, wq, bias, cp.packed, NULL);
-    free(ws);
-    cp.p.w_scale = NULL;
     if (rc) {
+        free(ws);
         free(cp.packed);
         free(p);
         return 0;
     }
+    c->wq = wq;
+    c->bias = bias;
+    c->ws = ws;
     *p = cp;
     c->kind = K_CONV;
     c->qin[0] = xq;
@@ -408,6 +416,77 @@ static int settle_layouts(ww_graph *g, cand *cands, int *int8_prod, char *float_
     }
 }
 
+static int step_of(const ww_graph *g, int node)
+{
+    for (int s = 0; s < g->n_order; s++)
+        if (g->order[s] == node) return s;
+    return -1;
+}
+
+/* The residual join into the conv that makes one of its inputs, when that
+ * conv's output is read by this Add alone (through one DQ): the conv then
+ * writes the join's output and runs at the Add's step, where the other input
+ * is ready. Returns 1 when fused, 0 when not, negative when out of memory. */
+static int fuse_add(ww_graph *g, cand *cands, const int *int8_prod, const int *reader, int ai,
+                    ww_error *err)
+{
+    cand *a = &cands[ai];
+    const ww_add_s8_params *ap = a->params;
+    for (int k = 0; k < 2; k++) {
+        int mid = a->qin[k], other = a->qin[1 - k];
+        int ci = int8_prod[mid];
+        if (ci < 0 || cands[ci].kind != K_CONV || mid == other) continue;
+        cand *c = &cands[ci];
+        ww_conv_s8_params *cp = c->params;
+        if (cp->p.fuse_add) continue;
+        /* mid is read by one DQ, and that DQ by this Add alone */
+        ww_tensor *m = &g->t[mid];
+        if (m->is_output || m->n_consumers != 1 || reader[mid] < 0) continue;
+        ww_node *dq = &g->nodes[reader[mid]];
+        ww_node *add = &g->nodes[ai];
+        int dq_out = dq->out[0];
+        if (g->t[dq_out].is_output || g->t[dq_out].n_consumers != 1 || add->in[k] != dq_out)
+            continue;
+        ww_conv2d_s8_params np = cp->p;
+        np.fuse_add = 1;
+        np.mid = cp->p.y;
+        np.r = k == 0 ? ap->b : ap->a;
+        if (!same_qparam(&np.mid, k == 0 ? &ap->a : &ap->b)) continue;
+        np.y = ap->c;
+        np.relu_after_add = ap->relu;
+        np.w_scale = c->ws;
+        ww_isa isa = ww_isa_active();
+        size_t bytes = ww_conv2d_s8_packed_size(&np, isa);
+        void *packed = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+        if (!packed) return ww_fail(err, WW_ENOMEM, "out of memory packing int8 weights");
+        if (ww_conv2d_s8_pack(&np, isa, c->wq, c->bias, packed, NULL)) {
+            free(packed);
+            continue;
+        }
+        np.w_scale = NULL;
+        free(cp->packed);
+        cp->packed = packed;
+        cp->p = np;
+        ww_node *conv = &g->nodes[ci];
+        size_t sb = ww_conv2d_s8_scratch_size(&np, isa);
+        if (sb > conv->scratch_bytes) conv->scratch_bytes = sb;
+        /* the conv moves to the Add's step and takes the Add's place */
+        int sc = step_of(g, ci), sa = step_of(g, ai);
+        g->order[sc] = ai;
+        g->order[sa] = ci;
+        c->qin[1] = other;
+        c->nqin = 2;
+        c->qout = a->qout;
+        c->dead[1] = ai;
+        a->alive = 0;
+        for (int j = 0; j < 2; j++)
+            if (a->dead[j] >= 0) g->nodes[a->dead[j]].dead = 1;
+        cand_free(a);
+        return 1;
+    }
+    return 0;
+}
+
 int ww_qdq_compile(ww_graph *g, ww_error *err)
 {
     int *reader = malloc((size_t)g->nt * sizeof *reader);
@@ -451,6 +530,16 @@ int ww_qdq_compile(ww_graph *g, ww_error *err)
         c->alive = m;
     }
     left = settle_layouts(g, cands, int8_prod, float_use, nonc);
+    for (int s = 0; s < g->n_order; s++) {
+        int i = g->order[s];
+        if (!cands[i].alive || cands[i].kind != K_ADD) continue;
+        int f = fuse_add(g, cands, int8_prod, reader, i, err);
+        if (f < 0) {
+            rc = f;
+            goto done;
+        }
+        left -= f;
+    }
     static const ww_op *const op_of[] = {
         NULL, &ww_op_conv_s8, &ww_op_add_s8, &ww_op_maxpool_s8, &ww_op_gap_s8, &ww_op_gemm_s8};
     for (int i = 0; i < g->nn; i++) {

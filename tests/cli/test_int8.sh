@@ -38,13 +38,13 @@ int8_steps() { # MODEL [env...]: the N of "int8 N of M steps" from info
 # int8 by default, all of the compute on it; WW_INT8=0 switches it off
 n=$(int8_steps "$Q")
 n0=$(int8_steps "$Q" WW_INT8=0)
-if [ "${n:-0}" -ge 25 ] && [ "$n0" = 0 ]; then
+if [ "${n:-0}" -ge 20 ] && [ "$n0" = 0 ]; then
     t_ok "int8_kernels_by_default_and_WW_INT8_0_off"
 else
     t_fail "int8_kernels_by_default_and_WW_INT8_0_off" "int8 steps: default '${n:-}', WW_INT8=0 '${n0:-}'"
 fi
 n=$(int8_steps tests/fixtures/onnx/qdq_w8_u8/model.onnx)
-if [ "${n:-0}" -ge 25 ]; then
+if [ "${n:-0}" -ge 20 ]; then
     t_ok "int8_kernels_run_the_uint8_fixture"
 else
     t_fail "int8_kernels_run_the_uint8_fixture" "int8 steps: '${n:-}'"
