@@ -19,7 +19,8 @@ static const char usage[] =
     "fixed seed), runs it --warmup times, then times --runs single runs and prints\n"
     "load time, arena bytes, median / p95 / p99 / min latency, inferences and\n"
     "multiply-accumulates per second, the kernel ISA and how the model runs\n"
-    "(float, float-simulated QDQ or int8 kernels).\n"
+    "(float, float-simulated QDQ or int8 kernels; WW_INT8=0 keeps QDQ models\n"
+    "float-simulated).\n"
     "\n"
     "options (defaults in brackets):\n"
     "  --runs N       timed runs [200]\n"
@@ -106,7 +107,8 @@ static void print_text(const char *path, const bench_result *r)
     printf("model      %s (%s, input %s)\n", path, ww_model_kind_name(r->st.kind), r->shape);
     printf("engine     %s, ISA %s, 1 thread, batch %d\n", r->execution, r->isa, r->batch);
     printf("load       %.1f ms (parse, check, prepare)\n", r->load_ms);
-    printf("arena      %zu bytes\n", r->st.arena_bytes);
+    printf("arena      %zu bytes, %zu steps (%zu on the int8 kernels)\n", r->st.arena_bytes,
+           r->st.n_exec_nodes, r->st.n_int8_nodes);
     printf("MACs       %llu per run\n", (unsigned long long)r->st.macs);
     printf("latency    median %.3f ms, p95 %.3f ms, p99 %.3f ms, min %.3f ms (%d runs after %d "
            "warm-up)\n",
@@ -126,9 +128,10 @@ static void print_json(const char *path, const bench_result *r)
            "\"load_ms\": ",
            r->isa, r->batch, r->shape);
     ww_json_num(stdout, r->load_ms);
-    printf(", \"arena_bytes\": %zu, \"macs\": %llu, \"runs\": %d, \"warmup\": %d, "
-           "\"median_ms\": ",
-           r->st.arena_bytes, (unsigned long long)r->st.macs, r->runs, r->warmup);
+    printf(", \"arena_bytes\": %zu, \"steps\": %zu, \"int8_steps\": %zu, \"macs\": %llu, "
+           "\"runs\": %d, \"warmup\": %d, \"median_ms\": ",
+           r->st.arena_bytes, r->st.n_exec_nodes, r->st.n_int8_nodes,
+           (unsigned long long)r->st.macs, r->runs, r->warmup);
     ww_json_num(stdout, r->median);
     fputs(", \"p95_ms\": ", stdout);
     ww_json_num(stdout, r->p95);

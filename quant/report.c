@@ -69,9 +69,13 @@ const char *ww_model_execution(const ww_model *m)
     case WW_MODEL_FLOAT:
         return "float";
     case WW_MODEL_QDQ_INT8:
-        /* the engine does not yet compile QDQ graphs to the int8 kernels
-         * (nn/kernels/conv2d_s8*): change this when it does */
-        return "float-simulated QDQ";
+        /* QDQ patterns compiled at prepare (nn/qdq.h); none when int8 is off
+         * (WW_INT8=0, ww_model_set_int8) or no pattern matched */
+        if (!st.n_int8_nodes) return "float-simulated QDQ";
+        /* e.g. int8-symmetric activations the compiler leaves to the float ops */
+        return 2 * st.n_int8_nodes >= st.n_exec_nodes
+                   ? "int8 kernels"
+                   : "partly int8 kernels (the rest float-simulated QDQ)";
     case WW_MODEL_DYNAMIC_INT8:
         return "dynamic int8 (not run by the engine)";
     case WW_MODEL_FP16:

@@ -25,9 +25,10 @@ void ww_parity_print(FILE *f, const ww_parity *p);
 /* {"windows": N, "max_abs_diff": ..., "cosine": ..., "top1_agreement": fraction, ...} */
 void ww_parity_json(FILE *f, const ww_parity *p);
 
-/* How the engine runs a model of this kind: "float", "float-simulated QDQ"
- * (QDQ graphs until the engine compiles them to the int8 kernels), ... The
- * one place that says it, so bench, validate and quantize agree. */
+/* How the engine runs the prepared model: "float", "int8 kernels" (QDQ
+ * patterns compiled to them), "float-simulated QDQ" (int8 off, or nothing
+ * compiled), ... The one place that says it, so bench, validate and quantize
+ * agree. */
 const char *ww_model_execution(const ww_model *m);
 
 typedef struct ww_latency_pair {

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 FIX=$ROOT/tests/fixtures/onnx
 M=$FIX/resnet18_w8_stem7_op13/model.onnx
-Q=$FIX/qdq_w8_s8/model.onnx
 
 # check_json NAME FILE PYTHON-EXPR...: every expression over the parsed object
 # `j` (and `info`, the figures of `wakewordd info`) must hold
@@ -52,12 +51,32 @@ if t_run batch4_json 0 "$WW" bench --runs 5 --warmup 1 --batch 4 --json "$M"; th
         'j["batch"] == 4 and j["input_shape"] == "4x1x64x101"' \
         'abs(j["inferences_per_s"] * j["median_ms"] / 4000 - 1) < 1e-3'
 fi
-# a QDQ model says how it ran: float-simulated today, the int8 kernels later
-if t_run qdq_execution 0 "$WW" bench --runs 3 --warmup 1 --json "$Q"; then
-    echo "$OUT" >"$TMP/q.json"
-    check_json qdq_execution "$TMP/q.json" "$(info_figures "$Q")" \
-        'j["kind"] == "QDQ int8"' 'j["execution"] in ("float-simulated QDQ", "int8 kernels")' \
-        'j["macs"] == info["macs"] > 0'
+# a QDQ model says how it ran, as `info` counts its int8 steps; WW_INT8=0
+# keeps it float-simulated
+info_int8() { # MODEL: "int8=N" from info's "int8  N of M steps" line
+    "$WW" info "$1" | awk '$1 == "int8" { printf "int8=%s", $2 }'
+}
+for fx in qdq_w8_u8 qdq_w8_s8; do
+    Q=$FIX/$fx/model.onnx
+    if t_run "qdq_execution_$fx" 0 "$WW" bench --runs 3 --warmup 1 --json "$Q"; then
+        echo "$OUT" >"$TMP/q.json"
+        check_json "qdq_execution_$fx" "$TMP/q.json" "$(info_figures "$Q"),$(info_int8 "$Q")" \
+            'j["kind"] == "QDQ int8" and j["macs"] == info["macs"] > 0' \
+            'j["int8_steps"] == info["int8"] <= j["steps"]' \
+            '(j["execution"] == "float-simulated QDQ") == (j["int8_steps"] == 0)' \
+            'j["execution"] in ("float-simulated QDQ", "int8 kernels", "partly int8 kernels (the rest float-simulated QDQ)")'
+    fi
+done
+# the uint8 fixture is the quantizer's layout: it must run on the int8 kernels
+Q=$FIX/qdq_w8_u8/model.onnx
+if t_run qdq_u8_on_int8_kernels 0 "$WW" bench --runs 3 --warmup 1 --json "$Q"; then
+    echo "$OUT" >"$TMP/q8.json"
+    check_json qdq_u8_on_int8_kernels "$TMP/q8.json" "" 'j["execution"] == "int8 kernels"'
+fi
+if t_run qdq_int8_off 0 env WW_INT8=0 "$WW" bench --runs 3 --warmup 1 --json "$Q"; then
+    echo "$OUT" >"$TMP/qoff.json"
+    check_json qdq_int8_off "$TMP/qoff.json" "" \
+        'j["execution"] == "float-simulated QDQ" and j["int8_steps"] == 0'
 fi
 # --isa picks the kernels and is reported; the scalar ones give the same MACs
 if t_run isa_scalar 0 "$WW" bench --runs 3 --warmup 1 --isa scalar --json "$M"; then
