@@ -64,12 +64,23 @@ static void gemm_s8_release(ww_node *n)
     n->params = NULL;
 }
 
+static int lut_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_lut_s8_params *p = n->params;
+    const uint8_t *x = ww_in(g, n, 0)->data;
+    uint8_t *y = ww_out(g, n, 0)->data;
+    for (size_t i = 0; i < p->n; i++) y[i] = p->lut[x[i]];
+    return 0;
+}
+
 static void plain_release(ww_node *n)
 {
     free(n->params);
     n->params = NULL;
 }
 
+const ww_op ww_op_lut_s8 = {"Relu/Clip(int8)", NULL, lut_s8_run, NULL, plain_release, 1};
 const ww_op ww_op_conv_s8 = {"Conv(int8)", NULL, conv_s8_run, NULL, conv_s8_release, 1};
 const ww_op ww_op_add_s8 = {"Add(int8)", NULL, add_s8_run, NULL, plain_release, 1};
 const ww_op ww_op_maxpool_s8 = {"MaxPool(int8)", NULL, maxpool_s8_run, NULL, plain_release, 1};

@@ -53,6 +53,15 @@ typedef struct ww_gemm_s8_op_params {
     ww_ops_s8 ops;
 } ww_gemm_s8_op_params;
 
+/* An element-wise op between a DQ and a Q (Relu, Clip) as a table of its
+ * 256 results, computed at compile the way the float simulation computes
+ * them, so the bytes are the same. */
+typedef struct ww_lut_s8_params {
+    uint8_t lut[256]; /* indexed by the input byte */
+    size_t n;
+} ww_lut_s8_params;
+
+extern const ww_op ww_op_lut_s8;
 extern const ww_op ww_op_conv_s8, ww_op_add_s8, ww_op_maxpool_s8, ww_op_gap_s8, ww_op_gemm_s8;
 
 #endif

@@ -17,7 +17,7 @@
 #include "nn/qdq.h"
 #include "nn/spatial.h"
 
-enum { K_CONV = 1, K_ADD, K_MAXPOOL, K_GAP, K_GEMM };
+enum { K_CONV = 1, K_ADD, K_MAXPOOL, K_GAP, K_GEMM, K_LUT };
 
 typedef struct cand {
     int kind;
@@ -359,6 +359,45 @@ static int match_gap(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
     return 1;
 }
 
+/* Relu or Clip (constant bounds) between a DQ and a Q: a 256-entry table,
+ * each entry computed as nn/op_quant.c and nn/op_eltwise.c compute it. */
+static int match_lut(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_error *err)
+{
+    ww_qparam qx, qy;
+    int xq = dq_source(g, n->in[0], &qx);
+    int qnode, yq = sole_q(g, reader, n->out[0], &qy, &qnode);
+    if (xq < 0 || yq < 0) return 0;
+    float lo = 0.0f, hi = INFINITY;
+    if (!strcmp(n->op_type, "Clip")) {
+        ww_tensor *tl = ww_in(g, n, 1), *th = ww_in(g, n, 2);
+        if ((tl && (!tl->is_const || tl->dtype != WW_DT_F32)) ||
+            (th && (!th->is_const || th->dtype != WW_DT_F32)))
+            return 0;
+        lo = tl ? ((const float *)tl->data)[0] : ww_attr_float(n, "min", -INFINITY);
+        hi = th ? ((const float *)th->data)[0] : ww_attr_float(n, "max", INFINITY);
+    }
+    ww_lut_s8_params *p = malloc(sizeof *p);
+    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
+    int32_t ylo = ww_qtype_min(qy.type), yhi = ww_qtype_max(qy.type);
+    for (int b = 0; b < 256; b++) {
+        int32_t q = qx.type == WW_QTYPE_S8 ? (int32_t)(int8_t)(uint8_t)b : b;
+        float v = (float)(q - qx.zp) * qx.scale;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        float r = nearbyintf(v / qy.scale) + (float)qy.zp;
+        r = r < (float)ylo ? (float)ylo : r > (float)yhi ? (float)yhi : r;
+        p->lut[b] = (uint8_t)(int32_t)r;
+    }
+    p->n = g->t[xq].count;
+    c->kind = K_LUT;
+    c->qin[0] = xq;
+    c->nqin = 1;
+    c->qout = yq;
+    c->dead[0] = qnode;
+    c->params = p;
+    return 1;
+}
+
 /* NCHW and NHWC differ for this tensor (8-bit, 4-D, channels and space). */
 static int layout_matters(const ww_tensor *t)
 {
@@ -523,6 +562,8 @@ int ww_qdq_compile(ww_graph *g, ww_error *err)
             m = match_maxpool(g, n, reader, c, err);
         else if (!strcmp(n->op_type, "GlobalAveragePool"))
             m = match_gap(g, n, reader, c, err);
+        else if (!strcmp(n->op_type, "Relu") || !strcmp(n->op_type, "Clip"))
+            m = match_lut(g, n, reader, c, err);
         if (m < 0) {
             rc = m;
             goto done;
@@ -541,7 +582,8 @@ int ww_qdq_compile(ww_graph *g, ww_error *err)
         left -= f;
     }
     static const ww_op *const op_of[] = {
-        NULL, &ww_op_conv_s8, &ww_op_add_s8, &ww_op_maxpool_s8, &ww_op_gap_s8, &ww_op_gemm_s8};
+        NULL,          &ww_op_conv_s8, &ww_op_add_s8, &ww_op_maxpool_s8,
+        &ww_op_gap_s8, &ww_op_gemm_s8, &ww_op_lut_s8};
     for (int i = 0; i < g->nn; i++) {
         cand *c = &cands[i];
         if (!c->alive) continue;

@@ -43,12 +43,15 @@ if [ "${n:-0}" -ge 20 ] && [ "$n0" = 0 ]; then
 else
     t_fail "int8_kernels_by_default_and_WW_INT8_0_off" "int8 steps: default '${n:-}', WW_INT8=0 '${n0:-}'"
 fi
-n=$(int8_steps tests/fixtures/onnx/qdq_w8_u8/model.onnx)
-if [ "${n:-0}" -ge 20 ]; then
-    t_ok "int8_kernels_run_the_uint8_fixture"
-else
-    t_fail "int8_kernels_run_the_uint8_fixture" "int8 steps: '${n:-}'"
-fi
+# uint8 activations (Relu folded), int8 activations (Relu kept between QDQs)
+for t in u8 s8; do
+    n=$(int8_steps tests/fixtures/onnx/qdq_w8_$t/model.onnx)
+    if [ "${n:-0}" -ge 20 ]; then
+        t_ok "int8_kernels_run_the_${t}_fixture"
+    else
+        t_fail "int8_kernels_run_the_${t}_fixture" "int8 steps: '${n:-}'"
+    fi
+done
 
 # run MODEL INPUT DIR [env...]: infer into DIR/<output>.npy
 run() {
