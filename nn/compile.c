@@ -524,8 +524,10 @@ int ww_graph_build_int8(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, 
         count_consumers(g);
         rc = ww_qdq_compile(g, err);
         if (rc < 0) return rc;
-        g->n_int8 = rc;
         drop_dead(g);
+        g->n_int8 = 0;
+        for (int i = 0; i < g->nn; i++)
+            if (!g->nodes[i].dead && ww_op_is_int8(g->nodes[i].op)) g->n_int8++;
     }
     g->macs = 0;
     for (int s = 0; s < g->n_order; s++) {

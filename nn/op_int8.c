@@ -74,6 +74,22 @@ static int lut_s8_run(ww_graph *g, ww_node *n, ww_error *err)
     return 0;
 }
 
+static int quantize_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_qdq_s8_params *p = n->params;
+    p->ops.quantize(ww_in(g, n, 0)->data, p->n, &p->q, ww_out(g, n, 0)->data);
+    return 0;
+}
+
+static int dequantize_s8_run(ww_graph *g, ww_node *n, ww_error *err)
+{
+    (void)err;
+    const ww_qdq_s8_params *p = n->params;
+    p->ops.dequantize(ww_in(g, n, 0)->data, p->n, &p->q, ww_out(g, n, 0)->data);
+    return 0;
+}
+
 static void plain_release(ww_node *n)
 {
     free(n->params);
@@ -81,8 +97,19 @@ static void plain_release(ww_node *n)
 }
 
 const ww_op ww_op_lut_s8 = {"Relu/Clip(int8)", NULL, lut_s8_run, NULL, plain_release, 1};
+const ww_op ww_op_quantize_s8 = {"QuantizeLinear(int8)", NULL, quantize_s8_run, NULL,
+                                 plain_release,          1};
+const ww_op ww_op_dequantize_s8 = {
+    "DequantizeLinear(int8)", NULL, dequantize_s8_run, NULL, plain_release, 1};
 const ww_op ww_op_conv_s8 = {"Conv(int8)", NULL, conv_s8_run, NULL, conv_s8_release, 1};
 const ww_op ww_op_add_s8 = {"Add(int8)", NULL, add_s8_run, NULL, plain_release, 1};
 const ww_op ww_op_maxpool_s8 = {"MaxPool(int8)", NULL, maxpool_s8_run, NULL, plain_release, 1};
 const ww_op ww_op_gap_s8 = {"GlobalAveragePool(int8)", NULL, gap_s8_run, NULL, plain_release, 1};
 const ww_op ww_op_gemm_s8 = {"Gemm(int8)", NULL, gemm_s8_run, NULL, gemm_s8_release, 1};
+
+int ww_op_is_int8(const ww_op *op)
+{
+    return op == &ww_op_conv_s8 || op == &ww_op_add_s8 || op == &ww_op_maxpool_s8 ||
+           op == &ww_op_gap_s8 || op == &ww_op_gemm_s8 || op == &ww_op_lut_s8 ||
+           op == &ww_op_quantize_s8 || op == &ww_op_dequantize_s8;
+}

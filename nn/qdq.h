@@ -61,7 +61,17 @@ typedef struct ww_lut_s8_params {
     size_t n;
 } ww_lut_s8_params;
 
-extern const ww_op ww_op_lut_s8;
+/* QuantizeLinear / DequantizeLinear per tensor on ops_s8's kernels. */
+typedef struct ww_qdq_s8_params {
+    ww_qparam q;
+    size_t n;
+    ww_ops_s8 ops;
+} ww_qdq_s8_params;
+
+extern const ww_op ww_op_lut_s8, ww_op_quantize_s8, ww_op_dequantize_s8;
+/* 1 for the ops above (counting int8 steps after dead nodes are gone). */
+int ww_op_is_int8(const ww_op *op);
+
 extern const ww_op ww_op_conv_s8, ww_op_add_s8, ww_op_maxpool_s8, ww_op_gap_s8, ww_op_gemm_s8;
 
 #endif

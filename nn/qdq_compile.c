@@ -17,7 +17,7 @@
 #include "nn/qdq.h"
 #include "nn/spatial.h"
 
-enum { K_CONV = 1, K_ADD, K_MAXPOOL, K_GAP, K_GEMM, K_LUT };
+enum { K_CONV = 1, K_ADD, K_MAXPOOL, K_GAP, K_GEMM, K_LUT, K_Q, K_DQ };
 
 typedef struct cand {
     int kind;
@@ -398,6 +398,32 @@ static int match_lut(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
     return 1;
 }
 
+static int layout_matters(const ww_tensor *t);
+
+/* A live per-tensor Q (float -> 8-bit) or DQ (8-bit -> float) at an edge of
+ * the int8 region, on a tensor whose layout does not matter (the spectrogram
+ * input has one channel, the head's tensors no space). */
+static int match_qdq(ww_graph *g, ww_node *n, int dq, cand *c, ww_error *err)
+{
+    ww_tensor *x = ww_in(g, n, 0), *y = ww_out(g, n, 0);
+    ww_tensor *q8 = dq ? x : y;
+    if (x->is_const || layout_matters(x)) return 0;
+    ww_qdq_s8_params qp;
+    memset(&qp, 0, sizeof qp);
+    if (!node_qparam(g, n, q8->dtype, &qp.q)) return 0;
+    qp.n = x->count;
+    qp.ops = ww_ops_s8_get(ww_isa_active());
+    ww_qdq_s8_params *p = malloc(sizeof *p);
+    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
+    *p = qp;
+    c->kind = dq ? K_DQ : K_Q;
+    c->qin[0] = n->in[0];
+    c->nqin = 1;
+    c->qout = n->out[0];
+    c->params = p;
+    return 1;
+}
+
 /* NCHW and NHWC differ for this tensor (8-bit, 4-D, channels and space). */
 static int layout_matters(const ww_tensor *t)
 {
@@ -581,9 +607,32 @@ int ww_qdq_compile(ww_graph *g, ww_error *err)
         }
         left -= f;
     }
+    /* the edges: Q and DQ no int8 node absorbed, on layout-free tensors */
+    char *absorbed = float_use; /* reused: settle_layouts is done with it */
+    memset(absorbed, 0, (size_t)g->nt);
+    for (int i = 0; i < g->nn; i++)
+        for (int k = 0; k < 2; k++)
+            if (cands[i].alive && cands[i].dead[k] >= 0)
+                absorbed[g->nodes[cands[i].dead[k]].out[0]] = 1;
+    for (int s = 0; s < g->n_order; s++) {
+        int i = g->order[s];
+        ww_node *n = &g->nodes[i];
+        if (n->dead || cands[i].alive || n->n_out != 1 || absorbed[n->out[0]]) continue;
+        int q = !strcmp(n->op_type, "QuantizeLinear"), dq = !strcmp(n->op_type, "DequantizeLinear");
+        if (!q && !dq) continue;
+        cand_free(&cands[i]);
+        cands[i].dead[0] = cands[i].dead[1] = -1;
+        int m = match_qdq(g, n, dq, &cands[i], err);
+        if (m < 0) {
+            rc = m;
+            goto done;
+        }
+        cands[i].alive = m;
+        left += m;
+    }
     static const ww_op *const op_of[] = {
-        NULL,          &ww_op_conv_s8, &ww_op_add_s8, &ww_op_maxpool_s8,
-        &ww_op_gap_s8, &ww_op_gemm_s8, &ww_op_lut_s8};
+        NULL,           &ww_op_conv_s8, &ww_op_add_s8,      &ww_op_maxpool_s8,   &ww_op_gap_s8,
+        &ww_op_gemm_s8, &ww_op_lut_s8,  &ww_op_quantize_s8, &ww_op_dequantize_s8};
     for (int i = 0; i < g->nn; i++) {
         cand *c = &cands[i];
         if (!c->alive) continue;
