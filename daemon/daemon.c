@@ -216,21 +216,26 @@ static void stop_capture(daemon_state *s)
     }
 }
 
-static void drain(daemon_state *s)
+/* Runs the detector over what the capture delivered, at most about 100 ms of
+ * audio per call, so signals, D-Bus and the watchdog are served between
+ * slices even when the detector cannot keep up. Returns 1 if audio remains. */
+static int drain(daemon_state *s)
 {
     static float buf[4096];
-    size_t n;
-    while ((n = ww_ring_read(s->ring, buf, sizeof buf / sizeof buf[0])) > 0) {
+    size_t budget = (size_t)ww_detector_sample_rate(s->det) / 10, done = 0, n;
+    while (done < budget && (n = ww_ring_read(s->ring, buf, sizeof buf / sizeof buf[0])) > 0) {
         s->processed += n;
+        done += n;
         if (s->paused) continue;
         ww_error err = {{0}};
         if (ww_detector_push(s->det, buf, n, on_detection, s, &err) < 0) {
             ww_log(LOG_ERR, NULL, "detector failed: %s", err.msg);
             s->failed = 1;
             s->stopping = 1;
-            return;
+            return 0;
         }
     }
+    return ww_ring_available(s->ring) > 0;
 }
 
 static void check_capture_events(daemon_state *s)
@@ -352,6 +357,7 @@ int ww_daemon_run(const ww_config_source *src)
     uint64_t wd_next = now_usec(CLOCK_MONOTONIC) + wd_usec / 2;
     uint64_t wd_processed = 0, wd_heartbeat = 0;
 
+    int more = 0; /* audio left in the ring: poll without waiting */
     while (!s.stopping) {
         struct pollfd fds[3] = {
             {.fd = s.sig_fd, .events = POLLIN}, {.fd = s.wake_fd, .events = POLLIN}, {.fd = -1}};
@@ -365,7 +371,7 @@ int ww_daemon_run(const ww_config_source *src)
             if (t < deadline) deadline = t;
         }
         if (wd_usec && wd_next < deadline) deadline = wd_next;
-        int timeout = deadline > now ? (int)((deadline - now + 999) / 1000) : 0;
+        int timeout = deadline > now && !more ? (int)((deadline - now + 999) / 1000) : 0;
         if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
             ww_log(LOG_ERR, NULL, "poll: %s", strerror(errno));
             s.failed = 1;
@@ -388,7 +394,7 @@ int ww_daemon_run(const ww_config_source *src)
         if (s.stopping) break;
         /* events first: a "device recovered" precedes the audio it brings */
         check_capture_events(&s);
-        drain(&s);
+        more = drain(&s);
         update_state(&s);
         if (!s.ready && s.processed > 0) {
             s.ready = 1;

@@ -13,7 +13,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${1:-build}
-WW=$PWD/$BUILD/wakewordd
+case "$BUILD" in /*) WW=$BUILD/wakewordd ;; *) WW=$PWD/$BUILD/wakewordd ;; esac
 [ -x "$WW" ] || { echo "demo: $WW is missing; run make first" >&2; exit 1; }
 MODEL=${2:-}
 WAV=${3:-}
@@ -63,8 +63,8 @@ if command -v dbus-daemon >/dev/null && dbus-daemon --session --fork --print-add
     BUS_ADDR=$(head -1 "$T/bus.info")
     BUS_PID=$(sed -n 2p "$T/bus.info")
     BUS_ARGS=(--bus system)
-    dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detector1'" 2>/dev/null |
-        grep --line-buffered -A3 "member=Detected" | sed -u 's/^/   [dbus-monitor] /' &
+    dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detector1'" \
+        > >(grep --line-buffered -A3 "member=Detected" | sed -u 's/^/   [dbus-monitor] /') 2>/dev/null &
     PIDS+=($!)
     echo "   (a private D-Bus at $BUS_ADDR; dbus-monitor prints the Detected signals)"
 fi
