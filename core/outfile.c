@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A small registry of open temporaries so a signal handler can unlink them. */
@@ -35,6 +36,18 @@ int ww_outfile_open(ww_outfile *of, const char *path, ww_error *err)
     snprintf(of->tmp_path, sizeof of->tmp_path, "%.*s.%s.tmp-XXXXXX", dirlen, path, path + dirlen);
     int fd = mkstemp(of->tmp_path);
     if (fd < 0) return ww_fail(err, WW_EIO, "%s: cannot write: %s", path, strerror(errno));
+    /* mkstemp makes 0600; give the file the mode open(2) would: the existing
+     * file's, or 0666 less the umask */
+    struct stat st;
+    mode_t mode;
+    if (stat(path, &st) == 0) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    (void)fchmod(fd, mode); /* not fatal: the data is what matters */
     of->fp = fdopen(fd, "wb");
     if (!of->fp) {
         int e = errno;

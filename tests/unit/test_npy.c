@@ -132,3 +132,21 @@ WW_TEST(fuzz_regressions_are_refused)
     closedir(d);
     CHECK(n > 0);
 }
+
+WW_TEST(output_gets_the_usual_file_mode)
+{
+    float v[1] = {0};
+    int64_t s[1] = {1};
+    ww_error err;
+    mode_t old = umask(022);
+    const char *p = ww_test_tmp("mode.npy");
+    REQUIRE(ww_npy_write(p, WW_NPY_F32, v, 1, s, &err) == WW_OK);
+    struct stat st;
+    REQUIRE(stat(p, &st) == 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0644);
+    chmod(p, 0600); /* an existing file keeps its mode when replaced */
+    REQUIRE(ww_npy_write(p, WW_NPY_F32, v, 1, s, &err) == WW_OK);
+    REQUIRE(stat(p, &st) == 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0600);
+    umask(old);
+}
