@@ -296,7 +296,7 @@ def main():
           (chosen["threshold"], chosen["frr"] * 100, chosen["misses"], len(clips), chosen["false_accepts"],
            hours, chosen["fa_per_hour"]))
     for r in rows:
-        print("thr %.3f  FRR %5.1f%%  FA %4d  FA/h %7.2f" % (r["threshold"], r["frr"] * 100, r["false_accepts"],
+        print("thr %.5f  FRR %5.1f%%  FA %4d  FA/h %7.2f" % (r["threshold"], r["frr"] * 100, r["false_accepts"],
                                                            r["fa_per_hour"]))
 
 
