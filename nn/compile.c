@@ -528,6 +528,15 @@ int ww_graph_build_int8(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, 
         g->n_int8 = 0;
         for (int i = 0; i < g->nn; i++)
             if (!g->nodes[i].dead && ww_op_is_int8(g->nodes[i].op)) g->n_int8++;
+        /* the float weights folded from the int8 ones are read by no step now:
+         * free them (the int8 kernels packed from the initializers) */
+        for (int t = 0; t < g->nt; t++) {
+            ww_tensor *x = &g->t[t];
+            if (x->is_const && x->owned && !x->n_consumers && !x->is_output && x->producer >= 0) {
+                free(x->owned);
+                x->owned = x->data = NULL;
+            }
+        }
     }
     g->macs = 0;
     for (int s = 0; s < g->n_order; s++) {
