@@ -7,7 +7,8 @@
 # runs over the same file first, for comparison.
 #   scripts/demo.sh BUILD_DIR [MODEL.onnx RECORDING.wav]
 # Defaults: the shipped wake word model (models/hey_jarvis.int8.onnx or
-# models/hey_jarvis.onnx) with its demo recording (models/demo/*.wav); until
+# models/hey_jarvis.onnx) with its demo recording (tests/fixtures/clips/demo.wav,
+# 16 s of speech from voices the model never saw in training); until
 # those exist, the test model that fires on 1 kHz tone bursts and its
 # recording (tests/fixtures/daemon/), which exercises the same pipeline.
 set -u
@@ -21,7 +22,8 @@ if [ -z "$MODEL" ]; then
     for m in models/hey_jarvis.int8.onnx models/hey_jarvis.onnx; do
         [ -f "$m" ] && MODEL=$PWD/$m && break
     done
-    WAV=$(ls "$PWD"/models/demo/*.wav 2>/dev/null | head -1)
+    WAV=$PWD/tests/fixtures/clips/demo.wav
+    [ -f "$WAV" ] || WAV=""
     if [ -z "$MODEL" ] || [ -z "$WAV" ]; then
         echo "demo: the trained wake word model or its demo recording is not in models/ yet;"
         echo "demo: showing the pipeline with the test model (fires on 1 kHz tone bursts)."

