@@ -117,6 +117,11 @@ static int dequantize_run(ww_graph *g, ww_node *n, ww_error *err)
         for (size_t c = 0; c < p->ch; c++) {
             float sc = scale[c];
             int64_t zp = z ? ww_tensor_i64_at(z, c) : 0;
+            if (x->dtype == WW_DT_I8) { /* weights: millions of them at load */
+                const int8_t *q = x->data;
+                for (size_t k = 0; k < p->inner; k++, i++) out[i] = (float)(q[i] - zp) * sc;
+                continue;
+            }
             for (size_t k = 0; k < p->inner; k++, i++)
                 out[i] = (float)(ww_tensor_i64_at(x, i) - zp) * sc;
         }
