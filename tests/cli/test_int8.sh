@@ -119,4 +119,52 @@ for case in "narrow:$Q:$F/inputs.npy" \
         t_fail "int8_isas_bit_identical_$tag" "$why"
     fi
 done
+
+# a float op (Sigmoid) reading a conv's 4-D output with channels and space:
+# the conv cannot write NHWC there, so it (and the 4-channel input Q) stay
+# float-simulated, and the bytes are the simulation's
+if /usr/bin/python3 - "$TMP/layout.onnx" "$TMP/layout.npy" 2>"$TMP/layout.err" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as T
+rng = np.random.default_rng(1)
+def c(name, a): return nh.from_array(np.asarray(a), name)
+w = rng.integers(-127, 128, size=(8, 4, 3, 3)).astype(np.int8)
+ws = (rng.random(8).astype(np.float32) * 0.01 + 0.001)
+inits = [c("s_in", np.float32(0.05)), c("z_in", np.uint8(128)),
+         c("w", w), c("ws", ws), c("wz", np.zeros(8, np.int8)),
+         c("b", rng.integers(-500, 500, size=8).astype(np.int32)), c("bs", (ws * 0.05).astype(np.float32)),
+         c("bz", np.zeros(8, np.int32)),
+         c("s_c", np.float32(0.08)), c("z_c", np.uint8(120)),
+         c("s_o", np.float32(0.004)), c("z_o", np.uint8(0))]
+nodes = [h.make_node("QuantizeLinear", ["x", "s_in", "z_in"], ["xq"]),
+         h.make_node("DequantizeLinear", ["xq", "s_in", "z_in"], ["xd"]),
+         h.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"], axis=0),
+         h.make_node("DequantizeLinear", ["b", "bs", "bz"], ["bd"], axis=0),
+         h.make_node("Conv", ["xd", "wd", "bd"], ["c1"], pads=[1, 1, 1, 1]),
+         h.make_node("QuantizeLinear", ["c1", "s_c", "z_c"], ["c1q"]),
+         h.make_node("DequantizeLinear", ["c1q", "s_c", "z_c"], ["c1d"]),
+         # a float op on a tensor with channels and space: the conv must stay NCHW
+         h.make_node("Sigmoid", ["c1d"], ["sg"]),
+         h.make_node("QuantizeLinear", ["sg", "s_o", "z_o"], ["sq"]),
+         h.make_node("DequantizeLinear", ["sq", "s_o", "z_o"], ["y"])]
+g = h.make_graph(nodes, "layout", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 6, 7])],
+                 [h.make_tensor_value_info("y", T.FLOAT, [1, 8, 6, 7])], inits)
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
+m.ir_version = 7
+onnx.checker.check_model(m)
+onnx.save(m, sys.argv[1])
+np.save(sys.argv[2], rng.standard_normal((1, 4, 6, 7)).astype(np.float32) * 3)
+PY
+then
+    n=$(int8_steps "$TMP/layout.onnx")
+    if [ "$n" = 0 ] && run "$TMP/layout.onnx" "$TMP/layout.npy" "$TMP/lay.i8" &&
+        run "$TMP/layout.onnx" "$TMP/layout.npy" "$TMP/lay.sim" WW_INT8=0 &&
+        cmp -s "$TMP/lay.i8/y.npy" "$TMP/lay.sim/y.npy"; then
+        t_ok "int8_keeps_nchw_tensors_read_by_float_ops_float"
+    else
+        t_fail "int8_keeps_nchw_tensors_read_by_float_ops_float" "int8 steps '${n:-}'" "$(cat "$TMP/lay.i8.err" 2>/dev/null)"
+    fi
+else
+    echo "ok - int8_keeps_nchw_tensors_read_by_float_ops_float # SKIP python3-onnx missing"
+fi
 t_done
