@@ -8,7 +8,7 @@ set -eu
 
 BUILD_PKGS="make gcc clang pkg-config libasound2-dev libfftw3-dev libsndfile1-dev libsoxr-dev \
 libprotobuf-c-dev protobuf-c-compiler libsystemd-dev libonnx-dev libonnx-testdata \
-alsa-utils dbus systemd python3-dbus sox"
+alsa-utils dbus systemd python3-dbus python3-numpy python3-onnx sox"
 FIXTURE_PKGS="python3-torch python3-torchaudio python3-torchvision python3-onnx python3-numpy \
 libopenblas0-pthread espeak-ng flite"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
@@ -21,6 +21,10 @@ for arg in "$@"; do
     *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac
 done
+
+# The ONNX Runtime parity tests need node and npm (scripts/install-ort.sh); a
+# machine with its own Node.js (e.g. nodesource's, which bundles npm) keeps it.
+command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
 
 missing=""
 for p in $want; do
