@@ -36,20 +36,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds
-wait_for() {
-    local limit=$(($1 * 20)) i=0
-    shift
-    while ! "$@" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -ge $limit ] && return 1
-        sleep 0.05
-    done
-}
-count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
-has() { grep -q -- "$1" "$2"; }
+. "$(dirname "$0")/poll.sh"
 alive() { kill -0 "$DPID" 2>/dev/null; }
-at_least() { [ "$(count "$2" "$3")" -ge "$1" ]; } # N PATTERN FILE
 
 for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
     command -v "$tool" >/dev/null || { nok "needs $tool"; exit 1; }

@@ -25,18 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-wait_for() {
-    local limit=$(($1 * 20)) i=0
-    shift
-    while ! "$@" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -ge $limit ] && return 1
-        sleep 0.05
-    done
-}
-count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
-has() { grep -q -- "$1" "$2"; }
-at_least() { [ "$(count "$2" "$3")" -ge "$1" ]; }
+. "$(dirname "$0")/poll.sh"
 
 cc -shared -fPIC -O1 -o "$T/alsa_fault.so" tests/fault/alsa_fault.c -ldl ||
     { nok "cannot build the fault-injection layer"; exit 1; }

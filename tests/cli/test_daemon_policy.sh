@@ -30,15 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-wait_for() {
-    local limit=$(($1 * 20)) i=0
-    shift
-    while ! "$@" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -ge $limit ] && return 1
-        sleep 0.05
-    done
-}
+. "$(dirname "$0")/poll.sh"
 
 cat >"$T/bus.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
