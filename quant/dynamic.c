@@ -5,6 +5,8 @@
  * Y_output_quantized for the integer op's output. */
 #include "quant/dynamic.h"
 
+#include "quant/onnx_edit.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,17 +25,6 @@ typedef struct dctx {
     char **done; /* activations and weights already quantized */
     size_t n_done;
 } dctx;
-
-static char *cat2(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    char *d = malloc(na + nb + 1);
-    if (d) {
-        memcpy(d, a, na);
-        memcpy(d + na, b, nb + 1);
-    }
-    return d;
-}
 
 static int oom(dctx *c)
 {
@@ -65,12 +56,13 @@ static Onnx__NodeProto *make_node(const char *op, const char *name, size_t n_in,
     Onnx__NodeProto *n = malloc(sizeof(*n));
     if (!n) return NULL;
     onnx__node_proto__init(n);
-    int ok = (n->op_type = cat2(op, "")) && (n->name = cat2(name, "")) &&
+    int ok = (n->op_type = ww_onnx_cat(op, "")) && (n->name = ww_onnx_cat(name, "")) &&
              (n->input = calloc(n_in, sizeof(char *))) &&
              (n->output = calloc(n_out, sizeof(char *)));
-    for (size_t i = 0; ok && i < n_in; i++) ok = (n->input[n->n_input++] = cat2(in[i], "")) != NULL;
+    for (size_t i = 0; ok && i < n_in; i++)
+        ok = (n->input[n->n_input++] = ww_onnx_cat(in[i], "")) != NULL;
     for (size_t i = 0; ok && i < n_out; i++)
-        ok = (n->output[n->n_output++] = cat2(out[i], "")) != NULL;
+        ok = (n->output[n->n_output++] = ww_onnx_cat(out[i], "")) != NULL;
     if (ok && to >= 0) {
         Onnx__AttributeProto *a = malloc(sizeof(*a));
         ok = a && (n->attribute = malloc(sizeof(*n->attribute)));
@@ -81,7 +73,7 @@ static Onnx__NodeProto *make_node(const char *op, const char *name, size_t n_in,
             a->has_type = a->has_i = 1;
             a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
             a->i = to;
-            ok = (a->name = cat2("to", "")) != NULL;
+            ok = (a->name = ww_onnx_cat("to", "")) != NULL;
         } else {
             free(a);
         }
@@ -99,7 +91,7 @@ static int add_init(dctx *c, const char *name, int dtype, size_t ndim, const int
     Onnx__TensorProto *t = malloc(sizeof(*t));
     if (!t) return oom(c);
     onnx__tensor_proto__init(t);
-    t->name = cat2(name, "");
+    t->name = ww_onnx_cat(name, "");
     t->has_data_type = 1;
     t->data_type = dtype;
     t->n_dims = ndim;
@@ -120,33 +112,6 @@ static int add_init(dctx *c, const char *name, int dtype, size_t ndim, const int
     return WW_OK;
 }
 
-static Onnx__TensorProto *find_init(dctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->g->n_initializer; i++)
-        if (c->g->initializer[i]->name && !strcmp(c->g->initializer[i]->name, name))
-            return c->g->initializer[i];
-    return NULL;
-}
-
-static int floats_of(dctx *c, const Onnx__TensorProto *t, float **out, size_t *n)
-{
-    size_t cnt = 1;
-    for (size_t i = 0; i < t->n_dims; i++) cnt *= (size_t)(t->dims[i] < 0 ? 0 : t->dims[i]);
-    float *d = malloc((cnt ? cnt : 1) * sizeof(float));
-    if (!d) return oom(c);
-    if (t->has_raw_data && t->raw_data.len == cnt * 4)
-        memcpy(d, t->raw_data.data, cnt * 4);
-    else if (t->n_float_data == cnt)
-        memcpy(d, t->float_data, cnt * 4);
-    else {
-        free(d);
-        return ww_fail(c->err, WW_EFORMAT, "%s: initializer '%s' holds no data", c->name, t->name);
-    }
-    *out = d;
-    *n = cnt;
-    return WW_OK;
-}
-
 static int is_done(dctx *c, const char *name)
 {
     for (size_t i = 0; i < c->n_done; i++)
@@ -159,7 +124,7 @@ static int mark_done(dctx *c, const char *name)
     void *p = realloc(c->done, (c->n_done + 1) * sizeof(char *));
     if (!p) return oom(c);
     c->done = p;
-    if (!(c->done[c->n_done] = cat2(name, ""))) return oom(c);
+    if (!(c->done[c->n_done] = ww_onnx_cat(name, ""))) return oom(c);
     c->n_done++;
     return WW_OK;
 }
@@ -170,7 +135,7 @@ static int quantize_weight(dctx *c, const Onnx__TensorProto *t)
     if (is_done(c, t->name)) return WW_OK;
     float *w;
     size_t n;
-    int rc = floats_of(c, t, &w, &n);
+    int rc = ww_onnx_init_floats(t, c->name, &w, &n, c->err);
     if (rc) return rc;
     double lo = 0, hi = 0;
     for (size_t i = 0; i < n; i++) {
@@ -180,8 +145,8 @@ static int quantize_weight(dctx *c, const Onnx__TensorProto *t)
     float scale = hi > lo ? (float)((hi - lo) / 255) : 1.0f;
     uint8_t zp = (uint8_t)fmin(fmax(nearbyint(-lo / scale), 0), 255);
     uint8_t *q = malloc(n ? n : 1);
-    char *qn = cat2(t->name, "_quantized"), *sn = cat2(t->name, "_scale"),
-         *zn = cat2(t->name, "_zero_point");
+    char *qn = ww_onnx_cat(t->name, "_quantized"), *sn = ww_onnx_cat(t->name, "_scale"),
+         *zn = ww_onnx_cat(t->name, "_zero_point");
     if (!q || !qn || !sn || !zn) {
         rc = oom(c);
     } else {
@@ -213,21 +178,21 @@ static int rewrite(dctx *c, Onnx__NodeProto **slot, int is_conv, size_t idx)
 {
     Onnx__NodeProto *n = *slot;
     const char *x = n->input[0];
-    Onnx__TensorProto *w = find_init(c, n->input[1]);
+    Onnx__TensorProto *w = ww_onnx_find_init(c->g, n->input[1]);
     Onnx__TensorProto *b =
-        is_conv && n->n_input > 2 && *n->input[2] ? find_init(c, n->input[2]) : NULL;
-    char *xq = cat2(x, "_quantized"), *xs = cat2(x, "_scale"), *xz = cat2(x, "_zero_point"),
-         *wq = cat2(w->name, "_quantized"), *ws = cat2(w->name, "_scale"),
-         *wz = cat2(w->name, "_zero_point"), *y = cat2(n->output[0], ""),
-         *yq = cat2(n->output[0], "_output_quantized"),
-         *yc = cat2(n->output[0], "_output_quantized_cast_output"),
-         *sm = cat2(n->output[0], "_scales_mul_output"),
-         *ym = cat2(n->output[0], "_output_scale_mul_output"),
-         *br = b ? cat2(b->name, "_reshaped") : NULL, *nm = NULL;
+        is_conv && n->n_input > 2 && *n->input[2] ? ww_onnx_find_init(c->g, n->input[2]) : NULL;
+    char *xq = ww_onnx_cat(x, "_quantized"), *xs = ww_onnx_cat(x, "_scale"),
+         *xz = ww_onnx_cat(x, "_zero_point"), *wq = ww_onnx_cat(w->name, "_quantized"),
+         *ws = ww_onnx_cat(w->name, "_scale"), *wz = ww_onnx_cat(w->name, "_zero_point"),
+         *y = ww_onnx_cat(n->output[0], ""), *yq = ww_onnx_cat(n->output[0], "_output_quantized"),
+         *yc = ww_onnx_cat(n->output[0], "_output_quantized_cast_output"),
+         *sm = ww_onnx_cat(n->output[0], "_scales_mul_output"),
+         *ym = ww_onnx_cat(n->output[0], "_output_scale_mul_output"),
+         *br = b ? ww_onnx_cat(b->name, "_reshaped") : NULL, *nm = NULL;
     int rc = WW_OK;
     char base[64];
     snprintf(base, sizeof base, "node%zu", idx);
-    nm = cat2(n->name && *n->name ? n->name : base, "");
+    nm = ww_onnx_cat(n->name && *n->name ? n->name : base, "");
     if (!xq || !xs || !xz || !wq || !ws || !wz || !y || !yq || !yc || !sm || !ym || !nm ||
         (b && !br)) {
         rc = oom(c);
@@ -235,7 +200,7 @@ static int rewrite(dctx *c, Onnx__NodeProto **slot, int is_conv, size_t idx)
     }
     if (!is_done(c, x)) {
         const char *outs[] = {xq, xs, xz};
-        char *dn = cat2(x, "_QuantizeLinear");
+        char *dn = ww_onnx_cat(x, "_QuantizeLinear");
         rc = dn ? push_node(c, make_node("DynamicQuantizeLinear", dn, 1, &x, 3, outs, -1)) : oom(c);
         free(dn);
         if (!rc) rc = mark_done(c, x);
@@ -243,7 +208,7 @@ static int rewrite(dctx *c, Onnx__NodeProto **slot, int is_conv, size_t idx)
     }
     if ((rc = quantize_weight(c, w))) goto out;
     /* the node itself becomes the integer op */
-    char *op = cat2(is_conv ? "ConvInteger" : "MatMulInteger", "");
+    char *op = ww_onnx_cat(is_conv ? "ConvInteger" : "MatMulInteger", "");
     char **in = calloc(4, sizeof(char *));
     if (!op || !in) {
         free(op);
@@ -251,10 +216,10 @@ static int rewrite(dctx *c, Onnx__NodeProto **slot, int is_conv, size_t idx)
         rc = oom(c);
         goto out;
     }
-    in[0] = cat2(xq, "");
-    in[1] = cat2(wq, "");
-    in[2] = cat2(xz, "");
-    in[3] = cat2(wz, "");
+    in[0] = ww_onnx_cat(xq, "");
+    in[1] = ww_onnx_cat(wq, "");
+    in[2] = ww_onnx_cat(xz, "");
+    in[3] = ww_onnx_cat(wz, "");
     for (size_t k = 0; k < n->n_input; k++) free(n->input[k]);
     free(n->input);
     n->input = in;
@@ -262,15 +227,15 @@ static int rewrite(dctx *c, Onnx__NodeProto **slot, int is_conv, size_t idx)
     free(n->op_type);
     n->op_type = op;
     free(n->output[0]);
-    n->output[0] = cat2(yq, "");
+    n->output[0] = ww_onnx_cat(yq, "");
     if (!in[0] || !in[1] || !in[2] || !in[3] || !n->output[0]) {
         rc = oom(c);
         goto out;
     }
     if ((rc = push_node(c, n))) goto out;
     *slot = NULL; /* owned by c->nodes now */
-    char *n1 = cat2(nm, "_output_quantized_cast"), *n2 = cat2(nm, "_scales_mul"),
-         *n3 = cat2(nm, "_output_scale_mul"), *n4 = cat2(nm, "_bias_add");
+    char *n1 = ww_onnx_cat(nm, "_output_quantized_cast"), *n2 = ww_onnx_cat(nm, "_scales_mul"),
+         *n3 = ww_onnx_cat(nm, "_output_scale_mul"), *n4 = ww_onnx_cat(nm, "_bias_add");
     const char *cast_in[] = {yq}, *mul1_in[] = {xs, ws}, *mul2_in[] = {yc, sm},
                *add_in[] = {ym, br};
     const char *cast_out[] = {yc}, *mul1_out[] = {sm}, *mul2_out[] = {b ? ym : y}, *add_out[] = {y};
@@ -282,7 +247,7 @@ static int rewrite(dctx *c, Onnx__NodeProto **slot, int is_conv, size_t idx)
         /* the bias broadcasts over [N, C, H, W] as [C, 1, 1] */
         float *bd;
         size_t bn;
-        if (!(rc = floats_of(c, b, &bd, &bn))) {
+        if (!(rc = ww_onnx_init_floats(b, c->name, &bd, &bn, c->err))) {
             int64_t dims[3] = {(int64_t)bn, 1, 1};
             rc = add_init(c, br, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3, dims, bd, bn * 4);
             free(bd);
@@ -308,31 +273,6 @@ out:
     free(br);
     free(nm);
     return rc;
-}
-
-static int referenced(const Onnx__GraphProto *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_node; i++)
-        for (size_t k = 0; k < g->node[i]->n_input; k++)
-            if (!strcmp(g->node[i]->input[k], name)) return 1;
-    for (size_t i = 0; i < g->n_output; i++)
-        if (g->output[i]->name && !strcmp(g->output[i]->name, name)) return 1;
-    return 0;
-}
-
-static int add_meta(Onnx__ModelProto *m, const char *const *k, const char *const *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        void *p = realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof(void *));
-        if (!p) return -1;
-        m->metadata_props = p;
-        Onnx__StringStringEntryProto *e = malloc(sizeof(*e));
-        if (!e) return -1;
-        onnx__string_string_entry_proto__init(e);
-        m->metadata_props[m->n_metadata_props++] = e;
-        if (!(e->key = cat2(k[i], "")) || !(e->value = cat2(v[i], ""))) return -1;
-    }
-    return 0;
 }
 
 int ww_dynamic_quantize(const void *model, size_t len, const char *name, const char *const *exclude,
@@ -365,7 +305,8 @@ int ww_dynamic_quantize(const void *model, size_t len, const char *name, const c
     for (size_t i = 0; !rc && i < g->n_node; i++) {
         Onnx__NodeProto *n = g->node[i];
         int conv = !strcmp(n->op_type, "Conv"), mm = !strcmp(n->op_type, "MatMul");
-        Onnx__TensorProto *w = (conv || mm) && n->n_input > 1 ? find_init(&c, n->input[1]) : NULL;
+        Onnx__TensorProto *w =
+            (conv || mm) && n->n_input > 1 ? ww_onnx_find_init(c.g, n->input[1]) : NULL;
         if (w && w->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
             !excluded(n, exclude, n_exclude) && (!mm || w->n_dims == 2)) {
             rc = rewrite(&c, &g->node[i], conv, i);
@@ -385,7 +326,7 @@ int ww_dynamic_quantize(const void *model, size_t len, const char *name, const c
         size_t keep = 0;
         for (size_t i = 0; i < g->n_initializer; i++) {
             Onnx__TensorProto *t = g->initializer[i];
-            if (t->name && !referenced(g, t->name)) {
+            if (t->name && !ww_onnx_referenced(g, t->name)) {
                 for (size_t k = 0; k < g->n_input; k++)
                     if (g->input[k]->name && !strcmp(g->input[k]->name, t->name)) {
                         onnx__value_info_proto__free_unpacked(g->input[k], NULL);
@@ -403,7 +344,7 @@ int ww_dynamic_quantize(const void *model, size_t len, const char *name, const c
         free(g->value_info);
         g->value_info = NULL;
         g->n_value_info = 0;
-        if (add_meta(m, meta_keys, meta_values, n_meta)) rc = oom(&c);
+        if (ww_onnx_set_meta(m, meta_keys, meta_values, n_meta)) rc = oom(&c);
     }
     if (!rc) {
         res->size = onnx__model_proto__get_packed_size(m);

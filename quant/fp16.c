@@ -2,6 +2,8 @@
  * malloc'd block so onnx__model_proto__free_unpacked() frees it (see qdq.c). */
 #include "quant/fp16.h"
 
+#include "quant/onnx_edit.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,14 +55,6 @@ float ww_f16_to_f32(uint16_t h)
     return f;
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static int to_f16(Onnx__TensorProto *t, const char *name, ww_error *err)
 {
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) return WW_OK;
@@ -105,7 +99,7 @@ static Onnx__NodeProto *make_cast(const char *in, const char *out, int to)
     }
     onnx__node_proto__init(n);
     onnx__attribute_proto__init(a);
-    n->op_type = xstrdup("Cast");
+    n->op_type = ww_onnx_strdup("Cast");
     size_t len = strlen(out) + 8;
     n->name = malloc(len);
     if (n->name) {
@@ -115,7 +109,7 @@ static Onnx__NodeProto *make_cast(const char *in, const char *out, int to)
     n->input = malloc(sizeof(char *));
     n->output = malloc(sizeof(char *));
     n->attribute = malloc(sizeof(*n->attribute));
-    a->name = xstrdup("to");
+    a->name = ww_onnx_strdup("to");
     a->has_type = 1;
     a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
     a->has_i = 1;
@@ -127,11 +121,11 @@ static Onnx__NodeProto *make_cast(const char *in, const char *out, int to)
         onnx__attribute_proto__free_unpacked(a, NULL);
     }
     if (n->input) {
-        n->input[0] = xstrdup(in);
+        n->input[0] = ww_onnx_strdup(in);
         n->n_input = 1;
     }
     if (n->output) {
-        n->output[0] = xstrdup(out);
+        n->output[0] = ww_onnx_strdup(out);
         n->n_output = 1;
     }
     if (!n->op_type || !n->name || !n->n_input || !n->n_output || !n->n_attribute || !n->input[0] ||
@@ -156,7 +150,7 @@ static int rename_uses(Onnx__GraphProto *g, const char *from, const char *to, in
         char **v = outputs ? n->output : n->input;
         for (size_t k = 0; k < cnt; k++)
             if (!strcmp(v[k], from)) {
-                char *s = xstrdup(to);
+                char *s = ww_onnx_strdup(to);
                 if (!s) return -1;
                 free(v[k]);
                 v[k] = s;
@@ -255,33 +249,6 @@ static int convert(Onnx__ModelProto *m, const char *name, ww_error *err)
     return WW_OK;
 }
 
-static int add_meta(Onnx__ModelProto *m, const char *const *k, const char *const *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        Onnx__StringStringEntryProto *e = NULL;
-        for (size_t j = 0; j < m->n_metadata_props; j++)
-            if (m->metadata_props[j]->key && !strcmp(m->metadata_props[j]->key, k[i]))
-                e = m->metadata_props[j];
-        if (e) {
-            char *s = xstrdup(v[i]);
-            if (!s) return -1;
-            free(e->value);
-            e->value = s;
-            continue;
-        }
-        void *p = realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof(e));
-        if (!p) return -1;
-        m->metadata_props = p;
-        if (!(e = malloc(sizeof(*e)))) return -1;
-        onnx__string_string_entry_proto__init(e);
-        m->metadata_props[m->n_metadata_props++] = e;
-        e->key = xstrdup(k[i]);
-        e->value = xstrdup(v[i]);
-        if (!e->key || !e->value) return -1;
-    }
-    return 0;
-}
-
 int ww_fp16_convert(const void *model, size_t len, const char *name, const char *const *meta_keys,
                     const char *const *meta_values, size_t n_meta, void **out, size_t *out_len,
                     ww_error *err)
@@ -293,7 +260,7 @@ int ww_fp16_convert(const void *model, size_t len, const char *name, const char 
         return ww_fail(err, WW_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", name);
     }
     int rc = convert(m, name, err);
-    if (!rc && add_meta(m, meta_keys, meta_values, n_meta))
+    if (!rc && ww_onnx_set_meta(m, meta_keys, meta_values, n_meta))
         rc = ww_fail(err, WW_ENOMEM, "%s: out of memory", name);
     if (!rc) {
         *out_len = onnx__model_proto__get_packed_size(m);

@@ -5,6 +5,8 @@
  * between two places in the tree. */
 #include "quant/qdq.h"
 
+#include "quant/onnx_edit.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,24 +54,6 @@ typedef struct ctx {
     ww_qdq_result *res;
 } ctx;
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
-static char *cat2(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    char *d = malloc(na + nb + 1);
-    if (!d) return NULL;
-    memcpy(d, a, na);
-    memcpy(d + na, b, nb + 1);
-    return d;
-}
-
 static int oom(ctx *c)
 {
     return ww_fail(c->err, WW_ENOMEM, "%s: out of memory while quantizing", c->name);
@@ -98,14 +82,6 @@ void ww_qdq_options_default(ww_qdq_options *opt)
 }
 
 /* ---- graph queries (linear scans: graphs here have tens of nodes) ---- */
-
-static Onnx__TensorProto *find_init(ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->g->n_initializer; i++)
-        if (c->g->initializer[i]->name && !strcmp(c->g->initializer[i]->name, name))
-            return c->g->initializer[i];
-    return NULL;
-}
 
 static int is_graph_output(ctx *c, const char *name)
 {
@@ -169,44 +145,13 @@ static long tq_find_bias(ctx *c, const char *name, long node)
 
 /* ---- initializer data ---- */
 
-static size_t tensor_count(const Onnx__TensorProto *t)
-{
-    size_t n = 1;
-    for (size_t i = 0; i < t->n_dims; i++) n *= (size_t)(t->dims[i] < 0 ? 0 : t->dims[i]);
-    return n;
-}
-
-/* A float32 initializer's data (copied out of raw_data or float_data). */
-static int init_floats(ctx *c, const Onnx__TensorProto *t, float **out, size_t *count)
-{
-    size_t n = tensor_count(t);
-    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-        return ww_fail(c->err, WW_EUNSUPPORTED, "%s: initializer '%s' is not float32 (type %d)",
-                       c->name, t->name, (int)t->data_type);
-    float *d = malloc((n ? n : 1) * sizeof(float));
-    if (!d) return oom(c);
-    if (t->has_raw_data && t->raw_data.len == n * 4) {
-        memcpy(d, t->raw_data.data, n * 4);
-    } else if (t->n_float_data == n) {
-        memcpy(d, t->float_data, n * 4);
-    } else {
-        free(d);
-        return ww_fail(c->err, WW_EFORMAT,
-                       "%s: initializer '%s' holds no data for its %zu elements%s", c->name,
-                       t->name, n, t->n_external_data ? " (external data)" : "");
-    }
-    *out = d;
-    *count = n;
-    return WW_OK;
-}
-
 static Onnx__TensorProto *make_tensor(const char *name, int dtype, size_t ndim, const int64_t *dims,
                                       const void *data, size_t bytes)
 {
     Onnx__TensorProto *t = malloc(sizeof(*t));
     if (!t) return NULL;
     onnx__tensor_proto__init(t);
-    t->name = xstrdup(name);
+    t->name = ww_onnx_strdup(name);
     t->has_data_type = 1;
     t->data_type = dtype;
     t->n_dims = ndim;
@@ -264,18 +209,18 @@ static Onnx__NodeProto *make_qnode(const char *op, const char *name, const char 
     Onnx__NodeProto *n = malloc(sizeof(*n));
     if (!n) return NULL;
     onnx__node_proto__init(n);
-    n->op_type = xstrdup(op);
-    n->name = xstrdup(name);
+    n->op_type = ww_onnx_strdup(op);
+    n->name = ww_onnx_strdup(name);
     n->input = calloc(3, sizeof(char *));
     n->output = calloc(1, sizeof(char *));
     int ok = n->op_type && n->name && n->input && n->output;
     if (ok) {
         n->n_input = 3;
-        n->input[0] = xstrdup(in);
-        n->input[1] = xstrdup(scale);
-        n->input[2] = xstrdup(zp);
+        n->input[0] = ww_onnx_strdup(in);
+        n->input[1] = ww_onnx_strdup(scale);
+        n->input[2] = ww_onnx_strdup(zp);
         n->n_output = 1;
-        n->output[0] = xstrdup(out);
+        n->output[0] = ww_onnx_strdup(out);
         ok = n->input[0] && n->input[1] && n->input[2] && n->output[0];
     }
     if (ok && axis >= 0) {
@@ -285,7 +230,7 @@ static Onnx__NodeProto *make_qnode(const char *op, const char *name, const char 
         if (n->attribute && a) {
             n->attribute[0] = a;
             n->n_attribute = 1;
-            a->name = xstrdup("axis");
+            a->name = ww_onnx_strdup("axis");
             a->has_type = 1;
             a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
             a->has_i = 1;
@@ -305,7 +250,7 @@ static Onnx__NodeProto *make_qnode(const char *op, const char *name, const char 
 
 static int set_str(char **slot, const char *value)
 {
-    char *s = xstrdup(value);
+    char *s = ww_onnx_strdup(value);
     if (!s) return -1;
     free(*slot);
     *slot = s;
@@ -327,7 +272,7 @@ static long tq_add(ctx *c, const char *name, int kind)
     }
     tq *e = &c->t[c->n_t];
     memset(e, 0, sizeof(*e));
-    e->name = xstrdup(name);
+    e->name = ww_onnx_strdup(name);
     if (!e->name) return -1;
     e->kind = kind;
     e->share = -1;
@@ -339,7 +284,7 @@ static long tq_add(ctx *c, const char *name, int kind)
 
 static int is_float_init(ctx *c, const char *name)
 {
-    Onnx__TensorProto *t = find_init(c, name);
+    Onnx__TensorProto *t = ww_onnx_find_init(c->g, name);
     return t && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
 }
 
@@ -348,7 +293,7 @@ static int is_float_init(ctx *c, const char *name)
 static int quantize_tensor(ctx *c, const char *name)
 {
     if (!name || !*name) return WW_OK;
-    if (find_init(c, name)) {
+    if (ww_onnx_find_init(c->g, name)) {
         if (!is_float_init(c, name)) return WW_OK;
         long i = tq_add(c, name, TQ_WEIGHT);
         return i < 0 ? oom(c) : WW_OK;
@@ -394,8 +339,8 @@ static int note_float(ctx *c, const Onnx__NodeProto *n, const char *why)
     if (!p) return oom(c);
     r->float_nodes = p;
     ww_qdq_float_node *f = &r->float_nodes[r->n_float_nodes];
-    f->name = xstrdup(n->name ? n->name : "");
-    f->op_type = xstrdup(n->op_type);
+    f->name = ww_onnx_strdup(n->name ? n->name : "");
+    f->op_type = ww_onnx_strdup(n->op_type);
     f->why = why;
     if (!f->name || !f->op_type) {
         free(f->name);
@@ -420,7 +365,7 @@ static int plan_weighted(ctx *c, Onnx__NodeProto *n, long idx)
                 Onnx__AttributeProto *tb = find_attr(n, "transB");
                 axis = tb && tb->i ? 0 : 1;
             } else if (!strcmp(n->op_type, "MatMul")) {
-                Onnx__TensorProto *t = find_init(c, w);
+                Onnx__TensorProto *t = ww_onnx_find_init(c->g, w);
                 axis = t->n_dims >= 2 ? (int)t->n_dims - 1 : 0;
             }
             c->t[i].axis = c->opt->per_channel ? axis : -1;
@@ -441,10 +386,10 @@ static int plan_weighted(ctx *c, Onnx__NodeProto *n, long idx)
         if (!strcmp(n->op_type, "Gemm")) { /* ORT folds beta into the bias */
             Onnx__AttributeProto *beta = find_attr(n, "beta");
             if (beta && beta->has_f && beta->f != 1.0f) {
-                Onnx__TensorProto *t = find_init(c, n->input[2]);
-                size_t cnt = tensor_count(t);
+                Onnx__TensorProto *t = ww_onnx_find_init(c->g, n->input[2]);
+                size_t cnt = ww_onnx_tensor_count(t);
                 float *d;
-                if ((rc = init_floats(c, t, &d, &cnt))) return rc;
+                if ((rc = ww_onnx_init_floats(t, c->name, &d, &cnt, c->err))) return rc;
                 for (size_t k = 0; k < cnt; k++) d[k] *= beta->f;
                 if (t->has_raw_data && t->raw_data.len == cnt * 4)
                     memcpy(t->raw_data.data, d, cnt * 4);
@@ -565,10 +510,10 @@ static int resolve_act(ctx *c, size_t i, int depth)
 
 static int emit_weight(ctx *c, tq *e)
 {
-    Onnx__TensorProto *t = find_init(c, e->name);
+    Onnx__TensorProto *t = ww_onnx_find_init(c->g, e->name);
     float *w;
     size_t n;
-    int rc = init_floats(c, t, &w, &n);
+    int rc = ww_onnx_init_floats(t, c->name, &w, &n, c->err);
     if (rc) return rc;
     int ndim = (int)t->n_dims;
     int axis = e->axis >= 0 && e->axis < ndim ? e->axis : -1;
@@ -577,9 +522,9 @@ static int emit_weight(ctx *c, tq *e)
     e->scales = malloc(ch * sizeof(float));
     float *deq = malloc((n ? n : 1) * sizeof(float));
     int8_t *zp = calloc(ch, 1);
-    char *qn = cat2(e->name, "_quantized"), *sn = cat2(e->name, "_scale"),
-         *zn = cat2(e->name, "_zero_point"), *dn = cat2(e->name, "_DequantizeLinear"),
-         *on = cat2(e->name, "_DequantizeLinear_Output");
+    char *qn = ww_onnx_cat(e->name, "_quantized"), *sn = ww_onnx_cat(e->name, "_scale"),
+         *zn = ww_onnx_cat(e->name, "_zero_point"), *dn = ww_onnx_cat(e->name, "_DequantizeLinear"),
+         *on = ww_onnx_cat(e->name, "_DequantizeLinear_Output");
     if (!q || !e->scales || !deq || !zp || !qn || !sn || !zn || !dn || !on) {
         rc = oom(c);
         goto out;
@@ -607,7 +552,7 @@ static int emit_weight(ctx *c, tq *e)
         goto out;
     }
     r->weights = p;
-    r->weights[r->n_weights].name = xstrdup(e->name);
+    r->weights[r->n_weights].name = ww_onnx_strdup(e->name);
     r->weights[r->n_weights].channels = (int)ch;
     r->weights[r->n_weights].sqnr_db = ww_sqnr_db(w, deq, n);
     if (!r->weights[r->n_weights].name) {
@@ -632,7 +577,7 @@ out:
  * names carry the node's index. */
 static char *bias_base(const tq *e)
 {
-    if (!e->shared) return xstrdup(e->name);
+    if (!e->shared) return ww_onnx_strdup(e->name);
     size_t n = strlen(e->name) + 24;
     char *s = malloc(n);
     if (s) snprintf(s, n, "%s_node%ld", e->name, e->node);
@@ -642,10 +587,10 @@ static char *bias_base(const tq *e)
 static int emit_bias(ctx *c, tq *e)
 {
     tq *in = &c->t[e->in_tq], *wt = &c->t[e->w_tq];
-    Onnx__TensorProto *t = find_init(c, e->name);
+    Onnx__TensorProto *t = ww_onnx_find_init(c->g, e->name);
     float *b;
     size_t n;
-    int rc = init_floats(c, t, &b, &n);
+    int rc = ww_onnx_init_floats(t, c->name, &b, &n, c->err);
     if (rc) return rc;
     size_t ch = wt->n_scales > 1 ? wt->n_scales : 1;
     if (ch > 1 && ch != n) {
@@ -661,9 +606,10 @@ static int emit_bias(ctx *c, tq *e)
         free(b);
         return oom(c);
     }
-    char *qn = cat2(base, "_quantized"), *sn = cat2(base, "_quantized_scale"),
-         *zn = cat2(base, "_quantized_zero_point"), *dn = cat2(base, "_DequantizeLinear"),
-         *on = cat2(base, "_DequantizeLinear_Output");
+    char *qn = ww_onnx_cat(base, "_quantized"), *sn = ww_onnx_cat(base, "_quantized_scale"),
+         *zn = ww_onnx_cat(base, "_quantized_zero_point"),
+         *dn = ww_onnx_cat(base, "_DequantizeLinear"),
+         *on = ww_onnx_cat(base, "_DequantizeLinear_Output");
     free(base);
     if (!q || !sc || !zp || !qn || !sn || !zn || !dn || !on) {
         rc = oom(c);
@@ -700,9 +646,10 @@ out:
  * output), `dq_out` what the DQ writes. */
 static int emit_act(ctx *c, tq *e, const char *src, const char *dq_out)
 {
-    char *sn = cat2(e->name, "_scale"), *zn = cat2(e->name, "_zero_point"),
-         *qname = cat2(e->name, "_QuantizeLinear"), *qout = cat2(e->name, "_QuantizeLinear_Output"),
-         *dname = cat2(e->name, "_DequantizeLinear");
+    char *sn = ww_onnx_cat(e->name, "_scale"), *zn = ww_onnx_cat(e->name, "_zero_point"),
+         *qname = ww_onnx_cat(e->name, "_QuantizeLinear"),
+         *qout = ww_onnx_cat(e->name, "_QuantizeLinear_Output"),
+         *dname = ww_onnx_cat(e->name, "_DequantizeLinear");
     int rc = WW_OK;
     if (!sn || !zn || !qname || !qout || !dname) {
         rc = oom(c);
@@ -726,8 +673,8 @@ static int emit_act(ctx *c, tq *e, const char *src, const char *dq_out)
     }
     r->acts = p;
     ww_qdq_act *a = &r->acts[r->n_acts];
-    a->name = xstrdup(e->name);
-    a->dq_name = xstrdup(dq_out);
+    a->name = ww_onnx_strdup(e->name);
+    a->dq_name = ww_onnx_strdup(dq_out);
     a->scale = e->qp.scale;
     a->zero_point = e->qp.zero_point;
     a->lo = e->lo;
@@ -751,8 +698,8 @@ out:
 /* The name consumers read for a quantized activation. */
 static char *dq_name_of(ctx *c, const tq *e)
 {
-    return is_graph_output(c, e->name) ? xstrdup(e->name)
-                                       : cat2(e->name, "_DequantizeLinear_Output");
+    return is_graph_output(c, e->name) ? ww_onnx_strdup(e->name)
+                                       : ww_onnx_cat(e->name, "_DequantizeLinear_Output");
 }
 
 static int emit_graph(ctx *c)
@@ -788,10 +735,10 @@ static int emit_graph(ctx *c)
                 dq = dq_name_of(c, e);
             } else if (e->kind == TQ_BIAS) {
                 char *base = bias_base(e);
-                dq = base ? cat2(base, "_DequantizeLinear_Output") : NULL;
+                dq = base ? ww_onnx_cat(base, "_DequantizeLinear_Output") : NULL;
                 free(base);
             } else {
-                dq = cat2(e->name, "_DequantizeLinear_Output");
+                dq = ww_onnx_cat(e->name, "_DequantizeLinear_Output");
             }
             if (!dq) return oom(c);
             free(n->input[j]);
@@ -805,7 +752,7 @@ static int emit_graph(ctx *c)
             if (k < 0 || c->t[k].kind != TQ_ACT) continue;
             tq *e = &c->t[k];
             if (is_graph_output(c, e->name)) {
-                char *src = cat2(e->name, "_QuantizeLinear_Input");
+                char *src = ww_onnx_cat(e->name, "_QuantizeLinear_Input");
                 if (!src) return oom(c);
                 free(n->output[j]);
                 n->output[j] = src;
@@ -896,41 +843,8 @@ static int ensure_opset(ctx *c)
 static int add_metadata(ctx *c)
 {
     const ww_qdq_options *o = c->opt;
-    if (!o->n_meta) return WW_OK;
-    size_t n = c->m->n_metadata_props;
-    void *p = realloc(c->m->metadata_props, (n + o->n_meta) * sizeof(*c->m->metadata_props));
-    if (!p) return oom(c);
-    c->m->metadata_props = p;
-    for (size_t i = 0; i < o->n_meta; i++) {
-        /* a key already present is overwritten */
-        Onnx__StringStringEntryProto *e = NULL;
-        for (size_t k = 0; k < c->m->n_metadata_props; k++)
-            if (c->m->metadata_props[k]->key &&
-                !strcmp(c->m->metadata_props[k]->key, o->meta_keys[i]))
-                e = c->m->metadata_props[k];
-        if (e) {
-            if (set_str(&e->value, o->meta_values[i])) return oom(c);
-            continue;
-        }
-        e = malloc(sizeof(*e));
-        if (!e) return oom(c);
-        onnx__string_string_entry_proto__init(e);
-        e->key = xstrdup(o->meta_keys[i]);
-        e->value = xstrdup(o->meta_values[i]);
-        c->m->metadata_props[c->m->n_metadata_props++] = e;
-        if (!e->key || !e->value) return oom(c);
-    }
+    if (ww_onnx_set_meta(c->m, o->meta_keys, o->meta_values, o->n_meta)) return oom(c);
     return WW_OK;
-}
-
-static int referenced(const Onnx__GraphProto *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_node; i++)
-        for (size_t k = 0; k < g->node[i]->n_input; k++)
-            if (!strcmp(g->node[i]->input[k], name)) return 1;
-    for (size_t i = 0; i < g->n_output; i++)
-        if (g->output[i]->name && !strcmp(g->output[i]->name, name)) return 1;
-    return 0;
 }
 
 /* Installs the new node and initializer lists; drops the float weights that
@@ -951,7 +865,7 @@ static int install(ctx *c)
     size_t ki = 0;
     for (size_t i = 0; i < g->n_input; i++) {
         const char *nm = g->input[i]->name ? g->input[i]->name : "";
-        if (find_init(c, nm) && !referenced(g, nm))
+        if (ww_onnx_find_init(c->g, nm) && !ww_onnx_referenced(g, nm))
             onnx__value_info_proto__free_unpacked(g->input[i], NULL);
         else
             g->input[ki++] = g->input[i];
@@ -960,7 +874,7 @@ static int install(ctx *c)
     size_t keep = 0;
     for (size_t i = 0; i < g->n_initializer; i++) {
         Onnx__TensorProto *t = g->initializer[i];
-        int replaced = t->name && !referenced(g, t->name);
+        int replaced = t->name && !ww_onnx_referenced(g, t->name);
         if (replaced)
             onnx__tensor_proto__free_unpacked(t, NULL);
         else
