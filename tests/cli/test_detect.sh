@@ -64,6 +64,43 @@ if t_run "two models" 0 "$WW" detect --model "$MODEL" --model "$MODEL" "$WAV"; t
     [ "$(grep -c tone <<<"$OUT")" -eq 4 ] && t_ok "two --model options: both run" || t_fail "two models" "$OUT"
 fi
 
+# --scores: every smoothed score of the detector, one line per model run, at the
+# run's time; the detections are the lines where the score crosses the threshold
+if t_run "detect --scores" 0 "$WW" detect --model "$MODEL" --scores "$TMP/scores.tsv" "$WAV" "$SPEECH"; then
+    if /usr/bin/python3 - "$TMP/scores.tsv" "$WAV" "$SPEECH" "$OUT" <<'PY'; then
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0] == "file\ttime_s\tscore", lines[0]
+rows = [l.split("\t") for l in lines[1:]]
+for f in (sys.argv[2], sys.argv[3]):
+    t = [float(r[1]) for r in rows if r[0] == f]
+    # a run when 101 + 8j frames exist: frame n ends at (n - 1) * 0.01 + 0.032 s
+    want = [round(1.032 + 0.08 * j, 4) for j in range(len(t))]
+    assert t == want and len(t) > 10, (f, t[:5], len(t))
+dets = [l.split("\t") for l in sys.argv[4].splitlines()]
+assert [(d[2], d[3]) for d in dets] == [("2.712", "0.7125"), ("6.232", "0.7909")], dets
+for d in dets:
+    r = [r for r in rows if r[0] == d[0] and float(r[1]) == float(d[2])]
+    assert len(r) == 1 and abs(float(r[0][2]) - float(d[3])) < 6e-5, (d, r)
+wav = [float(r[2]) for r in rows if r[0] == sys.argv[2]]
+# the first crossings of 0.7 are the detections; the speech file never gets close
+assert max(float(r[2]) for r in rows if r[0] == sys.argv[3]) < 0.5
+assert sum(1 for a, b in zip(wav, wav[1:]) if a < 0.7 <= b) == 2
+PY
+        t_ok "--scores: header, one line per run at 1.032 + 0.08 j s, detections are its crossings"
+    else
+        t_fail "--scores output" "$(head -5 "$TMP/scores.tsv")"
+    fi
+fi
+ck "--scores with two models is a usage error" 2 ERR "--scores needs exactly one --model" \
+    "$WW" detect --model "$MODEL" --model "$MODEL" --scores "$TMP/two.tsv" "$WAV"
+[ ! -e "$TMP/two.tsv" ] && t_ok "--scores usage error writes no file" || t_fail "--scores usage error" "wrote $TMP/two.tsv"
+ck "--scores and a missing audio file: exit 1 naming it" 1 ERR "nonexistent.wav" \
+    "$WW" detect --model "$MODEL" --scores "$TMP/partial.tsv" "$WAV" /nonexistent.wav
+[ ! -e "$TMP/partial.tsv" ] && t_ok "--scores leaves no partial file on error" || t_fail "--scores partial" "$(ls -a "$TMP")"
+ck "--scores into a missing directory: exit 1 naming it" 1 ERR "/nonexistent/dir/s.tsv" \
+    "$WW" detect --model "$MODEL" --scores /nonexistent/dir/s.tsv "$WAV"
+
 ck "missing audio file: exit 1 naming it" 1 ERR "^wakewordd detect: .*/nonexistent.wav" "$WW" detect --model "$MODEL" /nonexistent.wav
 ck "missing model: exit 1 naming it" 1 ERR "^wakewordd detect: .*/nonexistent.onnx" "$WW" detect --model /nonexistent.onnx "$WAV"
 printf 'not a model' >"$TMP/junk.onnx"
