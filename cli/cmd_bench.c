@@ -29,6 +29,8 @@ static const char usage[] =
     "  --threads N    the engine is single-threaded: only 1 [1]\n"
     "  --isa NAME     kernel variant: scalar, avx2, avx512, avx512vnni, neon,\n"
     "                 neondot [the best this CPU runs, or $WW_ISA]\n"
+    "  --profile      then time every step over --runs more runs and print\n"
+    "                 each one's mean time, share and MAC rate\n"
     "  --json         one JSON object instead of the table\n"
     "  -h, --help     show this help\n";
 
@@ -101,7 +103,47 @@ typedef struct bench_result {
     char shape[128];
 } bench_result;
 
-static void print_text(const char *path, const bench_result *r)
+/* Mean time per step over the profiled runs; names may hold any bytes, so the
+ * text table prints them through %.40s after the JSON escaper would. */
+static void print_profile_text(ww_model *m)
+{
+    size_t n = ww_model_profile_count(m);
+    double total = 0;
+    ww_step_profile p;
+    for (size_t i = 0; i < n; i++)
+        if (!ww_model_profile_at(m, i, &p) && p.runs) total += (double)p.ns / (double)p.runs;
+    printf("profile    mean per step over the profiled runs (total %.1f us)\n", total / 1e3);
+    printf("  %-4s %-26s %9s %8s %6s %8s  %s\n", "step", "op", "MMAC", "us", "%", "GMAC/s", "name");
+    for (size_t i = 0; i < n; i++) {
+        if (ww_model_profile_at(m, i, &p) || !p.runs) continue;
+        double ns = (double)p.ns / (double)p.runs;
+        printf("  %-4zu %-26s %9.2f %8.1f %6.1f %8.1f  ", i, p.op_type, (double)p.macs / 1e6,
+               ns / 1e3, total > 0 ? 100 * ns / total : 0, ns > 0 ? (double)p.macs / ns : 0);
+        for (const char *c = p.name; *c && c - p.name < 40; c++)
+            putchar(*c >= 32 && *c < 127 ? *c : '?');
+        putchar('\n');
+    }
+}
+
+static void print_profile_json(ww_model *m)
+{
+    size_t n = ww_model_profile_count(m);
+    ww_step_profile p;
+    fputs(", \"profile\": [", stdout);
+    for (size_t i = 0; i < n; i++) {
+        if (ww_model_profile_at(m, i, &p)) continue;
+        fputs(i ? ", {\"op\": " : "{\"op\": ", stdout);
+        ww_json_str(stdout, p.op_type);
+        fputs(", \"name\": ", stdout);
+        ww_json_str(stdout, p.name);
+        printf(", \"macs\": %llu, \"mean_us\": ", (unsigned long long)p.macs);
+        ww_json_num(stdout, p.runs ? (double)p.ns / (double)p.runs / 1e3 : 0);
+        fputs("}", stdout);
+    }
+    fputs("]", stdout);
+}
+
+static void print_text(const char *path, const bench_result *r, ww_model *prof)
 {
     double per_s = 1e3 / r->median;
     printf("model      %s (%s, input %s)\n", path, ww_model_kind_name(r->st.kind), r->shape);
@@ -115,9 +157,10 @@ static void print_text(const char *path, const bench_result *r)
            r->median, r->p95, r->p99, r->min, r->runs, r->warmup);
     printf("throughput %.1f inferences/s, %.3f GMAC/s\n", per_s * r->batch,
            (double)r->st.macs * per_s / 1e9);
+    if (prof) print_profile_text(prof);
 }
 
-static void print_json(const char *path, const bench_result *r)
+static void print_json(const char *path, const bench_result *r, ww_model *prof)
 {
     double per_s = 1e3 / r->median;
     fputs("{\"model\": ", stdout);
@@ -143,12 +186,13 @@ static void print_json(const char *path, const bench_result *r)
     ww_json_num(stdout, per_s * r->batch);
     fputs(", \"macs_per_s\": ", stdout);
     ww_json_num(stdout, (double)r->st.macs * per_s);
+    if (prof) print_profile_json(prof);
     fputs("}\n", stdout);
 }
 
 int ww_cmd_bench(int argc, char **argv)
 {
-    enum { O_RUNS = 256, O_WARMUP, O_THREADS, O_ISA, O_BATCH, O_JSON };
+    enum { O_RUNS = 256, O_WARMUP, O_THREADS, O_ISA, O_BATCH, O_JSON, O_PROFILE };
     static const struct option opts[] = {
         {"runs", required_argument, 0, O_RUNS},
         {"warmup", required_argument, 0, O_WARMUP},
@@ -156,12 +200,13 @@ int ww_cmd_bench(int argc, char **argv)
         {"isa", required_argument, 0, O_ISA},
         {"batch", required_argument, 0, O_BATCH},
         {"json", no_argument, 0, O_JSON},
+        {"profile", no_argument, 0, O_PROFILE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     long runs = 200, warmup = 20, batch = 1, threads = 1;
     const char *isa_name = NULL;
-    int json = 0, opt;
+    int json = 0, profile = 0, opt;
     ww_error err = {{0}};
     opterr = 0;
     optind = 1;
@@ -195,6 +240,9 @@ int ww_cmd_bench(int argc, char **argv)
             break;
         case O_ISA:
             isa_name = optarg;
+            break;
+        case O_PROFILE:
+            profile = 1;
             break;
         case O_JSON:
             json = 1;
@@ -254,10 +302,16 @@ int ww_cmd_bench(int argc, char **argv)
     ww_model_get_stats(m, &r.st);
     r.execution = ww_model_execution(m);
     r.isa = ww_isa_name(ww_isa_active());
+    if (profile) {
+        ww_model_set_profiling(m, 1);
+        for (long i = 0; i < runs; i++)
+            if ((rc = ww_model_run(m, &err))) goto fail;
+        ww_model_set_profiling(m, 0);
+    }
     if (json)
-        print_json(path, &r);
+        print_json(path, &r, profile ? m : NULL);
     else
-        print_text(path, &r);
+        print_text(path, &r, profile ? m : NULL);
     goto done;
 fail:
     status = ww_cli_error(CMD, &err);

@@ -53,6 +53,7 @@ typedef struct ww_node {
     ww_activation act;
     size_t scratch_bytes;
     uint64_t macs;
+    uint64_t prof_ns, prof_runs; /* time spent in run() while profiling is on */
 } ww_node;
 
 typedef struct ww_graph {
@@ -72,7 +73,8 @@ typedef struct ww_graph {
     size_t scratch_bytes;
     uint64_t macs;
     int n_live;
-    int n_int8; /* nodes running int8 kernels (nn/qdq_compile.c) */
+    int n_int8;  /* nodes running int8 kernels (nn/qdq_compile.c) */
+    int profile; /* time every node's run (ww_model_set_profiling) */
 } ww_graph;
 
 typedef struct ww_op {

@@ -40,6 +40,7 @@ struct ww_model {
     int prepared_fusion, prepared_with_values; /* what the current graph was built for */
     ww_model_observer obs;
     void *obs_user;
+    int profile;
 };
 
 const char *ww_model_kind_name(ww_model_kind kind)
@@ -494,6 +495,7 @@ int ww_model_output(ww_model *m, int i, ww_tensor_view *view)
 int ww_model_run(ww_model *m, ww_error *err)
 {
     if (!m->prepared) return ww_fail(err, WW_EINVAL, "%s: model is not prepared", m->name);
+    m->g.profile = m->profile;
     int rc = ww_graph_run(&m->g, m->obs, m->obs_user, err);
     return rc ? one_line(err, ww_error_prefix(err, rc, m->name)) : 0;
 }
@@ -547,4 +549,33 @@ void ww_model_op_type_at(const ww_model *m, size_t i, const char **op_type, size
 {
     *op_type = m->ops[i].type;
     *count = m->ops[i].count;
+}
+
+void ww_model_set_profiling(ww_model *m, int enabled)
+{
+    m->profile = enabled != 0;
+    for (int i = 0; enabled && m->prepared && i < m->g.nn; i++)
+        m->g.nodes[i].prof_ns = m->g.nodes[i].prof_runs = 0;
+}
+
+size_t ww_model_profile_count(const ww_model *m)
+{
+    size_t n = 0;
+    for (int s = 0; m->prepared && s < m->g.n_order; s++) n += !m->g.nodes[m->g.order[s]].dead;
+    return n;
+}
+
+int ww_model_profile_at(const ww_model *m, size_t i, ww_step_profile *out)
+{
+    for (int s = 0; m->prepared && s < m->g.n_order; s++) {
+        const ww_node *n = &m->g.nodes[m->g.order[s]];
+        if (n->dead || i--) continue;
+        out->op_type = n->op->type;
+        out->name = n->name;
+        out->macs = n->macs;
+        out->ns = n->prof_ns;
+        out->runs = n->prof_runs;
+        return 0;
+    }
+    return WW_EINVAL;
 }

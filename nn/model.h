@@ -153,6 +153,20 @@ typedef struct ww_model_stats {
 } ww_model_stats;
 
 void ww_model_get_stats(const ww_model *m, ww_model_stats *st);
+
+/* Per-step timing, for `bench --profile`: off by default; when on, every run
+ * reads the clock around each executed step. Enabling resets the counters.
+ * Steps are in execution order, after folding and fusion; op_type says
+ * "(int8)" for steps on the int8 kernels. */
+typedef struct ww_step_profile {
+    const char *op_type, *name;
+    uint64_t macs; /* per run */
+    uint64_t ns;   /* total over runs */
+    uint64_t runs;
+} ww_step_profile;
+void ww_model_set_profiling(ww_model *m, int enabled);
+size_t ww_model_profile_count(const ww_model *m);
+int ww_model_profile_at(const ww_model *m, size_t i, ww_step_profile *out);
 /* Op types of the file's graph and how often each occurs, i < count. */
 size_t ww_model_op_type_count(const ww_model *m);
 void ww_model_op_type_at(const ww_model *m, size_t i, const char **op_type, size_t *count);

@@ -6,6 +6,7 @@
  * The scratch area the biggest node needs follows the tensors. Also the
  * executor, which only walks the planned steps. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "nn/graph.h"
@@ -127,7 +128,18 @@ int ww_graph_run(ww_graph *g, ww_model_observer obs, void *user, ww_error *err)
     for (int s = 0; s < g->n_order; s++) {
         ww_node *n = &g->nodes[g->order[s]];
         if (n->dead) continue;
-        int rc = n->op->run(g, n, err);
+        int rc;
+        if (g->profile) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            rc = n->op->run(g, n, err);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            n->prof_ns +=
+                (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+            n->prof_runs++;
+        } else {
+            rc = n->op->run(g, n, err);
+        }
         if (rc) return rc;
         if (obs)
             for (int j = 0; j < n->n_out; j++) observe(ww_out(g, n, j), obs, user);

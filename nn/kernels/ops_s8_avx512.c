@@ -59,3 +59,23 @@ void ww_maxpool_s8_avx512(const ww_pool_shape *s, ww_qtype t, const void *x, voi
                     _mm512_mask_storeu_epi8(yp + c, k, m);
                 }
 }
+
+/* requant.h's quantize on 16 lanes: true division, clamp, round half to even
+ * (cvtps2dq under the default MXCSR); NaN lanes become 0 before the clamp, so
+ * they land on the zero point as in the scalar code. */
+void ww_quantize_s8_avx512(const float *x, size_t n, const ww_qparam *q, void *y)
+{
+    int32_t lo = ww_qtype_min(q->type), hi = ww_qtype_max(q->type);
+    __m512 scale = _mm512_set1_ps(q->scale);
+    __m512 flo = _mm512_set1_ps((float)(lo - q->zp)), fhi = _mm512_set1_ps((float)(hi - q->zp));
+    __m512i zp = _mm512_set1_epi32(q->zp);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+        __mmask16 ok = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+        __m512 f = _mm512_maskz_div_ps(ok, v, scale);
+        f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+        __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
+        _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)y + i, k, r);
+    }
+}

@@ -73,6 +73,23 @@ if t_run qdq_u8_on_int8_kernels 0 "$WW" bench --runs 3 --warmup 1 --json "$Q"; t
     echo "$OUT" >"$TMP/q8.json"
     check_json qdq_u8_on_int8_kernels "$TMP/q8.json" "" 'j["execution"] == "int8 kernels"'
 fi
+# --profile: one entry per executed step, in order, their MACs summing to the
+# model's, each with a time; the int8 steps say so in their op name
+if t_run profile_json 0 "$WW" bench --runs 4 --warmup 1 --profile --json "$Q"; then
+    echo "$OUT" >"$TMP/p.json"
+    check_json profile_json "$TMP/p.json" "" \
+        'len(j["profile"]) == j["steps"]' \
+        'sum(s["macs"] for s in j["profile"]) == j["macs"]' \
+        'all(s["mean_us"] > 0 for s in j["profile"] if s["macs"] > 0)' \
+        'sum(s["op"].endswith("(int8)") for s in j["profile"]) == j["int8_steps"]' \
+        'any(s["op"] == "Conv(int8)" for s in j["profile"])'
+fi
+if t_run profile_text 0 "$WW" bench --runs 3 --warmup 1 --profile "$Q" &&
+    grep -q "^profile    mean per step" <<<"$OUT" && grep -qE "^  [0-9]+ +Conv\(int8\) " <<<"$OUT"; then
+    t_ok profile_text
+else
+    t_fail profile_text "$OUT"
+fi
 if t_run qdq_int8_off 0 env WW_INT8=0 "$WW" bench --runs 3 --warmup 1 --json "$Q"; then
     echo "$OUT" >"$TMP/qoff.json"
     check_json qdq_int8_off "$TMP/qoff.json" "" \

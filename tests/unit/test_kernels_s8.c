@@ -659,6 +659,9 @@ WW_TEST(quantize_dequantize_round_half_even_and_saturate)
         float x[257], b1[257], b2[257];
         uint8_t r1[257], r2[257];
         for (int i = 0; i < 257; i++) x[i] = (float)((rnd() / 4294967296.0 - 0.5) * 600 * qp.scale);
+        /* NaN, infinities, huge values and exact ties in the first lanes */
+        x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = 3e38f, x[4] = -3e38f;
+        for (int i = 5; i < 21; i++) x[i] = ((float)(i - 13) + 0.5f) * qp.scale;
         ww_quantize_s8_scalar(x, 257, &qp, r1);
         ww_dequantize_s8_scalar(r1, 257, &qp, b1);
         for (int k = 0; k < nisa; k++) {
