@@ -15,9 +15,16 @@
 #include "onnx.pb-c.h"
 
 /* Size limits checked before anything is allocated from a file's numbers. */
+#define WW_MAX_MODEL_BYTES  ((size_t)256 << 20) /* model file, checked before reading it */
 #define WW_MAX_TENSOR_ELEMS ((int64_t)1 << 28)
 #define WW_MAX_DIM          ((int64_t)1 << 28)
 #define WW_MAX_NODES        100000
+/* Longest chain of nodes from a graph input to an output. */
+#define WW_MAX_GRAPH_DEPTH 10000
+/* Nesting of protobuf messages (a graph in an attribute in a node in a graph
+ * ..., a TypeProto in a TypeProto ...): protobuf-c unpacks recursively, so a
+ * file nested thousands deep would overflow the stack; real models nest < 16. */
+#define WW_MAX_PROTO_DEPTH 64
 
 typedef struct ww_tensor {
     const char *name; /* points into the protobuf or a static string */

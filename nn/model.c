@@ -9,8 +9,6 @@
 
 #include "nn/graph.h"
 
-#define WW_MAX_MODEL_BYTES ((size_t)256 << 20)
-
 typedef struct model_io {
     const char *name;
     ww_dtype dtype;
@@ -117,6 +115,163 @@ static int is_initializer(const Onnx__GraphProto *gp, const char *name)
     return 0;
 }
 
+/* protobuf-c unpacks sub-messages recursively, with no depth limit: a few
+ * tens of KB of GraphProto-in-AttributeProto nesting overflow the stack. This
+ * walks the wire format with an explicit stack first, descending only into
+ * fields the schema says are messages. A malformed encoding ends the walk
+ * quietly: the unpack that follows refuses it. */
+static int read_varint(const uint8_t *p, size_t end, size_t *pos, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (*pos >= end) return -1;
+        uint8_t b = p[(*pos)++];
+        x |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 63);
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int check_nesting(const uint8_t *p, size_t len, ww_error *err)
+{
+    const ProtobufCMessageDescriptor *desc[WW_MAX_PROTO_DEPTH + 1];
+    size_t end[WW_MAX_PROTO_DEPTH + 1];
+    int top = 0;
+    desc[0] = &onnx__model_proto__descriptor;
+    end[0] = len;
+    size_t pos = 0;
+    for (;;) {
+        while (pos == end[top]) {
+            if (top == 0) return 0;
+            top--;
+        }
+        uint64_t key, v;
+        if (read_varint(p, end[top], &pos, &key)) return 0;
+        switch (key & 7) {
+        case 0:
+            if (read_varint(p, end[top], &pos, &v)) return 0;
+            break;
+        case 1:
+            if (end[top] - pos < 8) return 0;
+            pos += 8;
+            break;
+        case 5:
+            if (end[top] - pos < 4) return 0;
+            pos += 4;
+            break;
+        case 2: {
+            if (read_varint(p, end[top], &pos, &v) || v > end[top] - pos) return 0;
+            const ProtobufCFieldDescriptor *f =
+                (key >> 3) <= 0x1fffffff
+                    ? protobuf_c_message_descriptor_get_field(desc[top], (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (top == WW_MAX_PROTO_DEPTH)
+                    return ww_fail(err, WW_EUNSUPPORTED,
+                                   "protobuf messages nested more than %d deep (graph inside "
+                                   "attribute inside graph ...)",
+                                   WW_MAX_PROTO_DEPTH);
+                top++;
+                desc[top] = f->descriptor;
+                end[top] = pos + (size_t)v;
+            } else {
+                pos += (size_t)v;
+            }
+            break;
+        }
+        default:
+            return 0;
+        }
+    }
+}
+
+typedef struct named_output {
+    const char *name;
+    int node;
+} named_output;
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named_output *)a)->name, ((const named_output *)b)->name);
+}
+
+/* Longest chain of nodes (Kahn's algorithm over producer -> consumer edges),
+ * before the graph is built. Nodes on a cycle are left for the compiler to
+ * name. */
+static int check_depth(const Onnx__GraphProto *gp, ww_error *err)
+{
+    size_t nn = gp->n_node, no = 0, ne = 0;
+    for (size_t i = 0; i < nn; i++) {
+        no += gp->node[i]->n_output;
+        ne += gp->node[i]->n_input;
+    }
+    named_output *outs = malloc((no + 1) * sizeof *outs);
+    int *indeg = calloc(nn + 1, sizeof *indeg), *depth = calloc(nn + 1, sizeof *depth);
+    int *start = calloc(nn + 2, sizeof *start), *cons = malloc((ne + 1) * sizeof *cons);
+    int *queue = malloc((nn + 1) * sizeof *queue), *prod = malloc((ne + 1) * sizeof *prod);
+    int rc = 0;
+    if (!outs || !indeg || !depth || !start || !cons || !queue || !prod) {
+        rc = ww_fail(err, WW_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = 0; j < gp->node[i]->n_output; j++)
+            if (gp->node[i]->output[j] && *gp->node[i]->output[j])
+                outs[k++] = (named_output){gp->node[i]->output[j], (int)i};
+    qsort(outs, k, sizeof *outs, cmp_named);
+    /* producer of every input, then the edges grouped by producer (CSR) */
+    size_t e = 0;
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = 0; j < gp->node[i]->n_input; j++, e++) {
+            named_output key = {gp->node[i]->input[j], 0}, *hit = NULL;
+            if (key.name && *key.name) hit = bsearch(&key, outs, k, sizeof *outs, cmp_named);
+            prod[e] = hit ? hit->node : -1;
+            if (hit) {
+                start[hit->node + 1]++;
+                indeg[i]++;
+            }
+        }
+    for (size_t i = 0; i < nn; i++) start[i + 1] += start[i];
+    int *fill = queue; /* a cursor per producer, before the queue is used */
+    for (size_t i = 0; i < nn; i++) fill[i] = start[i];
+    e = 0;
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = 0; j < gp->node[i]->n_input; j++, e++)
+            if (prod[e] >= 0) cons[fill[prod[e]]++] = (int)i;
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < nn; i++)
+        if (!indeg[i]) {
+            queue[tail++] = (int)i;
+            depth[i] = 1;
+        }
+    while (head < tail) {
+        int i = queue[head++];
+        if (depth[i] > WW_MAX_GRAPH_DEPTH) {
+            rc = ww_fail(err, WW_EUNSUPPORTED, "graph is more than %d nodes deep",
+                         WW_MAX_GRAPH_DEPTH);
+            break;
+        }
+        for (int c = start[i]; c < start[i + 1]; c++) {
+            int n = cons[c];
+            if (depth[n] < depth[i] + 1) depth[n] = depth[i] + 1;
+            if (--indeg[n] == 0) queue[tail++] = n;
+        }
+    }
+out:
+    free(outs);
+    free(indeg);
+    free(depth);
+    free(start);
+    free(cons);
+    free(queue);
+    free(prod);
+    return rc;
+}
+
 static int describe(ww_model *m, ww_error *err)
 {
     const Onnx__ModelProto *mp = m->proto;
@@ -139,6 +294,8 @@ static int describe(ww_model *m, ww_error *err)
         return ww_fail(err, WW_EFORMAT, "opset version %lld", (long long)m->opset);
     if (gp->n_node > WW_MAX_NODES)
         return ww_fail(err, WW_ENOMEM, "graph has %zu nodes (max %d)", gp->n_node, WW_MAX_NODES);
+    int drc = check_depth(gp, err);
+    if (drc) return drc;
     m->in = calloc(gp->n_input + 1, sizeof *m->in);
     m->out = calloc(gp->n_output + 1, sizeof *m->out);
     m->ops = calloc(gp->n_node + 1, sizeof *m->ops);
@@ -212,6 +369,8 @@ static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
     if (len > WW_MAX_MODEL_BYTES)
         return ww_fail(err, WW_ENOMEM, "%zu bytes is larger than the %zu MiB limit", len,
                        WW_MAX_MODEL_BYTES >> 20);
+    int nrc = check_nesting(data, len, err);
+    if (nrc) return nrc;
     m->proto = onnx__model_proto__unpack(NULL, len, data);
     if (!m->proto) return ww_fail(err, WW_EFORMAT, "not an ONNX model (protobuf does not parse)");
     if (!m->proto->has_ir_version || m->proto->ir_version < 1 || m->proto->ir_version > 100)

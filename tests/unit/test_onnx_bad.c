@@ -400,3 +400,170 @@ WW_TEST(corrupted_exports_never_crash)
     printf("# 120 mutants: %d loaded, %d refused\n", loaded, refused);
     CHECK(refused > 0);
 }
+
+/* ---- input limits (issue #8): each refused before anything is allocated ---- */
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* A ModelProto whose graph holds a node whose attribute holds a graph ...
+ * `levels` times: 5000 levels are 54 KB and overflowed the stack inside
+ * protobuf-c's recursive unpack before the nesting limit existed. */
+static size_t nested_model(int levels, uint8_t **out)
+{
+    size_t cap = (size_t)levels * 16 + 64;
+    uint8_t *a = malloc(cap), *b = malloc(cap);
+    size_t len = 0;
+    for (int i = 0; i < levels; i++) {
+        /* AttributeProto.g (6), NodeProto.attribute (5), GraphProto.node (1) */
+        static const int fields[3] = {6, 5, 1};
+        for (int f = 0; f < 3; f++) {
+            size_t n = put_varint(b, (uint64_t)fields[f] << 3 | 2);
+            n += put_varint(b + n, len);
+            memcpy(b + n, a, len);
+            len += n;
+            uint8_t *t = a;
+            a = b;
+            b = t;
+        }
+    }
+    uint8_t *m = malloc(len + 32);
+    size_t n = put_varint(m, 1 << 3 | 0); /* ir_version 8 */
+    n += put_varint(m + n, 8);
+    n += put_varint(m + n, 7 << 3 | 2); /* graph */
+    n += put_varint(m + n, len);
+    memcpy(m + n, a, len);
+    n += len;
+    static const uint8_t opset[] = {8 << 3 | 2, 2, 2 << 3 | 0, 13}; /* opset_import {version 13} */
+    memcpy(m + n, opset, sizeof opset);
+    n += sizeof opset;
+    free(a);
+    free(b);
+    *out = m;
+    return n;
+}
+
+WW_TEST(deeply_nested_protobuf_is_refused_without_recursing)
+{
+    uint8_t *buf;
+    size_t len = nested_model(5000, &buf);
+    expect_refused(write_file("nested.onnx", buf, len), "nested more than 64 deep");
+    free(buf);
+    /* shallow nesting is parsed as before (and refused later for what it is) */
+    len = nested_model(3, &buf);
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    CHECK(ww_model_load_mem(buf, len, "shallow.onnx", &m, &err) < 0);
+    CHECK_MSG(!strstr(err.msg, "nested"), "%s", err.msg);
+    free(buf);
+}
+
+/* X -> Relu -> Relu ... (n nodes) -> Y */
+static size_t relu_chain(int n, uint8_t **out)
+{
+    Onnx__NodeProto *nodes = calloc((size_t)n, sizeof *nodes);
+    Onnx__NodeProto **np = calloc((size_t)n, sizeof *np);
+    char(*names)[16] = calloc((size_t)n + 1, sizeof *names);
+    char **ins = calloc((size_t)n, sizeof *ins), **outs = calloc((size_t)n, sizeof *outs);
+    for (int i = 0; i <= n; i++) snprintf(names[i], sizeof names[i], i ? "t%d" : "X", i);
+    snprintf(names[n], sizeof names[n], "Y");
+    for (int i = 0; i < n; i++) {
+        Onnx__NodeProto init = ONNX__NODE_PROTO__INIT;
+        nodes[i] = init;
+        nodes[i].op_type = "Relu";
+        ins[i] = names[i];
+        outs[i] = names[i + 1];
+        nodes[i].n_input = 1;
+        nodes[i].input = &ins[i];
+        nodes[i].n_output = 1;
+        nodes[i].output = &outs[i];
+        np[i] = &nodes[i];
+    }
+    Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT, *dp = &d;
+    d.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    d.dim_value = 4;
+    Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape.n_dim = 1;
+    shape.dim = &dp;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    tt.has_elem_type = 1;
+    tt.elem_type = 1;
+    tt.shape = &shape;
+    Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+    type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    type.tensor_type = &tt;
+    Onnx__ValueInfoProto x = ONNX__VALUE_INFO_PROTO__INIT, y = ONNX__VALUE_INFO_PROTO__INIT;
+    x.name = "X";
+    x.type = &type;
+    y.name = "Y";
+    y.type = &type;
+    Onnx__ValueInfoProto *xin[] = {&x}, *yout[] = {&y};
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "chain";
+    g.n_node = (size_t)n;
+    g.node = np;
+    g.n_input = 1;
+    g.input = xin;
+    g.n_output = 1;
+    g.output = yout;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *ops[] = {&op};
+    op.domain = "";
+    op.has_version = 1;
+    op.version = 13;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    m.graph = &g;
+    m.n_opset_import = 1;
+    m.opset_import = ops;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    *out = malloc(len);
+    onnx__model_proto__pack(&m, *out);
+    free(nodes);
+    free(np);
+    free(names);
+    free(ins);
+    free(outs);
+    return len;
+}
+
+WW_TEST(graph_deeper_than_the_limit_is_refused)
+{
+    uint8_t *buf;
+    size_t len = relu_chain(10001, &buf);
+    expect_refused(write_file("deep_chain.onnx", buf, len), "graph is more than 10000 nodes deep");
+    free(buf);
+    /* a chain at the limit loads and runs */
+    len = relu_chain(10000, &buf);
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    CHECK_MSG(ww_model_load_mem(buf, len, "chain.onnx", &m, &err) == 0, "%s", err.msg);
+    free(buf);
+    if (m) {
+        float x[4] = {-1, 2, -3, 4}, y[4];
+        CHECK(ww_model_run_f32(m, x, 4, y, 4, &err) == 0);
+        CHECK(y[0] == 0 && y[1] == 2 && y[2] == 0 && y[3] == 4);
+        ww_model_free(m);
+    }
+}
+
+WW_TEST(model_file_over_the_size_limit_is_refused_before_reading)
+{
+    /* sparse: 257 MiB of holes, no disk space used, never read */
+    const char *p = write_file("huge.onnx", "", 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s", p);
+    int fd = open(path, O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, (off_t)257 << 20) == 0);
+    close(fd);
+    expect_refused(path, "bytes is larger than the 256 MiB limit");
+    unlink(path);
+}
