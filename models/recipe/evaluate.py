@@ -1,33 +1,43 @@
 #!/usr/bin/python3
-"""Stage 5: streaming evaluation on the test split, run exactly as the daemon's
-detector runs, and the DET curve.
+"""Stage: streaming evaluation on the test split, run as the daemon's detector
+runs, and the DET curve.
 
-Test audio (seeded, test voices only):
+Test audio (seeded, test voices only), written once to WORK:
   positives: each test rendering of the phrase placed in 2.0 s of audio (its end
     0.9-1.6 s in), with a background (sox noise / babble) at 0-25 dB SNR three
-    times out of four, at a random level; each clip is its own stream.
+    times out of four, at a random level; each clip is its own stream
+    (WORK/pos/NNNN.wav).
   negatives: one long stream (>= 1 h) of other speech (man pages read by the test
-    voices), confusable phrases, noise and silence, with backgrounds.
-Detector (mirrors the daemon): log-mel frames stream in; every hop_frames (8)
-frames once at least window_frames (101) exist -- i.e. when the frame count n
-satisfies n >= 101 and (n - 101) % 8 == 0 -- the model scores frames [n-101, n);
-softmax; P(keyword); the mean of the last k scores (a zero-initialised history
-of k slots, reset per stream); a detection when the mean >= threshold, after
-which no detection for refractory_s seconds (scores keep flowing meanwhile).
-A positive clip counts as detected if it fires anywhere in it.
-Writes OUT.json (the numbers) and OUT.svg (FRR vs false accepts per hour)."""
+    voices), confusable phrases, noise and silence, with backgrounds
+    (WORK/test_neg.wav).
+
+Two ways to score it:
+  --model NAME=FILE.onnx (repeatable; the shipped path): `wakewordd detect
+    --scores` runs the daemon's own detector (daemon/detector.c: front end, hop,
+    smoothing, int8 kernels for a QDQ model) over the WAVs and writes every
+    smoothed score with its time; the sweep below reads those.
+  --ckpt model.pt: a PyTorch re-implementation of the same detector (a check
+    on the export, and the quick way while training).
+Detector rule (daemon/detector.c): log-mel frames stream in; when the frame
+count n satisfies n >= 101 and (n - 101) % 8 == 0 the model scores frames
+[n-101, n); softmax; P(keyword); the mean of the last k = 3 scores -- fewer at
+the start of a stream, the mean of those available so far; a detection when the
+mean >= threshold and the refractory time (1.5 s of audio) since the last
+detection has passed. A positive clip counts as detected if it fires anywhere.
+Writes one JSON per model (the sweep, the chosen threshold, misses by
+condition) and one SVG with every model's DET curve."""
 import argparse
 import ctypes
 import json
 import os
+import subprocess
+import sys
 import wave
 
 import numpy as np
-import torch
 
 import mix
 import wwfeat
-from model import WakeNet
 
 SR = mix.SR
 HOP = 160
@@ -113,32 +123,39 @@ def score_windows(model, feats, starts, batch=256):
 
 
 def smooth(scores, k):
-    """Mean of the last k scores, the history starting as k zeros."""
-    c = np.concatenate([np.zeros(k, np.float64), np.cumsum(scores, dtype=np.float64)])
-    return (c[k:] - c[:-k])[: len(scores)] / k if len(scores) else c[:0]
+    """Mean of the last k scores; at the start of a stream, of the i < k so far
+    (daemon/detector.c)."""
+    c = np.concatenate([[0.0], np.cumsum(scores, dtype=np.float64)])
+    n = np.arange(1, len(scores) + 1)
+    lo = np.maximum(n - k, 0)
+    return (c[n] - c[lo]) / (n - lo)
 
 
 def detections(avg, times, thr, refractory):
+    """Detection times: avg >= thr once the refractory time since the last has passed."""
     fires = []
-    last = -1e9
-    for a_, t in zip(avg, times):
-        if a_ >= thr and t - last >= refractory:
-            fires.append(t)
-            last = t
+    quiet_until = -1e9
+    for i in np.nonzero(avg >= thr)[0]:
+        t = times[i]
+        if t >= quiet_until:
+            fires.append(float(t))
+            quiet_until = t + refractory
     return fires
 
 
-def det_svg(path, rows, chosen, title):
-    W, H, L, R, T, B = 640, 440, 70, 20, 40, 60
-    xs_min, xs_max = 0.05, max(100.0, max(r["fa_per_hour"] for r in rows) * 1.2)
-    ymax = max(20.0, min(100.0, max(r["frr"] for r in rows) * 100 * 1.1))
+def det_svg(path, curves, title):
+    """curves: [(label, rows, chosen, colour)]; FRR against false accepts per hour."""
+    W, H, L, R, T, B = 680, 460, 70, 20, 40, 60
+    allrows = [r for c in curves for r in c[1]]
+    xs_min, xs_max = 0.05, max(100.0, max(r["fa_per_hour"] for r in allrows) * 1.2)
+    ymax = max(20.0, min(100.0, max(r["frr"] for r in allrows) * 100 * 1.1))
 
     def X(fa):
         v = max(fa, xs_min)
         return L + (np.log10(v) - np.log10(xs_min)) / (np.log10(xs_max) - np.log10(xs_min)) * (W - L - R)
 
     def Y(frr):
-        return T + (1 - frr * 100 / ymax) * (H - T - B)
+        return T + (1 - min(frr * 100, ymax) / ymax) * (H - T - B)
 
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
          f'<rect width="{W}" height="{H}" fill="white"/>',
@@ -159,28 +176,104 @@ def det_svg(path, rows, chosen, title):
     o.append(f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="none" stroke="#333"/>')
     o.append(f'<text x="{(W + L) / 2}" y="{H - 20}" text-anchor="middle">false accepts per hour (log scale; 0 at the left edge)</text>')
     o.append(f'<text x="18" y="{(H - B + T) / 2}" text-anchor="middle" transform="rotate(-90 18 {(H - B + T) / 2})">false-reject rate</text>')
-    pts = sorted(((X(r["fa_per_hour"]), Y(r["frr"])) for r in rows))
-    o.append('<polyline fill="none" stroke="#1f5fbf" stroke-width="2" points="' +
-             " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
-    for r in rows:
-        o.append(f'<circle cx="{X(r["fa_per_hour"]):.1f}" cy="{Y(r["frr"]):.1f}" r="2.5" fill="#1f5fbf">'
-                 f'<title>threshold {r["threshold"]:g}: FRR {r["frr"] * 100:.1f}%, {r["fa_per_hour"]:.2f} FA/h</title></circle>')
-    if chosen:
+    for ci, (label, rows, chosen, col) in enumerate(curves):
+        dash = ' stroke-dasharray="6,3"' if ci else ""
+        pts = sorted(((X(r["fa_per_hour"]), Y(r["frr"])) for r in rows))
+        o.append(f'<polyline fill="none" stroke="{col}" stroke-width="2"{dash} points="' +
+                 " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
+        for r in rows:
+            o.append(f'<circle cx="{X(r["fa_per_hour"]):.1f}" cy="{Y(r["frr"]):.1f}" r="2" fill="{col}">'
+                     f'<title>{label}, threshold {r["threshold"]:g}: FRR {r["frr"] * 100:.1f}%, '
+                     f'{r["fa_per_hour"]:.2f} FA/h</title></circle>')
+        ly = T + 18 + 18 * ci
+        o.append(f'<line x1="{W - R - 250}" y1="{ly - 4}" x2="{W - R - 225}" y2="{ly - 4}" stroke="{col}" stroke-width="2"{dash}/>')
+        o.append(f'<text x="{W - R - 220}" y="{ly}" fill="{col}">{label}: FRR {chosen["frr"] * 100:.1f}%, '
+                 f'{chosen["fa_per_hour"]:.2f} FA/h</text>')
         cx, cy = X(chosen["fa_per_hour"]), Y(chosen["frr"])
-        o.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="#c33" stroke-width="2"/>')
-        o.append(f'<text x="{cx + 10:.1f}" y="{cy - 8:.1f}" fill="#c33">default threshold {chosen["threshold"]:g}: '
-                 f'FRR {chosen["frr"] * 100:.1f}%, {chosen["fa_per_hour"]:.2f} FA/h</text>')
+        o.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{6 + 3 * ci}" fill="none" stroke="{col}" stroke-width="1.5"/>')
+    thr = curves[-1][2]["threshold"]
+    o.append(f'<text x="{W - R - 250}" y="{T + 18 + 18 * len(curves)}" fill="#333">(circled: the default threshold {thr:g})</text>')
     o.append("</svg>")
-    open(path, "w").write("\n".join(o) + "\n")
+    tmp = path + ".tmp"
+    open(tmp, "w").write("\n".join(o) + "\n")
+    os.replace(tmp, path)
+
+
+THRESHOLDS = sorted(set(np.round(np.concatenate([
+    np.arange(0.05, 0.951, 0.05), np.arange(0.96, 0.991, 0.01), np.arange(0.991, 0.9991, 0.001),
+    np.arange(0.9991, 0.99991, 0.0001), np.arange(0.99991, 0.999991, 0.00001)]), 8)))
+
+
+def sweep(pos_max, neg_avg, neg_times, hours, refractory):
+    rows = []
+    for t in THRESHOLDS:
+        fires = detections(neg_avg, neg_times, t, refractory)
+        miss = int((pos_max < t).sum())
+        rows.append({"threshold": float(t), "frr": miss / len(pos_max), "misses": miss,
+                     "false_accepts": len(fires), "fa_per_hour": len(fires) / hours,
+                     "fa_times_s": [round(x, 2) for x in fires[:20]]})
+    return rows
+
+
+def choose(rows, max_fa):
+    """The lowest FRR with <= max_fa FA/h; of the thresholds within 1 point of it,
+    the highest (a margin against false accepts). If none qualifies: the highest
+    threshold that still misses at most 10 %."""
+    ok = [r for r in rows if r["fa_per_hour"] <= max_fa]
+    if ok:
+        best = min(r["frr"] for r in ok)
+        return max((r for r in ok if r["frr"] <= best + 0.01), key=lambda r: r["threshold"])
+    usable = [r for r in rows if r["frr"] <= 0.10] or rows[:1]
+    return max(usable, key=lambda r: r["threshold"])
+
+
+def at(rows, thr):
+    return min(rows, key=lambda r: abs(r["threshold"] - thr))
+
+
+def misses_by(info, pos_max, thr):
+    by = {}
+    for i, inf in enumerate(info):
+        c = inf["condition"].split("@")[0]
+        src = "flite-rms" if inf["tag"].startswith("flite") else (
+            "espeak held-out voice" if inf["tag"].startswith("en-gb-x-gbcwmd") else "espeak held-out variant")
+        for key in ("condition:" + c, "source:" + src):
+            d = by.setdefault(key, [0, 0])
+            d[0] += 1
+            d[1] += int(pos_max[i] < thr)
+    return {k: {"clips": v[0], "misses": v[1], "frr": v[1] / v[0]} for k, v in sorted(by.items())}
+
+
+def c_scores(wakewordd, model, files, tsv):
+    """Every smoothed score of the daemon's detector over files: {file: (times, scores)}."""
+    r = subprocess.run([wakewordd, "detect", "--model", model, "--threshold", "1", "--scores", tsv, *files],
+                       capture_output=True, text=True)
+    if r.returncode:
+        sys.exit("wakewordd detect failed: " + r.stderr.strip())
+    print(r.stderr.strip(), flush=True)
+    out = {}
+    with open(tsv) as f:
+        next(f)
+        rows = [l.rstrip("\n").split("\t") for l in f]
+    for fn, t, sc in rows:
+        out.setdefault(fn, ([], []))
+        out[fn][0].append(float(t))
+        out[fn][1].append(float(sc))
+    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}, r.stderr.strip()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--ckpt", required=True)
     ap.add_argument("--work", required=True, help="cache dir for the test audio and scores")
-    ap.add_argument("--json", required=True)
-    ap.add_argument("--svg", required=True)
+    ap.add_argument("--model", action="append", default=[], metavar="NAME=FILE.onnx",
+                    help="score through `wakewordd detect` (repeatable)")
+    ap.add_argument("--ckpt", default=None, help="score a PyTorch checkpoint (simulated detector)")
+    ap.add_argument("--wakewordd", default=os.path.join(wwfeat.REPO, "build", "wakewordd"))
+    ap.add_argument("--json-dir", default=None, help="writes eval_NAME.json here")
+    ap.add_argument("--svg", default=None)
+    ap.add_argument("--choose-on", default=None, help="NAME of the model whose sweep picks the threshold "
+                                                      "(default: the last)")
     ap.add_argument("--threshold-out", default=None, help="writes {\"threshold\": chosen} here")
     ap.add_argument("--smoothing-frames", type=int, default=3)
     ap.add_argument("--refractory-s", type=float, default=1.5)
@@ -189,12 +282,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
+    if a.json_dir:
+        os.makedirs(a.json_dir, exist_ok=True)
     rng = np.random.default_rng(a.seed)
 
     clips_path = os.path.join(a.work, "test_pos.npz")
     neg_path = os.path.join(a.work, "test_neg.wav")
+    pos_dir = os.path.join(a.work, "pos")
     if not (os.path.exists(clips_path) and os.path.exists(neg_path)):
         clips, info, neg, n_conf = build_test_audio(a.data, rng)
         np.savez(clips_path + ".tmp.npz", clips=np.stack(clips), info=np.array([json.dumps(i) for i in info]),
@@ -202,102 +297,117 @@ def main():
         os.replace(clips_path + ".tmp.npz", clips_path)
         write_wav(neg_path + ".tmp", neg)
         os.replace(neg_path + ".tmp", neg_path)
-    if a.audio_only:
-        return
     z = np.load(clips_path)
     clips = z["clips"].astype(np.float32)
     info = [json.loads(s) for s in z["info"]]
     n_conf = int(z["n_conf"])
+    pos_files = [os.path.join(pos_dir, "%04d.wav" % i) for i in range(len(clips))]
+    if not all(os.path.exists(f) for f in pos_files):
+        os.makedirs(pos_dir, exist_ok=True)
+        for f, c in zip(pos_files, clips):
+            write_wav(f + ".tmp", c)
+            os.replace(f + ".tmp", f)
+    if a.audio_only:
+        return
     with wave.open(neg_path) as w:
-        neg = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768.0
-    # the same quantisation the positives get when read back from a WAV fixture
-    clips = np.round(clips * 32767) / 32768.0
-
-    ck = torch.load(a.ckpt, map_location="cpu")
-    model = WakeNet(ck["width"])
-    model.load_state_dict(ck["state"])
-    model.eval()
-    mel = wwfeat.Mel()
-
+        n_neg = w.getnframes()
+    hours = n_neg / SR / 3600.0
     k = a.smoothing_frames
-    pos_avg = []
-    for c in clips:
-        f = mel.features(c)
-        st = window_starts(len(f))
-        s = score_windows(model, f, st)
-        pos_avg.append(smooth(s, k))
-    feat_path = os.path.join(a.work, "test_neg_features.npy")
-    if os.path.exists(feat_path) and os.path.getmtime(feat_path) >= os.path.getmtime(neg_path):
-        neg_f = np.load(feat_path)
-    else:
-        chunk = 60 * SR  # streamed in chunks as a daemon would; the result does not depend on it
-        wwfeat.lib().ww_mel_reset(mel.h)
-        mel._frames = []
-        for b in range(0, len(neg), chunk):
-            x = np.ascontiguousarray(neg[b:b + chunk])
-            wwfeat.lib().ww_mel_push(mel.h, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), x.size, mel._sink,
-                                     None)
-        neg_f = np.stack(mel._frames)
-        np.save(feat_path + ".tmp.npy", neg_f)
-        os.replace(feat_path + ".tmp.npy", feat_path)
-    st = window_starts(len(neg_f))
-    neg_scores = score_windows(model, neg_f, st)
-    neg_avg = smooth(neg_scores, k)
-    neg_times = (st + WIN - 1) * HOP / SR + 512 / SR  # the end of the newest frame, seconds
-    hours = len(neg) / SR / 3600.0
 
-    thr = sorted(set(np.round(np.concatenate([np.arange(0.05, 0.951, 0.05), [0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998, 0.9999, 0.99995, 0.99999]]), 6)))
-    rows = []
-    pos_max = np.array([p.max() if len(p) else 0.0 for p in pos_avg])
-    for t in thr:
-        fires = detections(neg_avg, neg_times, t, a.refractory_s)
-        miss = int((pos_max < t).sum())
-        rows.append({"threshold": float(t), "frr": miss / len(clips), "misses": miss,
-                     "false_accepts": len(fires), "fa_per_hour": len(fires) / hours,
-                     "fa_times_s": [round(x, 2) for x in fires[:20]]})
-    ok = [r for r in rows if r["fa_per_hour"] <= a.max_fa_per_hour]
-    if ok:
-        best_frr = min(r["frr"] for r in ok)
-        chosen = min((r for r in ok if r["frr"] == best_frr), key=lambda r: r["threshold"])
-        # a margin: the highest threshold whose FRR is still within 1 point of the best
-        chosen = max((r for r in ok if r["frr"] <= best_frr + 0.01), key=lambda r: r["threshold"])
-    else:
-        # the target cannot be met: the highest threshold that still misses at most
-        # 10% of the phrases (fewest false accepts at a usable FRR)
-        usable = [r for r in rows if r["frr"] <= 0.10] or rows[:1]
-        chosen = max(usable, key=lambda r: r["threshold"])
-    by_cond = {}
-    for i, inf in enumerate(info):
-        c = inf["condition"].split("@")[0]
-        src = "flite-rms" if inf["tag"].startswith("flite") else (
-            "espeak held-out voice" if inf["tag"].startswith("en-gb-x-gbcwmd") else "espeak held-out variant")
-        for key in ("condition:" + c, "source:" + src):
-            d = by_cond.setdefault(key, [0, 0])
-            d[0] += 1
-            d[1] += int(pos_max[i] < chosen["threshold"])
-    res = {
-        "model": os.path.abspath(a.ckpt), "width": ck["width"],
-        "detector": {"hop_frames": 8, "window_frames": WIN, "smoothing_frames": k,
-                     "refractory_s": a.refractory_s},
-        "positives": {"clips": len(clips), "clip_seconds": 2.0},
-        "negatives": {"hours": hours, "confusable_phrases": n_conf, "scored_windows": int(len(st))},
-        "target": {"max_frr": 0.05, "max_fa_per_hour": a.max_fa_per_hour,
-                   "met": bool(chosen["frr"] <= 0.05 and chosen["fa_per_hour"] <= a.max_fa_per_hour)},
-        "chosen": {k_: v for k_, v in chosen.items() if k_ != "fa_times_s"},
-        "chosen_misses_by": {k_: {"clips": v[0], "misses": v[1], "frr": v[1] / v[0]} for k_, v in sorted(by_cond.items())},
-        "sweep": rows,
-    }
-    json.dump(res, open(a.json, "w"), indent=1)
-    det_svg(a.svg, rows, chosen, f"hey jarvis, float model: DET on the test split ({len(clips)} positive clips, "
-                                 f"{hours:.2f} h of negatives)")
+    results = []  # (name, pos_max, neg_avg, neg_times, extra)
+    if a.ckpt:
+        import torch
+        from model import WakeNet
+        torch.set_num_threads(a.threads)
+        with wave.open(neg_path) as w:
+            neg = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768.0
+        # the same quantisation the positives get in their WAV files
+        clips = np.round(clips * 32767) / 32768.0
+        ck = torch.load(a.ckpt, map_location="cpu")
+        model = WakeNet(ck["width"])
+        model.load_state_dict(ck["state"])
+        model.eval()
+        mel = wwfeat.Mel()
+        pos_max = []
+        for c in clips:
+            f = mel.features(c)
+            s = smooth(score_windows(model, f, window_starts(len(f))), k)
+            pos_max.append(s.max() if len(s) else 0.0)
+        feat_path = os.path.join(a.work, "test_neg_features.npy")
+        if os.path.exists(feat_path) and os.path.getmtime(feat_path) >= os.path.getmtime(neg_path):
+            neg_f = np.load(feat_path)
+        else:
+            chunk = 60 * SR  # streamed in chunks as a daemon would; the result does not depend on it
+            wwfeat.lib().ww_mel_reset(mel.h)
+            mel._frames = []
+            for b in range(0, len(neg), chunk):
+                x = np.ascontiguousarray(neg[b:b + chunk])
+                wwfeat.lib().ww_mel_push(mel.h, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), x.size,
+                                         mel._sink, None)
+            neg_f = np.stack(mel._frames)
+            np.save(feat_path + ".tmp.npy", neg_f)
+            os.replace(feat_path + ".tmp.npy", feat_path)
+        st = window_starts(len(neg_f))
+        neg_avg = smooth(score_windows(model, neg_f, st), k)
+        neg_times = np.round(((st + WIN - 1) * HOP + 512) / SR, 4)  # the end of the newest frame
+        results.append(("pytorch", np.array(pos_max), neg_avg, neg_times,
+                        {"model": os.path.abspath(a.ckpt), "width": ck["width"],
+                         "scored_by": "evaluate.py (PyTorch, simulated detector)"}))
+    for spec in a.model:
+        name, path = spec.split("=", 1)
+        sc, summary = c_scores(a.wakewordd, path, pos_files + [neg_path],
+                               os.path.join(a.work, "scores_%s.tsv" % name))
+        pos_max = np.array([sc[f][1].max() if f in sc else 0.0 for f in pos_files])
+        neg_times, neg_avg = sc[neg_path]
+        results.append((name, pos_max, neg_avg, neg_times,
+                        {"model": os.path.abspath(path),
+                         "scored_by": "wakewordd detect --scores (daemon/detector.c)",
+                         "wakewordd_summary": summary}))
+    if not results:
+        sys.exit("nothing to score: give --model NAME=FILE and/or --ckpt")
+
+    sweeps = {name: sweep(pm, na, nt, hours, a.refractory_s) for name, pm, na, nt, _ in results}
+    chooser = a.choose_on or results[-1][0]
+    chosen_thr = choose(sweeps[chooser], a.max_fa_per_hour)["threshold"]
+    curves = []
+    colours = ["#1f5fbf", "#c33", "#393"]
+    for i, (name, pos_max, neg_avg, neg_times, extra) in enumerate(results):
+        rows = sweeps[name]
+        ch = at(rows, chosen_thr)
+        res = {
+            **extra,
+            "detector": {"hop_frames": 8, "window_frames": WIN, "smoothing_frames": k,
+                         "smoothing_start": "mean of the scores so far", "refractory_s": a.refractory_s},
+            "positives": {"clips": len(pos_max), "clip_seconds": 2.0},
+            "negatives": {"hours": hours, "confusable_phrases": n_conf, "scored_windows": int(len(neg_avg))},
+            "threshold_chosen_on": chooser,
+            "target": {"max_frr": 0.05, "max_fa_per_hour": a.max_fa_per_hour,
+                       "met": bool(ch["frr"] <= 0.05 and ch["fa_per_hour"] <= a.max_fa_per_hour)},
+            "chosen": {k_: v for k_, v in ch.items() if k_ != "fa_times_s"},
+            "chosen_fa_times_s": ch["fa_times_s"],
+            "chosen_misses_by": misses_by(info, pos_max, chosen_thr),
+            "best_at_max_fa": {k_: v for k_, v in choose(rows, a.max_fa_per_hour).items() if k_ != "fa_times_s"},
+            "top_negative_scores": [{"time_s": float(neg_times[j]), "score": float(neg_avg[j])}
+                                    for j in np.argsort(-neg_avg)[:10]],
+            "sweep": rows,
+        }
+        if a.json_dir:
+            jp = os.path.join(a.json_dir, "eval_%s.json" % name)
+            json.dump(res, open(jp + ".tmp", "w"), indent=1)
+            os.replace(jp + ".tmp", jp)
+        curves.append((name, rows, ch, colours[i % 3]))
+        print("%s at threshold %g: FRR %.2f%% (%d/%d), %d false accepts in %.2f h = %.2f FA/h" %
+              (name, chosen_thr, ch["frr"] * 100, ch["misses"], len(pos_max), ch["false_accepts"], hours,
+               ch["fa_per_hour"]))
+    if a.svg:
+        det_svg(a.svg, curves, f"hey jarvis: DET on the test split ({len(clips)} positive clips, "
+                               f"{hours:.2f} h of negatives; wakewordd's detector)")
     if a.threshold_out:
-        json.dump({"threshold": chosen["threshold"]}, open(a.threshold_out, "w"))
-    print("chosen threshold %g: FRR %.2f%% (%d/%d), %d false accepts in %.2f h = %.2f FA/h" %
-          (chosen["threshold"], chosen["frr"] * 100, chosen["misses"], len(clips), chosen["false_accepts"],
-           hours, chosen["fa_per_hour"]))
-    for r in rows:
-        print("thr %.5f  FRR %5.1f%%  FA %4d  FA/h %7.2f" % (r["threshold"], r["frr"] * 100, r["false_accepts"],
-                                                           r["fa_per_hour"]))
+        json.dump({"threshold": "%g" % chosen_thr}, open(a.threshold_out, "w"))
+    print("%-10s" % "threshold" + "".join("  %-22s" % n for n in sweeps))
+    for j, t in enumerate(THRESHOLDS):
+        print("%-10.6g" % t + "".join("  FRR %5.1f%% FA/h %6.2f" % (sweeps[n][j]["frr"] * 100,
+                                                                  sweeps[n][j]["fa_per_hour"]) for n in sweeps))
 
 
 if __name__ == "__main__":

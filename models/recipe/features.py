@@ -2,6 +2,7 @@
 """Stage 2: training windows (1.032 s = 16512 samples) mixed from the cached
 audio, and their log-mel features from wakewordd's own front end.
 
+Uses the *_train sets and their *_extra_train renderings.
 Labels: 1 = the phrase, its end placed 20-300 ms before the window's end (at
 most a fifth of it cut at the start, as the streaming detector sees it);
 0 = other speech, confusable phrases, the phrase cut off before its end,
@@ -35,14 +36,21 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=4321)
-    ap.add_argument("--pos-per-utt", type=int, default=6)
-    ap.add_argument("--speech-windows", type=int, default=10000)
+    ap.add_argument("--pos-per-utt", type=int, default=4)
+    ap.add_argument("--speech-windows", type=int, default=24000)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
 
-    pos, _ = mix.load_set(a.data, "pos_train")
-    conf, _ = mix.load_filtered(a.data, "conf_train")
-    speech, _ = mix.load_set(a.data, "speech_train")
+    def both(name, load=mix.load_set):
+        """The set and its extra, more varied renderings (gen_data.py *_extra_train)."""
+        u, _ = load(a.data, name)
+        if os.path.exists(os.path.join(a.data, name.replace("_train", "_extra_train") + ".npz")):
+            u += load(a.data, name.replace("_train", "_extra_train"))[0]
+        return u
+
+    pos = both("pos_train")
+    conf = both("conf_train", mix.load_filtered)
+    speech = both("speech_train")
     noises, _ = mix.load_set(a.data, "noise_train")
     pos = [mix.trim(u) for u in pos]
     conf = [mix.trim(u) for u in conf]

@@ -28,12 +28,19 @@ ESPEAK_VOICES = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-
 TEST_ESPEAK_VOICE = "en-gb-x-gbcwmd"
 FLITE_VOICES = ["kal16", "awb", "rms", "slt"]
 TEST_FLITE_VOICE = "rms"
+# Extra training renderings (sets *_extra_train) also use flite's 8 kHz diphone voice.
+EXTRA_FLITE_VOICES = ["kal16", "awb", "slt", "kal"]
 
 CONFUSABLES = ["hey travis", "hey jarvey", "jarvin", "harvest", "hey service", "a jar of", "hey marvin",
                "hey harvey", "hey davis", "hey java", "hey jar", "hey jars", "hey charles", "hey there",
                "hey siri", "okay google", "hey alexa", "carvings", "jar vista", "hey darwin", "hey jasmine",
                "hey garbage", "harvard", "hey service desk", "hey mavis", "hey parvis", "hey jarred",
                "they are visiting", "pay jarvis"]
+# More confusables, for the extra training renderings only (the test split keeps the list above).
+EXTRA_CONFUSABLES = ["hey jarvin", "hey nervous", "hey carvers", "heavy jars", "hey harvest", "a service",
+                     "hey mister", "hey travis scott", "jars of jam", "hey purvis", "hey tarvis", "hey jarvie",
+                     "hey starbucks", "hey arthur", "ajar visit", "hey jack", "hey charlie", "hey marvis",
+                     "hey elvis", "hey jealous"]
 # "pay jarvis" and "they are visiting" share most of the phrase's sounds; they are the
 # hardest negatives and keep the model from keying on "jarvis" alone.
 
@@ -81,6 +88,43 @@ def render(job):
     p2 = subprocess.run(["sox", "-q", "-t", "wav", "-", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
                          "-e", "signed", "-", *fx], input=src, capture_output=True, check=True)
     return read_wav_bytes(p2.stdout)
+
+
+def sox_effects_wide(rng):
+    """Wider augmentation for the extra training renderings: tempo 0.8-1.25; half the
+    time `speed` 0.88-1.12 with the tempo compensated (scales pitch and formants
+    together, a vocal-tract-length change); pitch shift up to +-4 semitones half the
+    time; a random bass/treble tilt; a telephone-like band limit one time in ten;
+    reverb 40 % of the time; a random level."""
+    fx = ["rate", str(SR)]  # first, so the filters below see 16 kHz (flite's kal is 8 kHz)
+    tempo = rng.uniform(0.8, 1.25)
+    if rng.random() < 0.5:
+        sp = rng.uniform(0.88, 1.12)
+        fx += ["speed", "%.3f" % sp]
+        tempo /= sp
+    fx += ["tempo", "%.3f" % tempo]
+    if rng.random() < 0.5:
+        fx += ["pitch", "%d" % rng.randint(-400, 400)]
+    if rng.random() < 0.5:
+        fx += ["bass", "%.1f" % rng.uniform(-6, 6), "treble", "%.1f" % rng.uniform(-6, 6)]
+    if rng.random() < 0.1:
+        fx += ["sinc", "%d-%d" % (rng.randint(150, 400), rng.randint(3000, 4500))]
+    if rng.random() < 0.4:
+        fx += ["reverb", "%d" % rng.randint(10, 70), "50", "%d" % rng.randint(20, 100)]
+    fx += ["norm", "%.1f" % rng.uniform(-20, -1)]
+    return fx
+
+
+def espeak_args_wide(rng):
+    """rate 90-260 wpm, pitch 0-99, a word gap of 0-120 ms."""
+    return ["-s", str(rng.randint(90, 260)), "-p", str(rng.randint(0, 99)), "-g", str(rng.randint(0, 12)),
+            "-a", "150"]
+
+
+def flite_args_wide(rng):
+    return ["--setf", "duration_stretch=%.2f" % rng.uniform(0.7, 1.5),
+            "--setf", "int_f0_target_mean=%d" % rng.randint(70, 260),
+            "--setf", "int_f0_target_stddev=%d" % rng.randint(5, 50)]
 
 
 def espeak_args(rng):
@@ -158,6 +202,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--renders", type=int, default=2, help="renderings per train voice+variant")
+    ap.add_argument("--extra-renders", type=int, default=3,
+                    help="extra (wider-varied) renderings per train espeak voice+variant")
+    ap.add_argument("--extra-flite", type=int, default=180, help="extra renderings per extra flite voice")
+    ap.add_argument("--extra-speech", type=int, default=1500, help="extra training sentences")
     ap.add_argument("--test-speech-s", type=float, default=3900, help="seconds of test speech")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -238,6 +286,40 @@ def main():
             total += sum(len(r) for r in res) / SR
             print("speech_test: %.0f s" % total, flush=True)
         save_set(os.path.join(a.out, "speech_test"), out, tags)
+
+    # --- extra training renderings, more varied (sets *_extra_train). A generator of their
+    # own, so the sets above (and the test split) are drawn exactly as before. ----------
+    xrng = random.Random(a.seed + 1)
+    train_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "train"]
+    xconf = confusables + [c for c in EXTRA_CONFUSABLES if c != kw]
+    for kind in ("pos", "conf"):
+        if os.path.exists(os.path.join(a.out, f"{kind}_extra_train.npz")):
+            continue
+        jobs = []
+        for eng, vname, v, var in train_grid:
+            for _ in range(a.extra_renders):
+                t = xrng.choice(texts) if kind == "pos" else xrng.choice(xconf)
+                jobs.append((eng, vname, t, espeak_args_wide(xrng), sox_effects_wide(xrng), f"{vname}|{t}"))
+        for fv in EXTRA_FLITE_VOICES:
+            for _ in range(a.extra_flite):
+                t = xrng.choice(texts) if kind == "pos" else xrng.choice(xconf)
+                jobs.append(("flite", fv, t, flite_args_wide(xrng), sox_effects_wide(xrng), f"flite-{fv}|{t}"))
+        save_set(os.path.join(a.out, f"{kind}_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+
+    if not os.path.exists(os.path.join(a.out, "speech_extra_train.npz")):
+        lic = sorted(p for p in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(p))
+        docs = sorted(glob.glob("/usr/share/doc/*/copyright"))[200:800]
+        sents = text_sentences(lic + docs, xrng)
+        xrng.shuffle(sents)
+        jobs = []
+        for sent in sents[:a.extra_speech]:
+            if xrng.random() < 0.2:
+                fv = xrng.choice(EXTRA_FLITE_VOICES)
+                jobs.append(("flite", fv, sent, flite_args_wide(xrng), sox_effects_wide(xrng), f"flite-{fv}"))
+            else:
+                eng, vname, v, var = xrng.choice(train_grid)
+                jobs.append((eng, vname, sent, espeak_args_wide(xrng), sox_effects_wide(xrng), vname))
+        save_set(os.path.join(a.out, "speech_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first
     # half for training, the second half for test -----------------------------------
