@@ -43,6 +43,10 @@ typedef struct daemon_state {
     ww_ring *ring;
     ww_capture *cap;
     ww_dbus *bus;
+    ww_dbus_ops bus_ops;
+    /* D-Bus unreachable or lost: said once, retried with backoff from the loop */
+    int bus_down, bus_backoff_ms;
+    uint64_t bus_retry_at;
     int wake_fd, sig_fd;
     int paused, stopping, ready, failed;
     uint64_t detections, processed, cap_event_seq;
@@ -162,6 +166,65 @@ static void op_resume(void *u)
     }
     s->paused = 0;
     update_state(s);
+}
+
+/* --- D-Bus connection -------------------------------------------------- */
+
+/* D-Bus is a side channel: detection goes on without it. When the bus cannot
+ * be reached at start-up or the connection is lost (dbus-daemon restarted),
+ * that is logged once, and the loop reconnects with backoff; the name is then
+ * requested asynchronously, so the processing loop never waits for the bus.
+ * Connecting to a missing or dead bus fails at once (connect(2) on a unix
+ * socket), so a retry costs a system call or two. */
+#define BUS_RETRY_INITIAL_MS 100
+#define BUS_RETRY_MAX_MS     5000
+
+static void bus_schedule_retry(daemon_state *s)
+{
+    s->bus_retry_at = now_usec(CLOCK_MONOTONIC) + (uint64_t)s->bus_backoff_ms * 1000u;
+    s->bus_backoff_ms =
+        s->bus_backoff_ms * 2 > BUS_RETRY_MAX_MS ? BUS_RETRY_MAX_MS : s->bus_backoff_ms * 2;
+}
+
+static void bus_lost(daemon_state *s, const char *why)
+{
+    ww_dbus_close(s->bus);
+    s->bus = NULL;
+    if (!s->bus_down) {
+        ww_log(LOG_WARNING, NULL, "%s; detection goes on, reconnecting to D-Bus in the background",
+               why);
+        s->bus_down = 1;
+        s->bus_backoff_ms = BUS_RETRY_INITIAL_MS;
+    }
+    bus_schedule_retry(s);
+}
+
+static void bus_retry(daemon_state *s)
+{
+    ww_error err = {{0}};
+    ww_dbus *b = NULL;
+    if (ww_dbus_open(s->cfg.bus, &s->bus_ops, &b, &err) == WW_OK &&
+        ww_dbus_request_name(b, 0, &err) == WW_OK) {
+        s->bus = b; /* ww_dbus_owned() tells when the name is granted */
+        return;
+    }
+    ww_dbus_close(b);
+    bus_schedule_retry(s);
+}
+
+static void bus_check(daemon_state *s)
+{
+    ww_error err = {{0}};
+    if (s->bus && ww_dbus_process(s->bus, &err)) {
+        bus_lost(s, err.msg);
+    } else if (s->bus && s->bus_down && ww_dbus_owned(s->bus)) {
+        s->bus_down = 0;
+        ww_log(LOG_NOTICE, NULL, "D-Bus: connected to the %s bus again, %s owned",
+               ww_bus_kind_name(s->cfg.bus), WW_DBUS_NAME);
+        ww_dbus_changed(s->bus, "State", "Detections", NULL);
+    }
+    if (!s->bus && s->cfg.bus != WW_BUS_NONE && now_usec(CLOCK_MONOTONIC) >= s->bus_retry_at)
+        bus_retry(s);
 }
 
 /* --- pipeline ----------------------------------------------------------- */
@@ -336,7 +399,12 @@ int ww_daemon_run(const ww_config_source *src)
         ww_dbus_ops ops = {
             &s,          op_state, op_device,        op_n_models, op_model, op_detections,
             op_overruns, op_xruns, op_set_threshold, op_pause,    op_resume};
-        rc = ww_dbus_open(s.cfg.bus, &ops, &s.bus, &err);
+        s.bus_ops = ops;
+        ww_error berr = {{0}};
+        if (ww_dbus_open(s.cfg.bus, &s.bus_ops, &s.bus, &berr))
+            bus_lost(&s, berr.msg); /* no bus yet: detect without it, retry */
+        else
+            rc = ww_dbus_request_name(s.bus, 1, &err); /* refused (policy, taken): fatal */
     }
     if (!rc) rc = start_capture(&s, &err);
     if (rc) {
@@ -369,6 +437,8 @@ int ww_daemon_run(const ww_config_source *src)
             nfds = 3;
             uint64_t t = ww_dbus_timeout(s.bus);
             if (t < deadline) deadline = t;
+        } else if (s.cfg.bus != WW_BUS_NONE && s.bus_retry_at < deadline) {
+            deadline = s.bus_retry_at;
         }
         if (wd_usec && wd_next < deadline) deadline = wd_next;
         int timeout = deadline > now && !more ? (int)((deadline - now + 999) / 1000) : 0;
@@ -401,11 +471,7 @@ int ww_daemon_run(const ww_config_source *src)
             sd_notify(0, "READY=1");
             send_status(&s);
         }
-        if (s.bus && ww_dbus_process(s.bus, &err)) {
-            ww_log(LOG_ERR, NULL, "%s", err.msg);
-            s.failed = 1;
-            break;
-        }
+        bus_check(&s);
         now = now_usec(CLOCK_MONOTONIC);
         if (wd_usec && now >= wd_next) {
             /* alive = audio went through since the last ping, or the capture

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -9,7 +10,12 @@
 struct ww_dbus {
     sd_bus *bus;
     sd_bus_slot *slot;
+    sd_bus_slot *name_slot; /* the pending asynchronous RequestName */
     ww_dbus_ops ops;
+    const char *which;
+    int owned;      /* the name is ours */
+    int name_error; /* the asynchronous RequestName failed (negative errno) */
+    char name_msg[256];
 };
 
 static int get_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
@@ -98,26 +104,63 @@ int ww_dbus_open(ww_bus_kind kind, const ww_dbus_ops *ops, ww_dbus **out, ww_err
     ww_dbus *b = calloc(1, sizeof *b);
     if (!b) return ww_fail(err, WW_ENOMEM, "D-Bus: out of memory");
     b->ops = *ops;
-    const char *which = kind == WW_BUS_USER ? "user" : "system";
+    b->which = kind == WW_BUS_USER ? "user" : "system";
     int r = kind == WW_BUS_USER ? sd_bus_open_user(&b->bus) : sd_bus_open_system(&b->bus);
     if (r < 0) {
+        const char *which = b->which;
         free(b);
         return ww_fail(err, WW_EIO, "D-Bus: cannot connect to the %s bus: %s", which, strerror(-r));
     }
     r = sd_bus_add_object_vtable(b->bus, &b->slot, WW_DBUS_PATH, WW_DBUS_INTERFACE, vtable, b);
-    if (r >= 0) r = sd_bus_request_name(b->bus, WW_DBUS_NAME, 0);
     if (r < 0) {
         ww_dbus_close(b);
-        return ww_fail(err, WW_EIO, "D-Bus: cannot own %s on the %s bus: %s", WW_DBUS_NAME, which,
-                       strerror(-r));
+        return ww_fail(err, WW_ENOMEM, "D-Bus: cannot export %s: %s", WW_DBUS_PATH, strerror(-r));
     }
     *out = b;
     return WW_OK;
 }
 
+static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    (void)error;
+    ww_dbus *b = userdata;
+    const sd_bus_error *e = sd_bus_message_get_error(m);
+    b->name_slot = sd_bus_slot_unref(b->name_slot);
+    if (e) {
+        b->name_error = -sd_bus_message_get_errno(m);
+        if (b->name_error >= 0) b->name_error = -EIO;
+        snprintf(b->name_msg, sizeof b->name_msg, "cannot own %s on the %s bus: %s", WW_DBUS_NAME,
+                 b->which, e->message ? e->message : e->name);
+        return 0;
+    }
+    b->owned = 1;
+    return 0;
+}
+
+int ww_dbus_request_name(ww_dbus *b, int wait, ww_error *err)
+{
+    int r;
+    if (wait) {
+        r = sd_bus_request_name(b->bus, WW_DBUS_NAME, 0);
+        if (r >= 0) b->owned = 1;
+    } else {
+        r = sd_bus_request_name_async(b->bus, &b->name_slot, WW_DBUS_NAME, 0, on_name_reply, b);
+    }
+    if (r < 0)
+        return ww_fail(err, WW_EIO, "D-Bus: cannot own %s on the %s bus: %s", WW_DBUS_NAME,
+                       b->which, strerror(-r));
+    return WW_OK;
+}
+
+int ww_dbus_owned(const ww_dbus *b)
+{
+    return b && b->owned;
+}
+
 void ww_dbus_close(ww_dbus *b)
 {
     if (!b) return;
+    sd_bus_slot_unref(b->name_slot);
     sd_bus_slot_unref(b->slot);
     sd_bus_flush_close_unref(b->bus);
     free(b);
@@ -144,15 +187,18 @@ int ww_dbus_process(ww_dbus *b, ww_error *err)
     while ((r = sd_bus_process(b->bus, NULL)) > 0) {
     }
     if (r < 0) return ww_fail(err, WW_EIO, "D-Bus: connection lost: %s", strerror(-r));
+    if (b->name_error) return ww_fail(err, WW_EIO, "D-Bus: %s", b->name_msg);
     return WW_OK;
 }
 
 void ww_dbus_emit_detected(ww_dbus *b, const char *keyword, double score, uint64_t usec)
 {
     if (!b) return;
+    /* queued and written as far as the socket takes it; the rest goes out from
+     * ww_dbus_process. No sd_bus_flush: it waits without limit, and a stopped
+     * dbus-daemon must not stop detection. */
     sd_bus_emit_signal(b->bus, WW_DBUS_PATH, WW_DBUS_INTERFACE, "Detected", "sdt", keyword, score,
                        usec);
-    sd_bus_flush(b->bus);
 }
 
 void ww_dbus_changed(ww_dbus *b, const char *prop, ...)

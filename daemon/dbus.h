@@ -35,10 +35,20 @@ typedef struct ww_dbus_ops {
 
 typedef struct ww_dbus ww_dbus;
 
-/* Connects to the system bus (or $DBUS_SYSTEM_BUS_ADDRESS) or the user bus,
- * exports the object and takes the name. */
+/* Connects to the system bus (or $DBUS_SYSTEM_BUS_ADDRESS) or the user bus and
+ * exports the object; the name comes with ww_dbus_request_name. WW_EIO when
+ * the bus cannot be reached (the caller may retry later). Connecting does not
+ * wait: a missing or dead bus fails at once. */
 int ww_dbus_open(ww_bus_kind kind, const ww_dbus_ops *ops, ww_dbus **out, ww_error *err);
 void ww_dbus_close(ww_dbus *b);
+
+/* Asks for the name org.wakewordd. wait = 1 waits for the bus's answer (at
+ * start-up, where a refusal is fatal); wait = 0 returns at once: the answer
+ * arrives through ww_dbus_process, which fails if the name was refused, and
+ * ww_dbus_owned() turns 1 once it is granted (used when reconnecting, so the
+ * processing loop never waits for the bus). */
+int ww_dbus_request_name(ww_dbus *b, int wait, ww_error *err);
+int ww_dbus_owned(const ww_dbus *b);
 
 /* For a poll loop: the fd, the poll events it wants, and the absolute
  * CLOCK_MONOTONIC deadline in usec (UINT64_MAX: none). */
@@ -46,7 +56,8 @@ int ww_dbus_fd(ww_dbus *b);
 int ww_dbus_events(ww_dbus *b);
 uint64_t ww_dbus_timeout(ww_dbus *b);
 
-/* Handles everything pending; negative when the connection is gone. */
+/* Handles everything pending; negative when the connection is gone (or an
+ * asynchronous name request was refused): close it and open a new one. */
 int ww_dbus_process(ww_dbus *b, ww_error *err);
 
 void ww_dbus_emit_detected(ww_dbus *b, const char *keyword, double score, uint64_t usec);

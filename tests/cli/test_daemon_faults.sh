@@ -1,11 +1,15 @@
 #!/bin/bash
 # The capture error paths, through real ALSA with a fault-injecting layer
 # (tests/fault/alsa_fault.c, LD_PRELOAD) over a file-backed PCM fed by a pipe:
-# an overrun (-EPIPE), a suspend (-ESTRPIPE) and a device that vanishes
-# (-ENODEV, then three failed opens) and comes back. The daemon must log each
-# once, keep going, and still detect the tone bursts afterwards. Then the
-# watchdog: WATCHDOG=1 flows while audio is processed and stops when the audio
-# stalls (the feeder is frozen), and comes back when it resumes.
+# a device missing at start (two failed opens), an overrun (-EPIPE), a suspend
+# (-ESTRPIPE), a device that vanishes (-ENODEV, then three failed opens) and
+# comes back, an I/O error (-EIO). The daemon must log each once, keep going,
+# and still detect the tone bursts afterwards. Then the watchdog: WATCHDOG=1
+# flows while audio is processed and stops when the audio stalls (the feeder
+# is frozen), and comes back when it resumes. Then short reads (every period
+# in pieces: the detections stay at the file's sample-exact times), a device
+# insisting on 48 kHz stereo S32_LE, and SIGTERM during a long stall inside
+# snd_pcm_readi.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 : "${WAKEWORDD:?set WAKEWORDD to the wakewordd binary}"
@@ -50,8 +54,9 @@ wait_for 10 has LISTENING "$T/notify.log" || nok "notify listener did not start"
 
 # the sanitizer runtime need not come first when a preload is present
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-WW_FAULT_PLAN="25:xrun,50:suspend,75:gone" WW_FAULT_GONE_OPENS=3 LD_PRELOAD="$T/alsa_fault.so" \
-    NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 ALSA_CONFIG_PATH="$T/asound.conf" \
+WW_FAULT_OPEN_FAILS=2 WW_FAULT_PLAN="25:xrun,50:suspend,75:gone,100:eio" WW_FAULT_GONE_OPENS=3 \
+    LD_PRELOAD="$T/alsa_fault.so" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 \
+    ALSA_CONFIG_PATH="$T/asound.conf" \
     "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
@@ -59,19 +64,31 @@ PIDS+=($DPID)
 FEEDER=$!
 PIDS+=($FEEDER)
 
+# recoveries: from the missing device at start, from -ENODEV, from -EIO
 detected_after_recovery() {
-    awk '/device recovered/ { r = 1 } r && /"keyword": "tone"/ { found = 1 } END { exit !found }' "$T/log"
+    awk '/device recovered/ { r++ } r >= 3 && /"keyword": "tone"/ { found = 1 } END { exit !found }' "$T/log"
 }
-wait_for 60 has "injecting No such device" "$T/log" && wait_for 60 detected_after_recovery
+wait_for 60 has "injecting Input/output error" "$T/log" && wait_for 60 detected_after_recovery
+has "device unavailable: cannot open .*No such device; retrying" "$T/log" &&
+    ok "device missing at start (snd_pcm_open fails) logged" || nok "no report of the missing device"
+[ "$(count "device unavailable" "$T/log")" -eq 1 ] && ok "missing device at start reported once for two failed opens" ||
+    nok "missing device reported $(count "device unavailable" "$T/log") times"
+# READY=1 comes once audio flows, i.e. after the device appeared
+awk '/device recovered/ { exit 0 } /"keyword"/ { exit 1 }' "$T/log" && has "READY=1" "$T/notify.log" &&
+    ok "device appeared after start: READY=1, audio flows" || nok "start with a missing device"
 has "capture overrun (xrun), 1 so far; recovered" "$T/log" && ok "xrun logged and recovered" || nok "no xrun report"
 has "device suspended; resuming" "$T/log" && ok "suspend logged and recovered" || nok "no suspend report"
 has "device lost: .*No such device; reopening" "$T/log" && ok "device loss (-ENODEV) logged" || nok "no device-lost report"
-[ "$(count 'injecting No such device' "$T/log")" -eq 4 ] && ok "the vanished device was retried (3 failed opens)" ||
-    nok "failed opens: $(count 'injecting No such device' "$T/log")"
-[ "$(count 'device lost' "$T/log")" -eq 1 ] && ok "device loss reported once, not per retry" ||
-    nok "device loss reported $(count 'device lost' "$T/log") times"
-has "device recovered" "$T/log" && ok "device recovery logged" || nok "no recovery report"
-# a detection after the recovery: the audio path works again
+[ "$(count "open '.*': injecting No such device" "$T/log")" -eq 5 ] &&
+    ok "the vanished device was retried (2 failed opens at start, 3 after -ENODEV)" ||
+    nok "failed opens: $(count "open '.*': injecting No such device" "$T/log")"
+has "device lost: .*Input/output error; reopening" "$T/log" && ok "I/O error (-EIO) logged as a device loss" ||
+    nok "no report of -EIO"
+[ "$(count 'device lost' "$T/log")" -eq 2 ] && ok "each device loss reported once, not per retry" ||
+    nok "device loss reported $(count 'device lost' "$T/log") times (2 expected: -ENODEV, -EIO)"
+[ "$(count 'device recovered' "$T/log")" -eq 3 ] && ok "each recovery logged (start, -ENODEV, -EIO)" ||
+    nok "recoveries: $(count 'device recovered' "$T/log")"
+# a detection after the last recovery: the audio path works again
 if detected_after_recovery; then
     ok "tone detected after the device came back"
 else
@@ -109,6 +126,56 @@ else
     wait "$DPID"
     rc=$?
     [ $rc -eq 0 ] && ok "SIGTERM after faults: exit status 0" || nok "exit status $rc"
+fi
+
+# short reads: every period arrives in pieces (a third, then the rest); the
+# samples must go through intact, so the detections are at the file's times
+rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo"
+WW_FAULT_PLAN="1-100000000:short" LD_PRELOAD="$T/alsa_fault.so" ALSA_CONFIG_PATH="$T/asound.conf" \
+    "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log3" 2>&1 &
+DPID=$!
+PIDS+=($DPID)
+/usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 &
+PIDS+=($!)
+if wait_for 60 at_least 2 '"keyword"' "$T/log3"; then
+    times=$(sed -nE 's/.*"time_s": ([0-9.]+).*/\1/p' "$T/log3" | head -2 | tr '\n' ' ')
+    [ "$times" = "2.712 6.232 " ] && has "short reads from here on" "$T/log3" &&
+        ok "short reads: both bursts detected at the file's times ($times)" ||
+        nok "short reads: detections at $times"
+else
+    nok "short reads: no detections: $(tail -3 "$T/log3")"
+fi
+kill -TERM "$DPID"
+wait "$DPID" && ok "short reads: SIGTERM, exit 0" || nok "short reads: exit status"
+grep -qE "device lost|overrun" "$T/log3" && nok "short reads taken for a fault: $(grep -E 'lost|overrun' "$T/log3")" ||
+    ok "short reads are not taken for faults"
+
+# a read that hangs (a stuck driver): SIGTERM must still end the daemon,
+# leaving the capture thread in its read
+rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo"
+WW_FAULT_PLAN="30:stall=60000" LD_PRELOAD="$T/alsa_fault.so" ALSA_CONFIG_PATH="$T/asound.conf" \
+    NOTIFY_SOCKET="$T/notify.sock" "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log4" 2>&1 &
+DPID=$!
+PIDS+=($DPID)
+/usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 --loop &
+PIDS+=($!)
+if wait_for 60 has "injecting a stall of 60000 ms" "$T/log4"; then
+    stop0=$(count "STOPPING=1" "$T/notify.log")
+    t0=$SECONDS
+    kill -TERM "$DPID"
+    for _ in $(seq 1 200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$DPID" 2>/dev/null; then
+        nok "stalled read: still running 10 s after SIGTERM"
+    else
+        wait "$DPID"
+        rc=$?
+        [ $rc -eq 0 ] && ok "SIGTERM during a 60 s stall in snd_pcm_readi: exit 0 after $((SECONDS - t0)) s" ||
+            nok "stalled read: exit status $rc"
+        [ "$(count "STOPPING=1" "$T/notify.log")" -gt "$stop0" ] && ok "stalled read: STOPPING=1 sent" ||
+            nok "stalled read: no STOPPING=1"
+    fi
+else
+    nok "the stall was not injected: $(tail -3 "$T/log4")"
 fi
 
 # a device that insists on 48 kHz stereo S32_LE: the capture converts (channel

@@ -1,0 +1,185 @@
+#!/bin/bash
+# D-Bus and the journal coming and going under a running daemon (issue #8):
+#   1. no bus and no journald at start: the daemon starts anyway, detects (its
+#      --stdout lines), says once on stderr that the bus is unreachable;
+#   2. a dbus-daemon (and, as root, a journald) appears: the daemon connects,
+#      owns org.wakewordd, answers properties, emits Detected; the journal gets
+#      its entries;
+#   3. both are killed (SIGKILL: the sockets stay behind, dead): detection goes
+#      on, the loss is logged once on stderr, detections still reach stderr;
+#   4. a new dbus-daemon at the same address: the daemon reconnects (name owned
+#      again, properties answer with the running count, Detected received).
+# The audio comes through real ALSA (file-backed PCM fed by a pipe, tone
+# bursts looped). As root the whole test runs in a private mount namespace
+# with an empty /run, so "no journald" is true and the journald started here
+# touches nothing outside; without root the journal parts say they skipped.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+: "${WAKEWORDD:?set WAKEWORDD to the wakewordd binary}"
+if [ "$(id -u)" -eq 0 ] && [ -z "${WW_BUS_TEST_NS:-}" ] && command -v unshare >/dev/null &&
+    unshare -m --propagation private true 2>/dev/null; then
+    WW_BUS_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+ROOT=$PWD
+T=$(mktemp -d /tmp/ww-bus-XXXXXX)
+PIDS=()
+fails=0
+ok() { echo "ok - $1"; }
+nok() {
+    echo "not ok - $1"
+    fails=$((fails + 1))
+}
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
+    [ -n "${JOURNALD_PID:-}" ] && kill "$JOURNALD_PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+. "$(dirname "$0")/poll.sh"
+
+for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
+    command -v "$tool" >/dev/null || { nok "needs $tool"; exit 1; }
+done
+
+JOURNAL=""
+if [ -n "${WW_BUS_TEST_NS:-}" ]; then
+    mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal /run/log/journal &&
+        { [ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal; } ||
+        { nok "cannot set up the private /run"; exit 1; }
+    [ -x /lib/systemd/systemd-journald ] && JOURNAL=private
+fi
+
+cat >"$T/asound.conf" <<CONF
+pcm.null { type null }
+pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
+  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
+CONF
+mkfifo "$T/audio.fifo"
+cat >"$T/wakewordd.conf" <<CONF
+device = filecap:IFILE=$T/audio.fifo
+model = $ROOT/tests/fixtures/daemon/tone_model.onnx
+bus = system
+journal = yes
+ring_ms = 60000
+CONF
+BUS_ADDR="unix:path=$T/bus"
+start_bus() {
+    dbus-daemon --session --fork --print-pid=1 --address="$BUS_ADDR" >"$T/bus.pid" 2>"$T/bus.err" &&
+        BUS_PID=$(head -1 "$T/bus.pid")
+}
+prop() { busctl --address="$BUS_ADDR" get-property org.wakewordd /org/wakewordd/Detector1 org.wakewordd.Detector1 "$1" 2>&1; }
+detections() { count '"keyword": "tone"' "$T/out.jsonl"; }
+more_detections() { [ "$(detections)" -ge $(($1 + 2)) ]; }
+owned() { [ "$(prop State)" = 's "listening"' ]; }
+
+# --- 1. nothing there ----------------------------------------------------------
+DBUS_SYSTEM_BUS_ADDRESS="$BUS_ADDR" ALSA_CONFIG_PATH="$T/asound.conf" \
+    "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/out.jsonl" 2>"$T/err.log" &
+DPID=$!
+PIDS+=($DPID)
+/usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 --loop &
+PIDS+=($!)
+if wait_for 60 more_detections 0; then
+    ok "no bus, no journal at start: the daemon runs and detects ($(detections) detections on --stdout)"
+else
+    nok "no detections without a bus: $(tail -3 "$T/err.log")"
+fi
+[ "$(count "cannot connect to the system bus" "$T/err.log")" -eq 1 ] &&
+    has "detection goes on, reconnecting to D-Bus" "$T/err.log" &&
+    ok "the unreachable bus is logged once on stderr (retries are silent)" ||
+    nok "bus message $(count "cannot connect" "$T/err.log") times: $(grep -i d-bus "$T/err.log" | head -3)"
+has "wake word 'tone' detected" "$T/err.log" && ok "without a journal, detections are logged on stderr" ||
+    nok "no detection on stderr"
+
+# --- 2. the bus (and journald) appear -------------------------------------------
+if [ -n "$JOURNAL" ]; then
+    /lib/systemd/systemd-journald >"$T/journald.log" 2>&1 &
+    JOURNALD_PID=$!
+    wait_for 10 test -S /run/systemd/journal/socket || nok "private journald did not start"
+fi
+start_bus || nok "dbus-daemon did not start: $(cat "$T/bus.err")"
+dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detector1'" >"$T/monitor1.log" 2>&1 &
+PIDS+=($!)
+if wait_for 30 owned; then
+    ok "bus appeared: the daemon connected and owns org.wakewordd (State listening)"
+else
+    nok "not on the new bus: $(prop State); $(grep -i d-bus "$T/err.log" | tail -2)"
+fi
+has "D-Bus: connected to the system bus again" "$T/err.log" && ok "the reconnection is logged" ||
+    nok "no reconnection message"
+n=$(detections)
+if wait_for 30 at_least 1 "member=Detected" "$T/monitor1.log"; then
+    ok "Detected signal received after connecting late"
+else
+    nok "no Detected signal on the late bus"
+fi
+d=$(prop Detections | sed 's/^t //')
+[ "$d" -ge "$n" ] 2>/dev/null && ok "property Detections counts the detections made without a bus ($d >= $n)" ||
+    nok "Detections: $d, --stdout had $n"
+if [ -n "$JOURNAL" ]; then
+    in_journal() { journalctl -o json --no-pager _PID="$DPID" MESSAGE_ID=08ef960d2052460ca397d7ba5557eac9 2>/dev/null | grep -q '"WAKEWORD":"tone"'; }
+    wait_for 30 in_journal && ok "journald appeared: detections reach the journal" ||
+        nok "no detection in the private journal"
+else
+    ok "journal part SKIPPED: needs root for a private /run and journald"
+fi
+
+# --- 3. both killed ----------------------------------------------------------------
+kill -KILL "$BUS_PID"
+[ -n "$JOURNAL" ] && kill -KILL "$JOURNALD_PID" && wait "$JOURNALD_PID" 2>/dev/null
+BUS_PID="" JOURNALD_PID=""
+wait_for 30 has "D-Bus: connection lost" "$T/err.log" && ok "the lost bus is noticed and logged" ||
+    nok "no 'connection lost': $(tail -3 "$T/err.log")"
+n=$(detections)
+e=$(count "wake word 'tone' detected" "$T/err.log")
+if wait_for 60 more_detections "$n"; then
+    ok "bus and journal gone: detection goes on ($n -> $(detections))"
+else
+    nok "no detections after the bus died: $(tail -3 "$T/err.log")"
+fi
+[ "$(count "wake word 'tone' detected" "$T/err.log")" -gt "$e" ] && ok "detections still logged on stderr" ||
+    nok "stderr silent after the loss"
+kill -0 "$DPID" 2>/dev/null && ok "daemon alive without bus and journal" || nok "daemon died"
+sleep 2 # several reconnection attempts fail meanwhile (the dead socket refuses)
+[ "$(count "D-Bus: connection lost" "$T/err.log")" -eq 1 ] && ok "the loss is logged once, not per retry" ||
+    nok "loss logged $(count "D-Bus: connection lost" "$T/err.log") times"
+
+# --- 4. a new bus at the same address ------------------------------------------------
+start_bus || nok "second dbus-daemon did not start: $(cat "$T/bus.err")"
+dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detector1'" >"$T/monitor2.log" 2>&1 &
+PIDS+=($!)
+if wait_for 30 owned; then
+    ok "new dbus-daemon at the same address: org.wakewordd owned again, properties answer"
+else
+    nok "no reconnection: $(prop State); $(grep -i d-bus "$T/err.log" | tail -2)"
+fi
+[ "$(count "D-Bus: connected to the system bus again" "$T/err.log")" -eq 2 ] &&
+    ok "the second reconnection is logged" || nok "reconnect messages: $(count "connected to the system bus again" "$T/err.log")"
+wait_for 30 at_least 1 "member=Detected" "$T/monitor2.log" && ok "Detected signal on the new bus" ||
+    nok "no Detected signal after the reconnection"
+n=$(detections)
+d=$(prop Detections | sed 's/^t //')
+[ "$d" -ge "$n" ] 2>/dev/null && [ "$n" -gt 0 ] && ok "Detections property continues the count ($d >= $n)" ||
+    nok "Detections: $d, --stdout had $n"
+busctl --address="$BUS_ADDR" call org.wakewordd /org/wakewordd/Detector1 org.wakewordd.Detector1 Pause &&
+    [ "$(prop State)" = 's "paused"' ] &&
+    busctl --address="$BUS_ADDR" call org.wakewordd /org/wakewordd/Detector1 org.wakewordd.Detector1 Resume &&
+    ok "methods work after the reconnection" || nok "Pause/Resume after the reconnection: $(prop State)"
+
+kill -TERM "$DPID"
+for _ in $(seq 1 200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$DPID" 2>/dev/null; then
+    nok "still running 10 s after SIGTERM"
+else
+    wait "$DPID"
+    rc=$?
+    [ $rc -eq 0 ] && ok "SIGTERM: exit status 0" || nok "exit status $rc"
+fi
+if [ $fails -ne 0 ]; then
+    echo "# daemon stderr:"
+    grep -v "wake word 'tone' detected" "$T/err.log" | sed 's/^/#   /' | head -30
+fi
+[ $fails -eq 0 ]
