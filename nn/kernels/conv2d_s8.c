@@ -118,8 +118,19 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
         h->ob = impl->tiles[h->tile].ob;
         h->nr = impl->tiles[h->tile].nr;
         h->nob = (h->cog + h->ob - 1) / h->ob;
-        h->im2col = h->cg % 4 != 0;
-        if (h->im2col) {
+        /* One input channel, byte encoding: the padded image itself holds
+         * every kernel row as contiguous taps, so pixel pointers plus a row
+         * offset per segment replace im2col; the last quad of a row reads up
+         * to 3 bytes past its taps (weights 0 there; slack columns added). */
+        h->rowtaps = h->esize == 1 && s->groups == 1 && h->cg == 1 && s->dil_w == 1 && s->k_w <= 16;
+        h->im2col = !h->rowtaps && h->cg % 4 != 0;
+        if (h->rowtaps) {
+            h->nseg = s->k_h;
+            h->kq = (s->k_w + 3) / 4;
+            h->cg4 = 1;
+            h->hp = (s->h_out - 1) * s->stride_h + (s->k_h - 1) * s->dil_h + 1;
+            h->wp = (s->w_out - 1) * s->stride_w + h->kq * 4;
+        } else if (h->im2col) {
             h->nseg = 1;
             h->kq = (taps * h->cg + 3) / 4;
             /* a row of kernel taps that are contiguous input bytes moves as 8
@@ -217,7 +228,12 @@ static int wval(const ww_conv2d_s8_hdr *h, const int8_t *w, int g, int j, int se
     const ww_conv2d_shape *s = &h->p.shape;
     if (j >= h->cog) return 0;
     int kh, kw, c;
-    if (h->im2col) {
+    if (h->rowtaps) {
+        if (k >= s->k_w) return 0;
+        c = 0;
+        kh = seg;
+        kw = k;
+    } else if (h->im2col) {
         if (k >= s->k_h * s->k_w * h->cg) return 0;
         c = k % h->cg;
         kh = k / h->cg / s->k_w;
@@ -269,9 +285,12 @@ int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
     ptrdiff_t *segs = (ptrdiff_t *)(blob + h->seg_off);
     for (int seg = 0; seg < h->nseg; seg++) {
         int kh = seg / s->k_w, kw = seg % s->k_w;
-        segs[seg] = h->im2col ? 0
-                              : ((ptrdiff_t)kh * s->dil_h * h->wp + (ptrdiff_t)kw * s->dil_w) *
-                                    s->groups * h->cg4;
+        if (h->rowtaps)
+            segs[seg] = (ptrdiff_t)seg * s->dil_h * h->wp;
+        else
+            segs[seg] = h->im2col ? 0
+                                  : ((ptrdiff_t)kh * s->dil_h * h->wp + (ptrdiff_t)kw * s->dil_w) *
+                                        s->groups * h->cg4;
     }
 
     if (h->wlayout == WW_S8W_ONNX) {
@@ -369,6 +388,30 @@ static void build_padded(const ww_conv2d_s8_hdr *h, const uint8_t *x, void *img)
     int fast = ct == s->c_in;
     const uint8_t *xend = x + (size_t)s->h_in * s->w_in * s->c_in;
     uint8_t xr = (uint8_t)(encode(h, 0) & 0xff); /* xor turning input bytes into encoded */
+    if (fast && h->esize == 1) {
+        /* NHWC rows are contiguous (also the one-channel image of rowtaps):
+         * padding, one copy of the row, padding */
+        size_t rowb = (size_t)h->wp * ct;
+        int l = s->pad_left < h->wp ? s->pad_left : h->wp;
+        int n = s->w_in < h->wp - l ? s->w_in : h->wp - l;
+        size_t lb = (size_t)l * ct, nb = (size_t)n * ct;
+        uint8_t *d = img;
+        for (int r = 0; r < h->hp; r++, d += rowb) {
+            int ih = r - s->pad_top;
+            if (ih < 0 || ih >= s->h_in) {
+                memset(d, (uint8_t)zc, rowb);
+                continue;
+            }
+            const uint8_t *src = x + (size_t)ih * s->w_in * s->c_in;
+            memset(d, (uint8_t)zc, lb);
+            if (xr)
+                for (size_t i = 0; i < nb; i++) d[lb + i] = src[i] ^ xr;
+            else
+                memcpy(d + lb, src, nb);
+            memset(d + lb + nb, (uint8_t)zc, rowb - lb - nb);
+        }
+        return;
+    }
     for (int r = 0; r < h->hp; r++) {
         int ih = r - s->pad_top;
         for (int c = 0; c < h->wp; c++) {

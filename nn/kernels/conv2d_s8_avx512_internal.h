@@ -64,9 +64,12 @@ static inline __m512i pack4_8(const consts *k, __m512i q0, __m512i q1, __m512i q
     return _mm512_permutexvar_epi32(idx, b);
 }
 
-/* Writes the tile: acc[i][j] holds channels oc0 + 16i.. of pixel p0 + j. */
-static inline void finish(const ww_conv2d_s8_hdr *h, __m512i acc[4][8], int mr, int oc0, int noc,
-                          long p0, int npx, const void *res, void *y)
+/* Writes the tile: acc[i][j] holds channels oc0 + 16i.. of pixel p0 + j.
+ * Inlined into each tile so the accumulators need not go through a call. */
+static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr *h,
+                                                         __m512i acc[4][8], int mr, int oc0,
+                                                         int noc, long p0, int npx, const void *res,
+                                                         void *y)
 {
     consts k;
     load_consts(h, &k);

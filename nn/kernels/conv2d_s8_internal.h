@@ -42,7 +42,9 @@ typedef struct ww_conv2d_s8_hdr {
     ww_conv2d_s8_params p; /* w_scale cleared */
     int cg, cog;           /* input and output channels per group */
     int im2col;            /* 0: direct, 1: im2col */
-    int rows8;             /* im2col of byte rows of <= 8 taps, 8-byte moves (the stem) */
+    int rows8;             /* im2col of byte rows of <= 8 taps, 8-byte moves */
+    int rowtaps;           /* direct on one input channel: a segment is a kernel row,
+                              a quad 4 horizontal taps (the stem, no im2col) */
     int nseg, kq;          /* segments, quads per segment */
     int cg4;               /* direct: channels per group rounded up to 4 */
     int hp, wp;            /* direct: padded input image */
