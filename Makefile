@@ -70,6 +70,9 @@ BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+# the same targets with an ordinary main (tests/fuzz/replay_main.c), built by
+# gcc in build/ and build-asan/ to replay tests/fuzz/regressions/ in make check
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 
 # daemon objects other than the entry points, so tests can link the daemon's parts
@@ -123,6 +126,12 @@ $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(STATIC_LIB)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(filter-out $(BUILD)/cli/%,$(DAEMON_LIB_OBJS)) \
 	  $(STATIC_LIB) $(LDLIBS_ALL)
 
+$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(DAEMON_LIB_OBJS) \
+                        $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o \
+	  $(filter-out $(BUILD)/cli/%,$(DAEMON_LIB_OBJS)) $(STATIC_LIB) $(LDLIBS_ALL)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDLIBS_ALL)
@@ -136,10 +145,11 @@ check:
 	@if [ -x scripts/install-ort.sh ]; then scripts/install-ort.sh; fi
 	@$(MAKE) --no-print-directory SAN=0 all tests-built
 	@$(MAKE) --no-print-directory SAN=1 all tests-built
-	@tests/run.sh build build-asan
+	@$(MAKE) --no-print-directory fuzz-check-built
+	@FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) tests/run.sh build build-asan
 
 .PHONY: tests-built
-tests-built: $(TEST_BINS)
+tests-built: $(TEST_BINS) $(REPLAY_BINS)
 
 bench: all $(BENCH_BINS)
 	@scripts/bench.sh $(BUILD)
@@ -151,8 +161,20 @@ fuzz:
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-built
 	@scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
-.PHONY: fuzz fuzz-built
+.PHONY: fuzz fuzz-built fuzz-check-built
 fuzz-built: $(FUZZ_BINS)
+
+# make check: every target runs FUZZ_CHECK_SECONDS (0: none) as one test each
+# (tests/run.sh); where clang cannot link libFuzzer the run is reported skipped.
+FUZZ_CHECK_SECONDS ?= 20
+fuzz-check-built:
+	@mkdir -p build-fuzz/fuzz && rm -f build-fuzz/fuzz/.unsupported
+	@if [ "$(FUZZ_CHECK_SECONDS)" = 0 ]; then :; \
+	elif ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }\n' | \
+	    clang -x c -fsanitize=fuzzer,address,undefined - -o build-fuzz/fuzz/.probe >/dev/null 2>&1; then \
+	  echo "clang with libFuzzer (-fsanitize=fuzzer) is not available" >build-fuzz/fuzz/.unsupported; \
+	else $(MAKE) --no-print-directory FUZZ=1 fuzz-built; fi
+	@rm -f build-fuzz/fuzz/.probe
 
 demo: all
 	@scripts/demo.sh $(BUILD)

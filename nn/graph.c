@@ -237,7 +237,8 @@ static int convert_typed(const Onnx__TensorProto *tp, ww_tensor *t, void *dst, w
 #define NEED(field)                                                                                \
     if (tp->n_##field != n)                                                                        \
         return ww_fail(err, WW_EFORMAT, "initializer '%s': %zu values for %zu elements", nm,       \
-                       tp->n_##field, n);
+                       tp->n_##field, n);                                                          \
+    if (n == 0) return 0; /* the field's pointer is NULL then: no memcpy from it */
     switch (t->dtype) {
     case WW_DT_F32:
         NEED(float_data);

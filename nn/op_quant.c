@@ -76,8 +76,11 @@ static int quantize_run(ww_graph *g, ww_node *n, ww_error *err)
             float sc = scale[c];
             float zp = z ? (float)ww_tensor_i64_at(z, c) : 0.0f;
             for (size_t k = 0; k < p->inner; k++, i++) {
-                /* nearbyintf rounds half to even in the default FP mode */
-                float q = nearbyintf(in[i] / sc) + zp;
+                /* nearbyintf rounds half to even in the default FP mode; NaN
+                 * (a NaN input, or 0/0 with a zero scale) gives the zero
+                 * point, as the int8 kernels do (nn/kernels/requant.h) */
+                float f = in[i] / sc;
+                float q = isnan(f) ? zp : nearbyintf(f) + zp;
                 q = q < lo ? lo : q > hi ? hi : q;
                 if (is_u8)
                     ((uint8_t *)y->data)[i] = (uint8_t)q;

@@ -42,6 +42,39 @@ static int from_npy(const void *buf, size_t len, const char *path, ww_tensor_buf
     return 0;
 }
 
+int ww_tensor_mem_read(const void *data, size_t len, const char *name, ww_tensor_buf *out,
+                       ww_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const unsigned char *buf = data;
+    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) return from_npy(buf, len, name, out, err);
+    Onnx__TensorProto *tp = len ? onnx__tensor_proto__unpack(NULL, len, buf) : NULL;
+    int rc;
+    if (!tp) {
+        rc = ww_fail(err, WW_EFORMAT, "%s: neither .npy nor an ONNX TensorProto", name);
+    } else if (!tp->has_data_type ||
+               (tp->n_dims == 0 && !tp->has_raw_data && !tp->n_float_data && !tp->n_int64_data &&
+                !tp->n_int32_data && !tp->n_double_data)) {
+        rc = ww_fail(err, WW_EFORMAT, "%s: not an ONNX TensorProto (no type or data)", name);
+    } else {
+        ww_tensor t = {.name = tp->name ? tp->name : ""};
+        void *tdata = NULL;
+        rc = ww_tensor_from_proto(tp, &t, &tdata, err);
+        if (rc) {
+            ww_error_prefix(err, rc, name);
+        } else {
+            snprintf(out->name, sizeof out->name, "%s", tp->name ? tp->name : "");
+            out->dtype = t.dtype;
+            out->ndim = t.ndim;
+            memcpy(out->dims, t.dims, sizeof out->dims);
+            out->count = t.count;
+            out->data = tdata;
+        }
+    }
+    if (tp) onnx__tensor_proto__free_unpacked(tp, NULL);
+    return rc;
+}
+
 int ww_tensor_file_read(const char *path, ww_tensor_buf *out, ww_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -64,34 +97,7 @@ int ww_tensor_file_read(const char *path, ww_tensor_buf *out, ww_error *err)
         free(buf);
         return ww_fail(err, WW_EIO, "%s: read error", path);
     }
-    int rc;
-    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
-        rc = from_npy(buf, len, path, out, err);
-    } else {
-        Onnx__TensorProto *tp = len ? onnx__tensor_proto__unpack(NULL, len, buf) : NULL;
-        if (!tp) {
-            rc = ww_fail(err, WW_EFORMAT, "%s: neither .npy nor an ONNX TensorProto", path);
-        } else if (!tp->has_data_type ||
-                   (tp->n_dims == 0 && !tp->has_raw_data && !tp->n_float_data &&
-                    !tp->n_int64_data && !tp->n_int32_data && !tp->n_double_data)) {
-            rc = ww_fail(err, WW_EFORMAT, "%s: not an ONNX TensorProto (no type or data)", path);
-        } else {
-            ww_tensor t = {.name = tp->name ? tp->name : ""};
-            void *data = NULL;
-            rc = ww_tensor_from_proto(tp, &t, &data, err);
-            if (rc) {
-                ww_error_prefix(err, rc, path);
-            } else {
-                snprintf(out->name, sizeof out->name, "%s", tp->name ? tp->name : "");
-                out->dtype = t.dtype;
-                out->ndim = t.ndim;
-                memcpy(out->dims, t.dims, sizeof out->dims);
-                out->count = t.count;
-                out->data = data;
-            }
-        }
-        if (tp) onnx__tensor_proto__free_unpacked(tp, NULL);
-    }
+    int rc = ww_tensor_mem_read(buf, len, path, out, err);
     free(buf);
     return rc;
 }

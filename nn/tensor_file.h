@@ -17,6 +17,9 @@ typedef struct ww_tensor_buf {
 } ww_tensor_buf;
 
 int ww_tensor_file_read(const char *path, ww_tensor_buf *out, ww_error *err);
+/* Same from memory (.npy or TensorProto bytes); name is used in messages. */
+int ww_tensor_mem_read(const void *data, size_t len, const char *name, ww_tensor_buf *out,
+                       ww_error *err);
 void ww_tensor_buf_free(ww_tensor_buf *t);
 
 int ww_tensor_pb_write(const char *path, const ww_tensor_view *v, ww_error *err);

@@ -1,25 +1,43 @@
 #!/bin/bash
 # `make fuzz`: runs every libFuzzer target in BUILD/fuzz for SECONDS each.
+#   scripts/fuzz.sh [BUILD [SECONDS]]     FUZZ_FILTER=regex picks targets
 # Corpora live in BUILD/corpus/<target>, seeded from the globs on the
-# "seeds:" line of tests/fuzz/<target>.c; crashes go to BUILD/crashes/<target>/
-# and each one found must become a regression test.
+# "seeds:" lines of tests/fuzz/<target>.c (plus tests/fuzz/regressions/<target>/);
+# tests/fuzz/<target>.dict, if present, is passed as a dictionary. Crashes go
+# to BUILD/crashes/<target>/ and each one found must become a regression test
+# (tests/fuzz/regressions/<target>/, replayed by tests/cli/test_fuzz_regressions.sh).
+# Prints one "ok - " / "not ok - " line per target (tests/run.sh counts them);
+# without a libFuzzer build it says so and runs nothing.
 set -u
 build=${1:-build-fuzz}
 secs=${2:-60}
 cd "$(dirname "$0")/.." || exit 1
+if [ -f "$build/fuzz/.unsupported" ]; then
+    echo "# skip - fuzz targets: $(cat "$build/fuzz/.unsupported")"
+    exit 0
+fi
+# leaks inside system libraries we cannot fix (each one explained there)
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
+n=0
 for f in "$build"/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     name=$(basename "$f")
     [ -n "${FUZZ_FILTER:-}" ] && ! [[ $name =~ $FUZZ_FILTER ]] && continue
+    n=$((n + 1))
     corpus="$build/corpus/$name"
     crashes="$build/crashes/$name"
     mkdir -p "$corpus" "$crashes"
-    seeds=$(sed -n 's/.*seeds:[[:space:]]*//p' "tests/fuzz/$name.c" | head -1)
-    for s in $seeds; do [ -f "$s" ] && cp -n "$s" "$corpus/" 2>/dev/null; done
+    seeds=$(sed -n 's/.*seeds:[[:space:]]*//p' "tests/fuzz/$name.c")
+    # named by content, as libFuzzer names its own corpus files
+    for s in $seeds tests/fuzz/regressions/"${name#fuzz_}"/*; do
+        [ -f "$s" ] && cp "$s" "$corpus/$(sha1sum <"$s" | cut -c1-40)"
+    done
+    dict=()
+    [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
     log="$build/$name.log"
     "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
-        -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1
+        "${dict[@]}" -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units:[[:space:]]*//p' "$log" | tail -1)
     ncrash=$(find "$crashes" -type f | wc -l)
@@ -27,7 +45,9 @@ for f in "$build"/fuzz/fuzz_*; do
         echo "ok - $name: ${execs:-?} executions in ${secs}s, no crash"
     else
         echo "not ok - $name: exit $rc, ${execs:-?} executions, $ncrash crash file(s) in $crashes (log $log)"
+        grep -m3 -E 'ERROR: |runtime error|SUMMARY' "$log" | sed 's/^/#  /'
         status=1
     fi
 done
+[ $n -eq 0 ] && echo "# skip - no fuzz targets built in $build/fuzz"
 exit $status

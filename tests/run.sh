@@ -56,6 +56,15 @@ for build in "$@"; do
         run_one "$build:$t" bash "$t"
     done
 done
+# Short libFuzzer runs (make check sets FUZZ_CHECK_SECONDS and builds
+# build-fuzz/ with clang): one test per target, passed when it ran that long
+# without a crash. Without a libFuzzer build, fuzz.sh says it skipped.
+if [ "${FUZZ_CHECK_SECONDS:-0}" != 0 ] && { [ -z "${TEST_FILTER:-}" ] || [[ fuzz =~ $TEST_FILTER ]]; }; then
+    echo "== build-fuzz (libFuzzer, ${FUZZ_CHECK_SECONDS} s per target)"
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+    run_one "build-fuzz:scripts/fuzz.sh" scripts/fuzz.sh build-fuzz "$FUZZ_CHECK_SECONDS"
+    grep -h -E '^(ok - |# skip)' "$logdir"/build-fuzz*.log 2>/dev/null | sed 's/^/    /'
+fi
 if [ ${#failed_list[@]} -ne 0 ]; then
     echo "failed programs (logs in $logdir):"
     printf '  %s\n' "${failed_list[@]}"
