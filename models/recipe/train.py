@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=99)
+    ap.add_argument("--init", default=None, help="start from this checkpoint (fine-tuning)")
+    ap.add_argument("--extra-feat", default=None, help="more training windows (.npz with X, y)")
     ap.add_argument("--vtlp", type=float, default=0.12, help="warp factor range 1 +- this (0: off)")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
@@ -74,10 +76,24 @@ def main():
     perm = rng.permutation(n)
     nval = n // 10
     val_idx, tr_idx = perm[:nval], perm[nval:]
+    if a.extra_feat:
+        # more training windows (mine.py's hard negatives); never in the validation set
+        zx = np.load(a.extra_feat)
+        Xh = torch.from_numpy(zx["X"].astype(np.float32)).unsqueeze(1)
+        X = torch.cat([X, Xh])
+        y = torch.cat([y, torch.from_numpy(zx["y"])])
+        tr_idx = np.concatenate([tr_idx, np.arange(n, n + len(Xh))])
+        print("%d extra training windows from %s" % (len(Xh), a.extra_feat), flush=True)
     mean = float(X[tr_idx].mean())
     std = float(X[tr_idx].std())
     # channels-last: mkldnn's convolutions run about 4x faster this way here
     model = WakeNet(a.width, 2, mean, 1.0 / std).to(memory_format=torch.channels_last)
+    if a.init:
+        # fine-tuning: the weights and the input normalisation of an earlier run
+        ck0 = torch.load(a.init, map_location="cpu")
+        if ck0["width"] != a.width:
+            raise SystemExit("%s: width %d, not %d" % (a.init, ck0["width"], a.width))
+        model.load_state_dict(ck0["state"])
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-2)
     steps = a.epochs * (len(tr_idx) // a.batch)
     budget = a.time_budget_min * 60

@@ -2,9 +2,11 @@
 """Makes the wake word clips in tests/fixtures/clips/ from the recipe's test split
 (voices never seen in training), and records what the float model does on them.
 
-    /usr/bin/python3 tests/gen/make_clips.py [CACHE_WORK_DIR]   (default /work/cache/recipe/hey_jarvis)
+    /usr/bin/python3 tests/gen/make_clips.py [--detections-only] [CACHE_WORK_DIR]
+                                            (default /work/cache/recipe/hey_jarvis)
 
-Needs the recipe's data and eval stages (make -C models/recipe eval). Writes
+Needs the recipe's data and eval stages (make -C models/recipe eval) and
+build/wakewordd. Writes
 16 kHz mono 16-bit WAVs:
   pos_{1,2,3}.wav   "hey jarvis" in 2 s: the first test clip of each source (the
                     held-out espeak-ng voice, a held-out espeak-ng variant, flite's
@@ -12,24 +14,28 @@ Needs the recipe's data and eval stages (make -C models/recipe eval). Writes
   neg_{1,2,3}.wav   2 s: a confusable phrase, other speech, noise
   demo.wav          ~15 s of other speech with the phrase said three times
 and clips.json: the phrase times in demo.wav and, for every clip, the detections
-of the float model with the detector's defaults (the same code as the recipe's
-evaluation)."""
+of the shipped float and int8 models (models/hey_jarvis{,.int8}.onnx) with their
+own metadata defaults, and their highest smoothed score, from the daemon's own
+detector (`wakewordd detect --scores`). --detections-only keeps the WAVs and
+only recomputes those (after a new model)."""
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
-import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "models", "recipe"))
 import evaluate  # noqa: E402
 import mix  # noqa: E402
-import wwfeat  # noqa: E402
-from model import WakeNet  # noqa: E402
 
-WORK = sys.argv[1] if len(sys.argv) > 1 else "/work/cache/recipe/hey_jarvis"
+ARGS = [a for a in sys.argv[1:] if a != "--detections-only"]
+DETECTIONS_ONLY = "--detections-only" in sys.argv[1:]
+WORK = ARGS[0] if ARGS else "/work/cache/recipe/hey_jarvis"
+WAKEWORDD = os.environ.get("WAKEWORDD", os.path.join(REPO, "build", "wakewordd"))
 OUT = os.path.join(REPO, "tests", "fixtures", "clips")
 SR = 16000
 rng = np.random.default_rng(20261124)
@@ -39,7 +45,7 @@ def q(x):
     return np.round(np.clip(x, -1, 1) * 32767) / 32768.0
 
 
-def main():
+def make_clips():
     os.makedirs(OUT, exist_ok=True)
     z = np.load(os.path.join(WORK, "eval", "test_pos.npz"))
     clips = z["clips"]
@@ -97,23 +103,42 @@ def main():
     out["demo.wav"] = {"source": "test-split speech with the phrase from " + ", ".join(info[i]["tag"] for i in picks),
                        "keyword": True, "phrase_times_s": times}
 
-    # what the float model does on each clip, with the detector's defaults
-    ck = torch.load(os.path.join(WORK, "train", "model.pt"), map_location="cpu")
-    model = WakeNet(ck["width"])
-    model.load_state_dict(ck["state"])
-    model.eval()
-    thr = json.load(open(os.path.join(WORK, "eval", "threshold.json")))["threshold"]
-    mel = wwfeat.Mel()
-    import wave
-    for name, rec in out.items():
-        with wave.open(os.path.join(OUT, name)) as w:
-            x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768.0
-        f = mel.features(x)
-        st = evaluate.window_starts(len(f))
-        avg = evaluate.smooth(evaluate.score_windows(model, f, st), 3)
-        tm = (st + evaluate.WIN - 1) * evaluate.HOP / SR + 512 / SR
-        rec["float_detections_s"] = [round(v, 2) for v in evaluate.detections(avg, tm, thr, 1.5)]
-        rec["float_max_smoothed_score"] = round(float(avg.max()), 4)
+    return out
+
+
+def detections(out):
+    """Each shipped model over every clip through `wakewordd detect --scores`."""
+    thr = None
+    for kind, fname in (("float", "hey_jarvis.onnx"), ("int8", "hey_jarvis.int8.onnx")):
+        model = os.path.join(REPO, "models", fname)
+        files = [os.path.join(OUT, n) for n in out]
+        with tempfile.TemporaryDirectory() as td:
+            tsv = os.path.join(td, "scores.tsv")
+            r = subprocess.run([WAKEWORDD, "detect", "--json", "--model", model, "--scores", tsv, *files],
+                               capture_output=True, text=True, check=True)
+            rows = [l.split("\t") for l in open(tsv).read().splitlines()[1:]]
+        dets = [json.loads(l) for l in r.stdout.splitlines()]
+        for n in out:
+            f = os.path.join(OUT, n)
+            out[n][kind + "_detections_s"] = [round(d["time_s"], 3) for d in dets if d["file"] == f]
+            out[n][kind + "_max_smoothed_score"] = round(max(float(r_[2]) for r_ in rows if r_[0] == f), 4)
+        info = subprocess.run([WAKEWORDD, "info", model], capture_output=True, text=True, check=True).stdout
+        t = [l.split("=", 1)[1] for l in info.splitlines() if l.startswith("metadata") and "threshold=" in l]
+        if thr is not None and t[0] != thr:
+            sys.exit("the float and int8 models have different thresholds: %s, %s" % (thr, t[0]))
+        thr = t[0]
+    return float(thr)
+
+
+def main():
+    if DETECTIONS_ONLY:
+        out = json.load(open(os.path.join(OUT, "clips.json")))["clips"]
+        for rec in out.values():
+            for k in [k for k in rec if k.endswith("_detections_s") or k.endswith("_max_smoothed_score")]:
+                del rec[k]
+    else:
+        out = make_clips()
+    thr = detections(out)
     meta = {"threshold": thr, "hop_frames": 8, "smoothing_frames": 3, "refractory_s": 1.5, "clips": out}
     json.dump(meta, open(os.path.join(OUT, "clips.json"), "w"), indent=1)
     print(json.dumps(meta, indent=1))
