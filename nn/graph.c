@@ -215,6 +215,7 @@ void ww_tensor_view_of(const ww_tensor *t, ww_tensor_view *v)
     for (int i = 0; i < WW_MAX_DIMS; i++) v->dims[i] = i < t->ndim ? t->dims[i] : 0;
     v->count = t->count;
     v->data = t->data;
+    v->nhwc = t->nhwc;
 }
 
 int ww_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int64_t *out)

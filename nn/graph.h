@@ -42,6 +42,7 @@ typedef struct ww_tensor {
     int n_consumers; /* live nodes reading it */
     int first, last; /* execution steps where it is produced / last read */
     size_t offset;   /* in the arena */
+    int nhwc;        /* 8-bit tensor of an int8 region: NCHW dims, NHWC data */
 } ww_tensor;
 
 struct ww_op;
@@ -80,8 +81,9 @@ typedef struct ww_graph {
     size_t scratch_bytes;
     uint64_t macs;
     int n_live;
-    int n_int8;  /* nodes running int8 kernels (nn/qdq_compile.c) */
-    int profile; /* time every node's run (ww_model_set_profiling) */
+    int n_int8;       /* nodes running int8 kernels (nn/qdq_compile.c) */
+    int profile;      /* time every node's run (ww_model_set_profiling) */
+    int observe_8bit; /* the observer also sees 8-bit tensors */
 } ww_graph;
 
 typedef struct ww_op {

@@ -38,7 +38,7 @@ struct ww_model {
     int prepared_fusion, prepared_with_values; /* what the current graph was built for */
     ww_model_observer obs;
     void *obs_user;
-    int profile;
+    int profile, observe_8bit;
 };
 
 const char *ww_model_kind_name(ww_model_kind kind)
@@ -655,6 +655,7 @@ int ww_model_run(ww_model *m, ww_error *err)
 {
     if (!m->prepared) return ww_fail(err, WW_EINVAL, "%s: model is not prepared", m->name);
     m->g.profile = m->profile;
+    m->g.observe_8bit = m->observe_8bit;
     int rc = ww_graph_run(&m->g, m->obs, m->obs_user, err);
     return rc ? one_line(err, ww_error_prefix(err, rc, m->name)) : 0;
 }
@@ -708,6 +709,11 @@ void ww_model_op_type_at(const ww_model *m, size_t i, const char **op_type, size
 {
     *op_type = m->ops[i].type;
     *count = m->ops[i].count;
+}
+
+void ww_model_set_observe_8bit(ww_model *m, int enabled)
+{
+    m->observe_8bit = enabled != 0;
 }
 
 void ww_model_set_profiling(ww_model *m, int enabled)

@@ -49,6 +49,7 @@ typedef struct ww_tensor_view {
     int64_t dims[WW_MAX_DIMS];
     size_t count; /* product of dims */
     void *data;
+    int nhwc; /* 8-bit tensors on the int8 kernels: dims are NCHW, data NHWC */
 } ww_tensor_view;
 
 typedef struct ww_model ww_model;
@@ -125,6 +126,11 @@ int ww_model_run_f32(ww_model *m, const float *in, size_t in_count, float *out, 
  * first), with its ONNX name, shape and data. NULL removes it. */
 typedef void (*ww_model_observer)(void *user, const ww_tensor_view *t);
 void ww_model_set_observer(ww_model *m, ww_model_observer fn, void *user);
+/* Also shows the observer the 8-bit (uint8/int8) tensors: the outputs of
+ * QuantizeLinear when QDQ is float-simulated, the int8 kernels' outputs (same
+ * names) otherwise, so the two executions can be compared activation by
+ * activation. Off by default. */
+void ww_model_set_observe_8bit(ww_model *m, int enabled);
 
 typedef enum ww_model_kind {
     WW_MODEL_FLOAT,

@@ -113,9 +113,10 @@ int ww_graph_plan(ww_graph *g, ww_error *err)
     return 0;
 }
 
-static void observe(ww_tensor *t, ww_model_observer obs, void *user)
+static void observe(const ww_graph *g, ww_tensor *t, ww_model_observer obs, void *user)
 {
-    if (t->dtype != WW_DT_F32 || !t->name[0]) return;
+    int bits8 = t->dtype == WW_DT_U8 || t->dtype == WW_DT_I8;
+    if (!(t->dtype == WW_DT_F32 || (bits8 && g->observe_8bit)) || !t->name[0]) return;
     ww_tensor_view v;
     ww_tensor_view_of(t, &v);
     obs(user, &v);
@@ -124,7 +125,7 @@ static void observe(ww_tensor *t, ww_model_observer obs, void *user)
 int ww_graph_run(ww_graph *g, ww_model_observer obs, void *user, ww_error *err)
 {
     if (obs)
-        for (int i = 0; i < g->n_inputs; i++) observe(&g->t[g->inputs[i]], obs, user);
+        for (int i = 0; i < g->n_inputs; i++) observe(g, &g->t[g->inputs[i]], obs, user);
     for (int s = 0; s < g->n_order; s++) {
         ww_node *n = &g->nodes[g->order[s]];
         if (n->dead) continue;
@@ -142,7 +143,7 @@ int ww_graph_run(ww_graph *g, ww_model_observer obs, void *user, ww_error *err)
         }
         if (rc) return rc;
         if (obs)
-            for (int j = 0; j < n->n_out; j++) observe(ww_out(g, n, j), obs, user);
+            for (int j = 0; j < n->n_out; j++) observe(g, ww_out(g, n, j), obs, user);
     }
     return 0;
 }

@@ -645,6 +645,9 @@ int ww_qdq_compile(ww_graph *g, ww_error *err)
         n->n_in = c->nqin;
         n->out[0] = c->qout;
         g->t[c->qout].producer = i;
+        /* settle_layouts left only int8 readers and writers on such tensors */
+        ww_tensor *qt = &g->t[c->qout];
+        qt->nhwc = (qt->dtype == WW_DT_U8 || qt->dtype == WW_DT_I8) && layout_matters(qt);
         for (int k = 0; k < 2; k++)
             if (c->dead[k] >= 0) g->nodes[c->dead[k]].dead = 1;
     }

@@ -2,8 +2,10 @@
  * ww_model_set_int8 switches between the int8 kernels and the float
  * simulation, ww_model_stats.n_int8_nodes says which ran, both agree within
  * one output quantization step and with ONNX Runtime's reference output of
- * the fixture (tests/gen/make_onnx_qdq_fixture.sh), and every ISA this CPU
- * runs gives the same bytes. The CLI side (a model fresh from `wakewordd
+ * the fixture (tests/gen/make_onnx_qdq_fixture.sh), every ISA this CPU
+ * runs gives the same bytes, and every 8-bit activation (observer with
+ * ww_model_set_observe_8bit, NHWC read back as NCHW) is within one step of the
+ * float simulation's. The CLI side (a model fresh from `wakewordd
  * quantize`, ORT's fused int8 kernels) is tests/cli/test_int8.sh. */
 #include <math.h>
 #include <stdlib.h>
@@ -123,4 +125,132 @@ WW_TEST(int8_every_isa_gives_the_same_bytes)
     ww_isa_set(best, &err);
     free(ref);
     ww_npy_free(&in);
+}
+
+/* Every 8-bit activation of one run, by name, in NCHW order. */
+typedef struct act {
+    char name[160];
+    ww_dtype dtype;
+    size_t n;
+    int32_t *v;
+    int was_nhwc;
+} act;
+typedef struct acts {
+    act a[256];
+    int n;
+} acts;
+
+static void collect(void *user, const ww_tensor_view *t)
+{
+    acts *s = user;
+    if ((t->dtype != WW_DT_U8 && t->dtype != WW_DT_I8) || s->n == 256) return;
+    act *a = &s->a[s->n++];
+    snprintf(a->name, sizeof a->name, "%s", t->name);
+    a->dtype = t->dtype;
+    a->n = t->count;
+    a->was_nhwc = t->nhwc;
+    a->v = malloc(t->count * sizeof *a->v);
+    if (!a->v) return;
+    const uint8_t *b = t->data;
+    for (size_t i = 0; i < t->count; i++) {
+        size_t src = i;
+        if (t->nhwc && t->ndim == 4) { /* i is NCHW; find it in NHWC */
+            size_t C = (size_t)t->dims[1], H = (size_t)t->dims[2], W = (size_t)t->dims[3];
+            size_t w = i % W, h = i / W % H, c = i / (W * H) % C, nb = i / (W * H * C);
+            src = ((nb * H + h) * W + w) * C + c;
+        }
+        a->v[i] = t->dtype == WW_DT_I8 ? (int32_t)(int8_t)b[src] : (int32_t)b[src];
+    }
+}
+
+static void acts_free(acts *s)
+{
+    for (int i = 0; i < s->n; i++) free(s->a[i].v);
+    s->n = 0;
+}
+
+/* Runs path on in (batch x 1 x 64 x 101 floats) with int8 on or off,
+ * collecting activations. */
+static int run_observed(const char *path, const float *in, int64_t batch, int int8, acts *s)
+{
+    int nd = 4;
+    const int64_t shape[4] = {batch, 1, 64, 101}, *dims = shape;
+    size_t count = (size_t)batch * 64 * 101;
+    ww_model *m = NULL;
+    ww_error err = {{0}};
+    ww_tensor_view v;
+    int rc = ww_model_load(path, &m, &err);
+    if (!rc) {
+        ww_model_set_int8(m, int8);
+        rc = ww_model_prepare_shapes(m, &nd, &dims, &err);
+    }
+    if (!rc && !(rc = ww_model_input(m, 0, &v)) && v.count == count) {
+        memcpy(v.data, in, count * sizeof *in);
+        ww_model_set_observer(m, collect, s);
+        ww_model_set_observe_8bit(m, 1);
+        rc = ww_model_run(m, &err);
+    } else if (!rc) {
+        rc = WW_EINVAL;
+    }
+    if (rc) printf("#   %s: %s\n", path, err.msg);
+    ww_model_free(m);
+    return rc;
+}
+
+/* The issue's parity rule: int8 execution within one quantization step of the
+ * float simulation on every activation both executions produce (the int8
+ * path fuses some away: a conv's output before its residual join). */
+static void activations_within_one_step(const char *path, const float *in, int64_t batch,
+                                        int min_compared)
+{
+    static acts q, f;
+    REQUIRE(!run_observed(path, in, batch, 1, &q));
+    REQUIRE(!run_observed(path, in, batch, 0, &f));
+    int compared = 0, nhwc = 0;
+    size_t elems = 0, off_by_one = 0;
+    for (int i = 0; i < q.n; i++) {
+        const act *a = &q.a[i];
+        for (int j = 0; j < f.n; j++) {
+            const act *b = &f.a[j];
+            if (strcmp(a->name, b->name)) continue;
+            REQUIRE(a->v && b->v);
+            CHECK_MSG(a->n == b->n && a->dtype == b->dtype, "%s: shapes or types differ", a->name);
+            if (a->n != b->n) break;
+            int32_t worst = 0;
+            for (size_t k = 0; k < a->n; k++) {
+                int32_t d = abs(a->v[k] - b->v[k]);
+                worst = d > worst ? d : worst;
+                off_by_one += d == 1;
+            }
+            CHECK_MSG(worst <= 1, "%s: int8 vs simulated differ by %d steps", a->name, worst);
+            compared++;
+            nhwc += a->was_nhwc;
+            elems += a->n;
+            break;
+        }
+    }
+    printf("#   %s: %d activations (%d NHWC inside), %zu values, %zu one step apart\n", path,
+           compared, nhwc, elems, off_by_one);
+    CHECK_MSG(compared >= min_compared, "%s: only %d activations compared", path, compared);
+    CHECK_MSG(nhwc > 0, "%s: no NHWC activation compared", path);
+    acts_free(&q);
+    acts_free(&f);
+}
+
+WW_TEST(int8_every_activation_within_one_step_of_float_simulation)
+{
+    ww_npy in = {0};
+    ww_error err = {{0}};
+    REQUIRE(!ww_npy_read(DIR "/input.npy", &in, &err));
+    REQUIRE(in.ndim == 4 && in.count == (size_t)in.shape[0] * 64 * 101);
+    activations_within_one_step(DIR "/model.onnx", in.data, in.shape[0], 12);
+    ww_npy_free(&in);
+    /* the shipped model on log-mel-like input (uniform in [-14, 5], fixed seed) */
+    static float x[64 * 101];
+    uint32_t r = 12345;
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = -14.0f + 19.0f * (float)(r >> 8) / 16777216.0f;
+    }
+    activations_within_one_step("models/hey_jarvis.int8.onnx", x, 1, 12);
 }
