@@ -25,6 +25,7 @@ nok() {
 cleanup() {
     for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -54,10 +55,18 @@ wait_for 10 has LISTENING "$T/notify.log" || nok "notify listener did not start"
 
 # the sanitizer runtime need not come first when a preload is present
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+# on a private bus, to see the State reported through the faults
+BUS_ADDR=$(dbus-daemon --session --fork --print-address=1 --print-pid=1 --address="unix:path=$T/bus" >"$T/bus.info" &&
+    head -1 "$T/bus.info")
+BUS_PID=$(sed -n 2p "$T/bus.info")
+[ -n "$BUS_ADDR" ] || nok "dbus-daemon did not start"
+dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.freedesktop.DBus.Properties'" >"$T/monitor.log" 2>&1 &
+PIDS+=($!)
+sleep 0.3 # the monitor subscribes before the daemon starts
 WW_FAULT_OPEN_FAILS=2 WW_FAULT_PLAN="25:xrun,50:suspend,75:gone,100:eio" WW_FAULT_GONE_OPENS=3 \
     LD_PRELOAD="$T/alsa_fault.so" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 \
-    ALSA_CONFIG_PATH="$T/asound.conf" \
-    "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log" 2>&1 &
+    ALSA_CONFIG_PATH="$T/asound.conf" DBUS_SYSTEM_BUS_ADDRESS="$BUS_ADDR" \
+    "$WAKEWORDD" run --config "$T/wakewordd.conf" --bus system --stdout >"$T/log" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
 /usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 --loop &
@@ -95,6 +104,15 @@ else
     nok "no detection after recovery: $(tail -5 "$T/log")"
 fi
 kill -0 "$DPID" 2>/dev/null && ok "daemon kept running through the faults" || nok "daemon died"
+# the State property as announced (PropertiesChanged) through the faults
+states=$(grep -A6 'member=PropertiesChanged' "$T/monitor.log" | grep -oE 'string "(starting|listening|device-lost|paused)"' |
+    sed 's/string //; s/"//g' | uniq | tr '\n' ' ')
+[ "$(grep -o "device-lost listening" <<<"$states" | wc -l)" -ge 3 ] &&
+    ok "D-Bus stayed up and reported State device-lost then listening for each loss: $states" ||
+    nok "State changes on D-Bus: $states"
+prop() { busctl --address="$BUS_ADDR" get-property org.wakewordd /org/wakewordd/Detector1 org.wakewordd.Detector1 "$1" 2>&1; }
+[ "$(prop Xruns)" = "t 1" ] && [ "$(prop State)" = 's "listening"' ] &&
+    ok "after the faults: State listening, Xruns 1 over D-Bus" || nok "after the faults: $(prop State), Xruns $(prop Xruns)"
 
 # watchdog: pings while audio flows, none while it is stalled
 wait_for 20 at_least 3 "WATCHDOG=1" "$T/notify.log" && ok "WATCHDOG=1 while audio is processed" ||
