@@ -133,6 +133,15 @@ static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
                  b->which, e->message ? e->message : e->name);
         return 0;
     }
+    /* RequestName answers 1 (primary owner) or 4 (already the owner); 2 or 3
+     * when another connection has it (sd-bus asks not to be queued) */
+    uint32_t code = 0;
+    if (sd_bus_message_read(m, "u", &code) < 0 || (code != 1 && code != 4)) {
+        b->name_error = -EEXIST;
+        snprintf(b->name_msg, sizeof b->name_msg, "cannot own %s on the %s bus: %s", WW_DBUS_NAME,
+                 b->which, "owned by another connection");
+        return 0;
+    }
     b->owned = 1;
     return 0;
 }

@@ -7,8 +7,10 @@
 #      its entries;
 #   3. both are killed (SIGKILL: the sockets stay behind, dead): detection goes
 #      on, the loss is logged once on stderr, detections still reach stderr;
-#   4. a new dbus-daemon at the same address: the daemon reconnects (name owned
-#      again, properties answer with the running count, Detected received).
+#   4. a new dbus-daemon at the same address, where another connection holds
+#      org.wakewordd at first: the daemon does not claim it, and once it is
+#      free reconnects (name owned again, properties answer with the running
+#      count, Detected received, methods work).
 # The audio comes through real ALSA (file-backed PCM fed by a pipe, tone
 # bursts looped). As root the whole test runs in a private mount namespace
 # with an empty /run, so "no journald" is true and the journald started here
@@ -148,9 +150,29 @@ sleep 2 # several reconnection attempts fail meanwhile (the dead socket refuses)
     nok "loss logged $(count "D-Bus: connection lost" "$T/err.log") times"
 
 # --- 4. a new bus at the same address ------------------------------------------------
-start_bus || nok "second dbus-daemon did not start: $(cat "$T/bus.err")"
+# first someone else holds org.wakewordd there: the daemon must not take the
+# bus's "exists" answer for ownership; the bus is started on another path and
+# its socket moved into place once the squatter owns the name (no race)
+BUS2="unix:path=$T/bus2"
+dbus-daemon --session --fork --print-pid=1 --address="$BUS2" >"$T/bus.pid" 2>"$T/bus.err" &&
+    BUS_PID=$(head -1 "$T/bus.pid") || nok "second dbus-daemon did not start: $(cat "$T/bus.err")"
+/usr/bin/python3 -c '
+import sys, time, dbus
+bus = dbus.bus.BusConnection(sys.argv[1])
+print("request_name:", bus.request_name("org.wakewordd"), flush=True)
+time.sleep(600)' "$BUS2" >"$T/squatter.log" 2>&1 &
+SQUATTER=$!
+PIDS+=($SQUATTER)
+wait_for 10 has "request_name: 1" "$T/squatter.log" || nok "squatter: $(cat "$T/squatter.log")"
+mv -f "$T/bus2" "$T/bus"
 dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detector1'" >"$T/monitor2.log" 2>&1 &
 PIDS+=($!)
+sleep 6 # longer than the longest reconnection backoff (5 s)
+[ "$(count "D-Bus: connected to the system bus again" "$T/err.log")" -eq 1 ] &&
+    ok "name held by another connection: the daemon does not claim it (keeps retrying)" ||
+    nok "the daemon claims a name another connection holds: $(grep -i "d-bus" "$T/err.log" | tail -2)"
+kill -0 "$DPID" 2>/dev/null && ok "daemon alive while the name is taken" || nok "daemon died"
+kill "$SQUATTER"
 if wait_for 30 owned; then
     ok "new dbus-daemon at the same address: org.wakewordd owned again, properties answer"
 else
