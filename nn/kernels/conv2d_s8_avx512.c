@@ -49,21 +49,8 @@ static void conv2d_s8_32x6_fp32_avx512(const ww_conv2d_s8_hdr *h, const void *co
             ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
         }
     }
-    /* element by element: an initializer would zero all 32 first */
-    __m512i acc[4][8];
-    acc[0][0] = l0;
-    acc[0][1] = l1;
-    acc[0][2] = l2;
-    acc[0][3] = l3;
-    acc[0][4] = l4;
-    acc[0][5] = l5;
-    acc[1][0] = u0;
-    acc[1][1] = u1;
-    acc[1][2] = u2;
-    acc[1][3] = u3;
-    acc[1][4] = u4;
-    acc[1][5] = u5;
-    finish(h, acc, 2, oc0, noc, p0, npx, res, y);
+    __m512i acc[2 * 6] = {l0, l1, l2, l3, l4, l5, u0, u1, u2, u3, u4, u5};
+    finish(h, acc, 6, 2, oc0, noc, p0, npx, res, y);
 }
 
 static void conv2d_s8_32x8_fp32_avx512(const ww_conv2d_s8_hdr *h, const void *const *px,
@@ -90,25 +77,8 @@ static void conv2d_s8_32x8_fp32_avx512(const ww_conv2d_s8_hdr *h, const void *co
             ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
         }
     }
-    /* element by element: an initializer would zero all 32 first */
-    __m512i acc[4][8];
-    acc[0][0] = l0;
-    acc[0][1] = l1;
-    acc[0][2] = l2;
-    acc[0][3] = l3;
-    acc[0][4] = l4;
-    acc[0][5] = l5;
-    acc[0][6] = l6;
-    acc[0][7] = l7;
-    acc[1][0] = u0;
-    acc[1][1] = u1;
-    acc[1][2] = u2;
-    acc[1][3] = u3;
-    acc[1][4] = u4;
-    acc[1][5] = u5;
-    acc[1][6] = u6;
-    acc[1][7] = u7;
-    finish(h, acc, 2, oc0, noc, p0, npx, res, y);
+    __m512i acc[2 * 8] = {l0, l1, l2, l3, l4, l5, l6, l7, u0, u1, u2, u3, u4, u5, u6, u7};
+    finish(h, acc, 8, 2, oc0, noc, p0, npx, res, y);
 }
 
 const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512 = {

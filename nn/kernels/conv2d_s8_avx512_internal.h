@@ -64,12 +64,13 @@ static inline __m512i pack4_8(const consts *k, __m512i q0, __m512i q1, __m512i q
     return _mm512_permutexvar_epi32(idx, b);
 }
 
-/* Writes the tile: acc[i][j] holds channels oc0 + 16i.. of pixel p0 + j.
+/* Writes the tile: acc[i * nr + j] holds channels oc0 + 16i.. of pixel p0 + j
+ * (each tile passes an exactly sized, fully initialised array).
  * Inlined into each tile so the accumulators need not go through a call. */
 static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr *h,
-                                                         __m512i acc[4][8], int mr, int oc0,
-                                                         int noc, long p0, int npx, const void *res,
-                                                         void *y)
+                                                         const __m512i *acc, int nr, int mr,
+                                                         int oc0, int noc, long p0, int npx,
+                                                         const void *res, void *y)
 {
     consts k;
     load_consts(h, &k);
@@ -86,11 +87,11 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
         }
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc0;
-            __m512i q0 = requant16(&k, acc[0][j], b[0], m[0], 0xffff, yi, res);
-            __m512i q1 = requant16(&k, acc[1][j], b[1], m[1], 0xffff, yi + 16, res);
+            __m512i q0 = requant16(&k, acc[0 * nr + j], b[0], m[0], 0xffff, yi, res);
+            __m512i q1 = requant16(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
             if (mr == 4) {
-                __m512i q2 = requant16(&k, acc[2][j], b[2], m[2], 0xffff, yi + 32, res);
-                __m512i q3 = requant16(&k, acc[3][j], b[3], m[3], 0xffff, yi + 48, res);
+                __m512i q2 = requant16(&k, acc[2 * nr + j], b[2], m[2], 0xffff, yi + 32, res);
+                __m512i q3 = requant16(&k, acc[3 * nr + j], b[3], m[3], 0xffff, yi + 48, res);
                 _mm512_storeu_si512(yb + yi, pack4_8(&k, q0, q1, q2, q3));
             } else {
                 _mm256_storeu_si256((__m256i *)(yb + yi),
@@ -108,7 +109,7 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc;
             _mm512_mask_cvtepi32_storeu_epi8(yb + yi, mask,
-                                             requant16(&k, acc[i][j], b, m, mask, yi, res));
+                                             requant16(&k, acc[i * nr + j], b, m, mask, yi, res));
         }
     }
 }

@@ -58,33 +58,9 @@ static void conv2d_s8_64x6_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
 #undef ROW
         }
     }
-    /* element by element: an initializer would zero all 32 first */
-    __m512i acc[4][8];
-    acc[0][0] = a00;
-    acc[0][1] = a01;
-    acc[0][2] = a02;
-    acc[0][3] = a03;
-    acc[0][4] = a04;
-    acc[0][5] = a05;
-    acc[1][0] = a10;
-    acc[1][1] = a11;
-    acc[1][2] = a12;
-    acc[1][3] = a13;
-    acc[1][4] = a14;
-    acc[1][5] = a15;
-    acc[2][0] = a20;
-    acc[2][1] = a21;
-    acc[2][2] = a22;
-    acc[2][3] = a23;
-    acc[2][4] = a24;
-    acc[2][5] = a25;
-    acc[3][0] = a30;
-    acc[3][1] = a31;
-    acc[3][2] = a32;
-    acc[3][3] = a33;
-    acc[3][4] = a34;
-    acc[3][5] = a35;
-    finish(h, acc, 4, oc0, noc, p0, npx, res, y);
+    __m512i acc[4 * 6] = {a00, a01, a02, a03, a04, a05, a10, a11, a12, a13, a14, a15,
+                          a20, a21, a22, a23, a24, a25, a30, a31, a32, a33, a34, a35};
+    finish(h, acc, 6, 4, oc0, noc, p0, npx, res, y);
 }
 
 /* 64 channels x 4 pixels: 16 accumulators (pixel counts that 6 divides badly). */
@@ -122,25 +98,9 @@ static void conv2d_s8_64x4_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
 #undef ROW
         }
     }
-    /* element by element: an initializer would zero all 32 first */
-    __m512i acc[4][8];
-    acc[0][0] = a00;
-    acc[0][1] = a01;
-    acc[0][2] = a02;
-    acc[0][3] = a03;
-    acc[1][0] = a10;
-    acc[1][1] = a11;
-    acc[1][2] = a12;
-    acc[1][3] = a13;
-    acc[2][0] = a20;
-    acc[2][1] = a21;
-    acc[2][2] = a22;
-    acc[2][3] = a23;
-    acc[3][0] = a30;
-    acc[3][1] = a31;
-    acc[3][2] = a32;
-    acc[3][3] = a33;
-    finish(h, acc, 4, oc0, noc, p0, npx, res, y);
+    __m512i acc[4 * 4] = {a00, a01, a02, a03, a10, a11, a12, a13,
+                          a20, a21, a22, a23, a30, a31, a32, a33};
+    finish(h, acc, 4, 4, oc0, noc, p0, npx, res, y);
 }
 
 /* 32 channels x 8 pixels: the 8-pixel last stage reads each weight once. */
@@ -176,25 +136,9 @@ static void conv2d_s8_32x8_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
 #undef ROW
         }
     }
-    /* element by element: an initializer would zero all 32 first */
-    __m512i acc[4][8];
-    acc[0][0] = a00;
-    acc[0][1] = a01;
-    acc[0][2] = a02;
-    acc[0][3] = a03;
-    acc[0][4] = a04;
-    acc[0][5] = a05;
-    acc[0][6] = a06;
-    acc[0][7] = a07;
-    acc[1][0] = a10;
-    acc[1][1] = a11;
-    acc[1][2] = a12;
-    acc[1][3] = a13;
-    acc[1][4] = a14;
-    acc[1][5] = a15;
-    acc[1][6] = a16;
-    acc[1][7] = a17;
-    finish(h, acc, 2, oc0, noc, p0, npx, res, y);
+    __m512i acc[2 * 8] = {a00, a01, a02, a03, a04, a05, a06, a07,
+                          a10, a11, a12, a13, a14, a15, a16, a17};
+    finish(h, acc, 8, 2, oc0, noc, p0, npx, res, y);
 }
 
 /* vpdpbusd zmm: 2 per cycle on Zen 4/5 and recent Intel cores; 2 loads per cycle. */
