@@ -63,10 +63,14 @@ BUS_PID=$(sed -n 2p "$T/bus.info")
 dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.freedesktop.DBus.Properties'" >"$T/monitor.log" 2>&1 &
 PIDS+=($!)
 sleep 0.3 # the monitor subscribes before the daemon starts
-WW_FAULT_OPEN_FAILS=2 WW_FAULT_PLAN="25:xrun,50:suspend,75:gone,100:eio" WW_FAULT_GONE_OPENS=3 \
+# retries every 500 ms: each loss lasts long enough (0.5-1.5 s) for the State
+# to be seen by the main loop even on a loaded machine
+sed 's/^retry_initial_ms = .*/retry_initial_ms = 500/; s/^retry_max_ms = .*/retry_max_ms = 500/' \
+    "$T/wakewordd.conf" >"$T/slow-retry.conf"
+WW_FAULT_OPEN_FAILS=2 WW_FAULT_PLAN="25:xrun,50:suspend,75:gone,150:eio" WW_FAULT_GONE_OPENS=3 \
     LD_PRELOAD="$T/alsa_fault.so" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 \
     ALSA_CONFIG_PATH="$T/asound.conf" DBUS_SYSTEM_BUS_ADDRESS="$BUS_ADDR" \
-    "$WAKEWORDD" run --config "$T/wakewordd.conf" --bus system --stdout >"$T/log" 2>&1 &
+    "$WAKEWORDD" run --config "$T/slow-retry.conf" --bus system --stdout >"$T/log" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
 /usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 --loop &
@@ -200,12 +204,12 @@ fi
 # average, libsoxr to 16 kHz) and the detections are the file's
 rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo"
 sox tests/fixtures/daemon/tone_bursts.wav -r 48000 -c 2 -e signed -b 32 -t wavpcm "$T/hw.wav"
+# 20 ms at 48 kHz x 2 x 4 bytes = 7680 > PIPE_BUF: 10 ms periods (3840 bytes) so they arrive whole
+sed -i 's/^ring_ms = .*/&\nperiod_ms = 10/' "$T/wakewordd.conf"
 WW_FAULT_FORMAT=S32_LE WW_FAULT_RATE=48000 WW_FAULT_CHANNELS=2 LD_PRELOAD="$T/alsa_fault.so" \
     ALSA_CONFIG_PATH="$T/asound.conf" "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log2" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
-# 20 ms at 48 kHz x 2 x 4 bytes = 7680 > PIPE_BUF: 10 ms periods (3840 bytes) so they arrive whole
-sed -i 's/^ring_ms = .*/&\nperiod_ms = 10/' "$T/wakewordd.conf"
 /usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" "$T/hw.wav" 10 --period-bytes 3840 &
 PIDS+=($!)
 if wait_for 60 at_least 2 '"keyword"' "$T/log2"; then

@@ -5,7 +5,8 @@ file-backed ALSA PCM of the daemon tests reads the pipe and blocks like a
 device. After the audio it writes silence until killed (so the capture keeps
 flowing), or with --loop it repeats the audio. If the reader closes the pipe
 (the daemon reopening a "lost" device), it waits for the next reader and goes
-on where it was.
+on where it was, at the same pace from then on (time spent waiting for a
+reader is not made up with a burst).
 
 The file-backed PCM copies whatever one read() of the pipe returns and keeps
 the rest of its period stale, so a period must never arrive in pieces: every
@@ -53,6 +54,10 @@ for c in chunks():
         try:
             if out is None:
                 out = open(fifo, "wb", buffering=0)
+                # paced from when the reader is there: no burst to catch up
+                # on the time spent waiting for it (a reopened sound card
+                # does not deliver one either)
+                t0 = time.monotonic() - sent / speed
             out.write(c)
             break
         except BrokenPipeError:
