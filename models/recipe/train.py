@@ -60,6 +60,8 @@ def main():
     ap.add_argument("--seed", type=int, default=99)
     ap.add_argument("--init", default=None, help="start from this checkpoint (fine-tuning)")
     ap.add_argument("--extra-feat", default=None, help="more training windows (.npz with X, y)")
+    ap.add_argument("--subsample", type=float, default=1.0,
+                    help="share of the training windows drawn afresh each epoch (the extra ones always)")
     ap.add_argument("--vtlp", type=float, default=0.12, help="warp factor range 1 +- this (0: off)")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
@@ -76,14 +78,16 @@ def main():
     perm = rng.permutation(n)
     nval = n // 10
     val_idx, tr_idx = perm[:nval], perm[nval:]
+    extra_idx = np.zeros(0, np.int64)
     if a.extra_feat:
         # more training windows (mine.py's hard negatives); never in the validation set
         zx = np.load(a.extra_feat)
         Xh = torch.from_numpy(zx["X"].astype(np.float32)).unsqueeze(1)
         X = torch.cat([X, Xh])
         y = torch.cat([y, torch.from_numpy(zx["y"])])
-        tr_idx = np.concatenate([tr_idx, np.arange(n, n + len(Xh))])
+        extra_idx = np.arange(n, n + len(Xh))
         print("%d extra training windows from %s" % (len(Xh), a.extra_feat), flush=True)
+    n_epoch = int(len(tr_idx) * a.subsample) + len(extra_idx)  # windows per epoch
     mean = float(X[tr_idx].mean())
     std = float(X[tr_idx].std())
     # channels-last: mkldnn's convolutions run about 4x faster this way here
@@ -95,7 +99,7 @@ def main():
             raise SystemExit("%s: width %d, not %d" % (a.init, ck0["width"], a.width))
         model.load_state_dict(ck0["state"])
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-2)
-    steps = a.epochs * (len(tr_idx) // a.batch)
+    steps = a.epochs * (n_epoch // a.batch)
     budget = a.time_budget_min * 60
 
     def one_cycle(frac):
@@ -121,9 +125,11 @@ def main():
             break
         model.train()
         t0 = time.time()
-        order = torch.from_numpy(rng.permutation(tr_idx))
+        # every extra window, and all (or a random --subsample share) of the others
+        ep_idx = tr_idx if a.subsample >= 1 else rng.choice(tr_idx, int(len(tr_idx) * a.subsample), replace=False)
+        order = torch.from_numpy(rng.permutation(np.concatenate([ep_idx, extra_idx])))
         tot, cnt = 0.0, 0
-        for b in range(len(tr_idx) // a.batch):
+        for b in range(n_epoch // a.batch):
             idx = order[b * a.batch:(b + 1) * a.batch]
             xb, yb = X[idx].clone(), y[idx]
             # SpecAugment: one mel band mask and one time mask per example, set to the floor
