@@ -12,7 +12,9 @@
  *   dims (resized raw_data refilled from the template's bytes); every
  *   raw_data byte; what is left: the float input values.
  * Then load (compile, pack), run on int8 kernels, optionally run again
- * float-simulated. Anything may be refused; nothing may crash. */
+ * float-simulated. Anything may be refused; nothing may crash.
+ * WW_FUZZ_VERBOSE=1 prints per input whether it loaded and how many steps
+ * run int8 (to judge how much of a corpus reaches the kernels). */
 // seeds: tests/fuzz/seeds/qdq/*
 #include <math.h>
 #include <stddef.h>
@@ -236,7 +238,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     onnx__model_proto__free_unpacked(mp, NULL);
     ww_model *m;
     ww_error err;
+    static int verbose = -1;
+    if (verbose < 0) verbose = getenv("WW_FUZZ_VERBOSE") != NULL;
     if (ww_model_load_mem(buf, len, "fuzz_qdq", &m, &err) == WW_OK) {
+        if (verbose) { /* how much of the corpus reaches the int8 kernels */
+            ww_model_stats st;
+            ww_model_get_stats(m, &st);
+            fprintf(stderr, "# loaded: %zu of %zu steps int8\n", st.n_int8_nodes, st.n_exec_nodes);
+        }
         size_t at = r.i;
         fill_inputs(m, &r);
         if (ww_model_run(m, &err) == WW_OK) touch_outputs(m);
@@ -249,6 +258,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         ww_model_free(m);
+    } else if (verbose) {
+        fprintf(stderr, "# refused: %s\n", err.msg);
     }
     free(buf);
     return 0;
