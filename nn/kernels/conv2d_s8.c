@@ -271,7 +271,10 @@ int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
         for (long i = 0; i < per_oc; i++) wsum += w[oc * per_oc + i];
         int64_t b = bias ? bias[oc] : 0;
         int64_t be = b - (int64_t)h->zc * wsum;
-        if (be < INT32_MIN / 2 || be > INT32_MAX / 2)
+        /* both stay within half the int32 range, so bias plus the largest
+         * possible sum of 32768 products (255 * 128 each) fits on every path
+         * (the scalar one starts from b, the SIMD ones from be) */
+        if (b < INT32_MIN / 2 || b > INT32_MAX / 2 || be < INT32_MIN / 2 || be > INT32_MAX / 2)
             return ww_fail(err, WW_EUNSUPPORTED,
                            "conv2d_s8: bias %lld of output channel %d is too large for int32 "
                            "accumulation",

@@ -134,6 +134,13 @@ int ww_gemm_s8_pack(const ww_gemm_s8_params *p, const int8_t *w, const int32_t *
         if (!(p->w_scale[o] > 0.0f) || !isfinite(p->w_scale[o]))
             return ww_fail(err, WW_EINVAL, "gemm_s8: weight scale of output %d is %g", o,
                            (double)p->w_scale[o]);
+    /* bias plus the largest possible sum of k <= 32768 products (255 * 128
+     * each) must stay inside int32 */
+    for (int o = 0; bias && o < p->n_out; o++)
+        if (bias[o] < INT32_MIN / 2 || bias[o] > INT32_MAX / 2)
+            return ww_fail(err, WW_EUNSUPPORTED,
+                           "gemm_s8: bias %d of output %d is too large for int32 accumulation",
+                           (int)bias[o], o);
     ww_gemm_s8_hdr hh;
     size_t total = gemm_layout(p, &hh);
     char *blob = packed;

@@ -632,6 +632,23 @@ WW_TEST(gemm_s8_all_outputs_match_double)
     ww_gemm_s8_params bad = {.rows = 1, .k = 0, .n_out = 2};
     ww_error err;
     CHECK_EQ_INT(ww_gemm_s8_pack(&bad, NULL, NULL, NULL, &err), WW_EINVAL);
+    /* a bias that bias + sum(x * w) could push out of int32 is refused (found
+     * by fuzz_qdq: signed overflow in the accumulator) */
+    float ws[2] = {0.01f, 0.01f};
+    int8_t w2[2 * 3] = {1, 2, 3, 4, 5, 6};
+    int32_t big[2] = {0, 2147479569};
+    ww_gemm_s8_params g = {.rows = 1,
+                           .k = 3,
+                           .n_out = 2,
+                           .x = {0.1f, 0, WW_QTYPE_U8},
+                           .w_scale = ws,
+                           .out = WW_GEMM_S8_OUT_I32};
+    void *blob = malloc(ww_gemm_s8_packed_size(&g));
+    CHECK_EQ_INT(ww_gemm_s8_pack(&g, w2, big, blob, &err), WW_EUNSUPPORTED);
+    CHECK(strstr(err.msg, "bias 2147479569 of output 1") != NULL);
+    big[1] = -1073741823; /* INT32_MIN / 2 + 1: fine */
+    CHECK_EQ_INT(ww_gemm_s8_pack(&g, w2, big, blob, &err), WW_OK);
+    free(blob);
 }
 
 WW_TEST(quantize_dequantize_round_half_even_and_saturate)
