@@ -344,8 +344,9 @@ static int match_gap(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
     if (xq < 0 || yq < 0) return 0;
     gp.n = (int)x->dims[0];
     gp.c = (int)x->dims[1];
+    /* the exact int32 sum of hw 8-bit values (and hw * zero point) must fit */
+    if (x->dims[2] * x->dims[3] < 1 || x->dims[2] * x->dims[3] > (1 << 23)) return 0;
     gp.hw = (int)(x->dims[2] * x->dims[3]);
-    if (gp.hw < 1) return 0;
     gp.ops = ww_ops_s8_get(ww_isa_active());
     ww_gap_s8_params *p = malloc(sizeof *p);
     if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
