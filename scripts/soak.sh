@@ -122,8 +122,8 @@ if wav_out:
     out.close()
 else:
     sys.stdout.flush()
-print("gen.py: %.2f h of audio, %d keyword clips (pos_1..3, demo)" % (written / rate / 3600, keyword_clips),
-      file=sys.stderr)
+print("gen.py: %d samples = %.1f s = %.4f h of audio, %d keyword clips (pos_1..3, demo)"
+      % (written, written / rate, written / rate / 3600, keyword_clips), file=sys.stderr)
 PY
 
 # sample PID LABEL: one line "label wall_s audio_h rss_kb hwm_kb fds" from /proc
@@ -194,9 +194,16 @@ phase_detect() {
     echo "   detect exit status $rc after $((SECONDS - t0)) s; $(tail -1 "$T/detect.err")"
     echo "   $(cat "$T/gen.err")"
     echo "   detections: $(grep -c '"keyword"' "$T/detect.jsonl")"
-    local v
+    local v gen_s det_s
+    gen_s=$(sed -nE 's/.* = ([0-9.]+) s = .*/\1/p' "$T/gen.err")
+    det_s=$(sed -nE 's/.* in ([0-9.]+) s of audio.*/\1/p' "$T/detect.err")
     if [ $rc -eq 0 ] && v=$(rss_verdict "$T/detect.samples" "detect"); then :; else status=1; fi
     [ $rc -ne 0 ] && v="detect: FAIL: exit status $rc"
+    if [ -z "$gen_s" ] || [ "$gen_s" != "$det_s" ]; then
+        v="$v
+detect: FAIL: generated ${gen_s:-?} s of audio, detect processed ${det_s:-?} s"
+        status=1
+    fi
     echo "$v" | sed 's/^/   /'
     verdicts+=("$(echo "$v" | tail -1)")
 }
@@ -214,8 +221,16 @@ phase_valgrind() {
         nice -n 10 "${cmd[@]}" >"$T/vg.jsonl" 2>"$T/vg.err"
     local rc=${PIPESTATUS[1]}
     echo "   exit status $rc after $((SECONDS - t0)) s; detections: $(grep -c '"keyword"' "$T/vg.jsonl")"
+    echo "   $(cat "$T/vgen.err")"
     grep -E "wakewordd detect|real-time|in use at exit|total heap usage|definitely lost|indirectly lost|possibly lost|still reachable|ERROR SUMMARY" \
         "$T/vg.err" | sed 's/^==[0-9]*== */   /'
+    local gen_s det_s
+    gen_s=$(sed -nE 's/.* = ([0-9.]+) s = .*/\1/p' "$T/vgen.err")
+    det_s=$(sed -nE 's/.* in ([0-9.]+) s of audio.*/\1/p' "$T/vg.err")
+    if [ -z "$gen_s" ] || [ "$gen_s" != "$det_s" ]; then
+        verdicts+=("valgrind: FAIL: generated ${gen_s:-?} s of audio, detect processed ${det_s:-?} s")
+        status=1
+    fi
     if [ "$rc" -eq 0 ] && grep -q "ERROR SUMMARY: 0 errors" "$T/vg.err"; then
         verdicts+=("valgrind: PASS: 0 errors, no leaks (definite/indirect/possible) over $VALGRIND_MINUTES min of audio")
     else
