@@ -135,8 +135,9 @@ static int read_varint(const uint8_t *p, size_t end, size_t *pos, uint64_t *v)
     return -1;
 }
 
-static int check_nesting(const uint8_t *p, size_t len, ww_error *err)
+int ww_onnx_check_nesting(const void *data, size_t len, ww_error *err)
 {
+    const uint8_t *p = data;
     const ProtobufCMessageDescriptor *desc[WW_MAX_PROTO_DEPTH + 1];
     size_t end[WW_MAX_PROTO_DEPTH + 1];
     int top = 0;
@@ -369,7 +370,7 @@ static int load_proto(ww_model *m, const void *data, size_t len, ww_error *err)
     if (len > WW_MAX_MODEL_BYTES)
         return ww_fail(err, WW_ENOMEM, "%zu bytes is larger than the %zu MiB limit", len,
                        WW_MAX_MODEL_BYTES >> 20);
-    int nrc = check_nesting(data, len, err);
+    int nrc = ww_onnx_check_nesting(data, len, err);
     if (nrc) return nrc;
     m->proto = onnx__model_proto__unpack(NULL, len, data);
     if (!m->proto) return ww_fail(err, WW_EFORMAT, "not an ONNX model (protobuf does not parse)");

@@ -66,6 +66,11 @@ int ww_model_load_mem(const void *data, size_t len, const char *name, ww_model *
 int ww_model_load_unprepared(const char *path, ww_model **out, ww_error *err);
 void ww_model_free(ww_model *m);
 
+/* For code that unpacks ONNX bytes itself (the quantizer's writers): refuses
+ * protobuf messages nested deeper than the loader allows, since protobuf-c
+ * unpacks recursively and deep nesting overflows the stack. */
+int ww_onnx_check_nesting(const void *data, size_t len, ww_error *err);
+
 /* metadata_props, in file order */
 size_t ww_model_meta_count(const ww_model *m);
 void ww_model_meta_at(const ww_model *m, size_t i, const char **key, const char **value);

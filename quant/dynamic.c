@@ -281,11 +281,9 @@ int ww_dynamic_quantize(const void *model, size_t len, const char *name, const c
                         ww_error *err)
 {
     memset(res, 0, sizeof(*res));
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, model);
-    if (!m || !m->graph) {
-        if (m) onnx__model_proto__free_unpacked(m, NULL);
-        return ww_fail(err, WW_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", name);
-    }
+    Onnx__ModelProto *m;
+    int urc = ww_onnx_unpack_model(model, len, name, &m, err);
+    if (urc) return urc;
     dctx c = {m->graph, name, err, NULL, 0, 0, NULL, 0};
     Onnx__GraphProto *g = m->graph;
     int rc = WW_OK;

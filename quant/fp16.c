@@ -254,11 +254,9 @@ int ww_fp16_convert(const void *model, size_t len, const char *name, const char 
                     ww_error *err)
 {
     *out = NULL;
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, model);
-    if (!m || !m->graph) {
-        if (m) onnx__model_proto__free_unpacked(m, NULL);
-        return ww_fail(err, WW_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", name);
-    }
+    Onnx__ModelProto *m;
+    int urc = ww_onnx_unpack_model(model, len, name, &m, err);
+    if (urc) return urc;
     int rc = convert(m, name, err);
     if (!rc && ww_onnx_set_meta(m, meta_keys, meta_values, n_meta))
         rc = ww_fail(err, WW_ENOMEM, "%s: out of memory", name);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/model.h"
+
 char *ww_onnx_cat(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
@@ -92,4 +94,19 @@ int ww_onnx_set_meta(Onnx__ModelProto *m, const char *const *keys, const char *c
         if (!e->key || !e->value) return -1;
     }
     return 0;
+}
+
+int ww_onnx_unpack_model(const void *bytes, size_t len, const char *name, Onnx__ModelProto **out,
+                         ww_error *err)
+{
+    *out = NULL;
+    int rc = ww_onnx_check_nesting(bytes, len, err);
+    if (rc) return ww_error_prefix(err, rc, name);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
+    if (!m || !m->graph) {
+        if (m) onnx__model_proto__free_unpacked(m, NULL);
+        return ww_fail(err, WW_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", name);
+    }
+    *out = m;
+    return WW_OK;
 }

@@ -10,6 +10,11 @@
 #include "core/error.h"
 #include "onnx.pb-c.h"
 
+/* Unpacks model bytes after the loader's nesting check; name goes into the
+ * one-line error ("NAME: not an ONNX model ..."). */
+int ww_onnx_unpack_model(const void *bytes, size_t len, const char *name, Onnx__ModelProto **out,
+                         ww_error *err);
+
 char *ww_onnx_strdup(const char *s);
 /* a followed by b, malloc'd; NULL when out of memory */
 char *ww_onnx_cat(const char *a, const char *b);

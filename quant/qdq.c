@@ -908,11 +908,8 @@ int ww_qdq_quantize(const void *model, size_t len, const char *name, const ww_qd
     c.name = name;
     c.err = err;
     c.res = res;
-    c.m = onnx__model_proto__unpack(NULL, len, model);
-    if (!c.m || !c.m->graph) {
-        if (c.m) onnx__model_proto__free_unpacked(c.m, NULL);
-        return ww_fail(err, WW_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", name);
-    }
+    int urc = ww_onnx_unpack_model(model, len, name, &c.m, err);
+    if (urc) return urc;
     c.g = c.m->graph;
     int rc = check_model(&c);
     if (!rc) rc = ensure_opset(&c);

@@ -11,6 +11,8 @@
 
 #include "onnx.pb-c.h"
 #include "quant/calib.h"
+#include "quant/dynamic.h"
+#include "quant/fp16.h"
 #include "quant/qdq.h"
 #include "wwtest.h"
 
@@ -244,6 +246,23 @@ WW_TEST(already_quantized_and_garbage)
     CHECK(strstr(err.msg, "already quantized") != NULL);
     CHECK(ww_qdq_quantize("garbage!", 8, "g.onnx", &opt, ww_calib_stats_get, st, &res2, &err) < 0);
     CHECK(strstr(err.msg, "g.onnx") != NULL);
+    /* protobuf nested 5000 deep (overflowed the stack in protobuf-c's
+     * recursive unpack when the loader had no depth check): every writer that
+     * unpacks bytes itself refuses it with the model's name */
+    size_t nl = 0;
+    void *nested = slurp("tests/fuzz/regressions/onnx/nested-5000-levels.onnx", &nl);
+    REQUIRE(nested);
+    CHECK_EQ_INT(ww_qdq_quantize(nested, nl, "n.onnx", &opt, ww_calib_stats_get, st, &res2, &err),
+                 WW_EUNSUPPORTED);
+    CHECK(strstr(err.msg, "n.onnx") && strstr(err.msg, "nested"));
+    ww_dynamic_result dr;
+    CHECK(ww_dynamic_quantize(nested, nl, "n.onnx", NULL, 0, NULL, NULL, 0, &dr, &err) < 0);
+    CHECK(strstr(err.msg, "nested") != NULL);
+    void *fo = NULL;
+    size_t fol = 0;
+    CHECK(ww_fp16_convert(nested, nl, "n.onnx", NULL, NULL, 0, &fo, &fol, &err) < 0);
+    CHECK(strstr(err.msg, "nested") != NULL);
+    free(nested);
     /* no statistics at all: the error names the tensor */
     CHECK_EQ_INT(ww_qdq_quantize(fb, fl, "f.onnx", &opt, ww_calib_stats_get, st, &res2, &err),
                  WW_OK); /* nothing observed = nothing quantized, all float */
