@@ -7,7 +7,8 @@ frequency were scaled by 0.88-1.12) on the features. Saves the weights with the
 best validation loss, after every epoch (best_so_far.pt, last.pt), so a run cut
 short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps,
-so the run anneals and ends on time whatever the load on the machine."""
+(or of the steps, whichever is further along), so the run anneals and ends on
+time whatever the load on the machine."""
 import argparse
 import json
 import os
@@ -146,8 +147,8 @@ def main():
                 xb = vtlp(xb, alphas)
             # the schedule follows the time used when there is a budget (other jobs on the
             # machine make epochs take unpredictably long), else the step count
-            frac = (time.time() - t_start) / budget if budget else step / steps
-            if budget and frac >= 1:
+            frac = max((time.time() - t_start) / budget, step / steps) if budget else step / steps
+            if budget and frac >= 1 and step < steps:
                 out_of_time = True
                 print("time budget used: stopping in epoch %d after %d steps" % (ep + 1, step), flush=True)
                 break
