@@ -200,7 +200,7 @@ def det_svg(path, curves, title):
 
 
 THRESHOLDS = sorted(set(np.round(np.concatenate([
-    np.arange(0.05, 0.951, 0.05), np.arange(0.96, 0.991, 0.01), np.arange(0.991, 0.9991, 0.001),
+    np.arange(0.05, 0.951, 0.05), np.arange(0.96, 0.9901, 0.002), np.arange(0.991, 0.9991, 0.001),
     np.arange(0.9991, 0.99991, 0.0001), np.arange(0.99991, 0.999991, 0.00001)]), 8)))
 
 
