@@ -3,9 +3,10 @@
 from the training voices only; the test voices are never seen here).
 AdamW + one-cycle schedule, cross-entropy, light SpecAugment (one time and one
 mel mask) and a vocal-tract-length perturbation (the mel axis warped as if every
-frequency were scaled by 0.88-1.12) on the features. Saves the weights with the
-best validation loss, after every epoch (best_so_far.pt, last.pt), so a run cut
-short still leaves a usable network. With --time-budget-min the one-cycle
+frequency were scaled by 0.88-1.12) on the features. model.pt holds the weights
+at the end of the schedule (--keep last) or of the lowest validation loss
+(--keep best); both are also saved after every epoch (best_so_far.pt, last.pt),
+so a run cut short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps,
 (or of the steps, whichever is further along), so the run anneals and ends on
 time whatever the load on the machine."""
@@ -59,6 +60,10 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=99)
+    ap.add_argument("--keep", choices=("last", "best"), default="last",
+                    help="model.pt holds the weights at the end of the schedule (last) or those of the epoch "
+                         "with the lowest validation loss (best); the validation windows come from the "
+                         "training voices, so they do not measure the unseen voices that matter")
     ap.add_argument("--init", default=None, help="start from this checkpoint (fine-tuning)")
     ap.add_argument("--extra-feat", default=None, help="more training windows (.npz with X, y)")
     ap.add_argument("--subsample", type=float, default=1.0,
@@ -186,7 +191,8 @@ def main():
                        os.path.join(a.out, "best_so_far.pt"))
         torch.save({"width": a.width, "state": model.state_dict(), "log": log, "args": vars(a)},
                    os.path.join(a.out, "last.pt"))
-    torch.save({"width": a.width, "state": best[1], "log": log, "args": vars(a)},
+    final = best[1] if a.keep == "best" else model.state_dict()
+    torch.save({"width": a.width, "state": final, "log": log, "args": vars(a)},
                os.path.join(a.out, "model.pt.tmp"))
     os.replace(os.path.join(a.out, "model.pt.tmp"), os.path.join(a.out, "model.pt"))
 
