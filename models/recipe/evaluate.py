@@ -113,6 +113,7 @@ def window_starts(n_frames):
 
 
 def score_windows(model, feats, starts, batch=256):
+    import torch  # only the --ckpt path needs PyTorch
     out = np.empty(len(starts), np.float32)
     ft = torch.from_numpy(np.ascontiguousarray(feats.T))  # [64, T]
     with torch.no_grad():
