@@ -18,25 +18,8 @@ cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 MODEL=$ROOT/tests/fixtures/daemon/tone_model.onnx
 WAV=$ROOT/tests/fixtures/daemon/tone_bursts.wav
-T=$(mktemp -d /tmp/ww-daemon-XXXXXX)
-PIDS=()
-fails=0
-ok() { echo "ok - $1"; }
-nok() {
-    echo "not ok - $1"
-    fails=$((fails + 1))
-}
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
-    [ -n "${JOURNALD_PID:-}" ] && kill "$JOURNALD_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-. "$(dirname "$0")/poll.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+daemon_test_init daemon
 alive() { kill -0 "$DPID" 2>/dev/null; }
 
 for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
@@ -44,11 +27,7 @@ for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
 done
 
 # --- the pieces around the daemon --------------------------------------------
-cat >"$T/asound.conf" <<CONF
-pcm.null { type null }
-pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
-  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
-CONF
+write_filecap_asound "$T/asound.conf"
 mkfifo "$T/audio.fifo"
 /usr/bin/python3 tests/fault/notify_listen.py "$T/notify.sock" "$T/notify.log" &
 PIDS+=($!)

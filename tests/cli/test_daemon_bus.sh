@@ -23,24 +23,8 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${WW_BUS_TEST_NS:-}" ] && command -v unshare >/
     WW_BUS_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 ROOT=$PWD
-T=$(mktemp -d /tmp/ww-bus-XXXXXX)
-PIDS=()
-fails=0
-ok() { echo "ok - $1"; }
-nok() {
-    echo "not ok - $1"
-    fails=$((fails + 1))
-}
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
-    [ -n "${JOURNALD_PID:-}" ] && kill "$JOURNALD_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-. "$(dirname "$0")/poll.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+daemon_test_init bus
 
 for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
     command -v "$tool" >/dev/null || { nok "needs $tool"; exit 1; }
@@ -54,11 +38,7 @@ if [ -n "${WW_BUS_TEST_NS:-}" ]; then
     [ -x /lib/systemd/systemd-journald ] && JOURNAL=private
 fi
 
-cat >"$T/asound.conf" <<CONF
-pcm.null { type null }
-pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
-  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
-CONF
+write_filecap_asound "$T/asound.conf"
 mkfifo "$T/audio.fifo"
 cat >"$T/wakewordd.conf" <<CONF
 device = filecap:IFILE=$T/audio.fifo

@@ -14,31 +14,12 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 : "${WAKEWORDD:?set WAKEWORDD to the wakewordd binary}"
 ROOT=$PWD
-T=$(mktemp -d /tmp/ww-faults-XXXXXX)
-PIDS=()
-fails=0
-ok() { echo "ok - $1"; }
-nok() {
-    echo "not ok - $1"
-    fails=$((fails + 1))
-}
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-. "$(dirname "$0")/poll.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+daemon_test_init faults
 
 cc -shared -fPIC -O1 -o "$T/alsa_fault.so" tests/fault/alsa_fault.c -ldl ||
     { nok "cannot build the fault-injection layer"; exit 1; }
-cat >"$T/asound.conf" <<CONF
-pcm.null { type null }
-pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
-  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
-CONF
+write_filecap_asound "$T/asound.conf"
 mkfifo "$T/audio.fifo"
 cat >"$T/wakewordd.conf" <<CONF
 device = filecap:IFILE=$T/audio.fifo

@@ -25,22 +25,9 @@ if [ -z "${WW_POLICY_TEST_NS:-}" ] && command -v unshare >/dev/null &&
     unshare -m --propagation private true 2>/dev/null; then
     WW_POLICY_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
-T=$(mktemp -d /tmp/ww-policy-XXXXXX)
-chmod 755 "$T"
-fails=0
-ok() { echo "ok - $1"; }
-nok() {
-    echo "not ok - $1"
-    fails=$((fails + 1))
-}
-cleanup() {
-    [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-. "$(dirname "$0")/poll.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+daemon_test_init policy
+chmod 755 "$T" # the bus socket and FIFO are reached by nobody and the test user
 
 cat >"$T/bus.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -135,11 +122,7 @@ rc=$?
     ok "nobody may not own org.wakewordd (exit 1, saying so)" || nok "daemon as nobody: status $rc: ${out:0:300}"
 
 # --- the daemon as user wakewordd, detecting; nobody listens; group wakewordd calls
-cat >"$T/asound.conf" <<CONF
-pcm.null { type null }
-pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
-  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
-CONF
+write_filecap_asound "$T/asound.conf"
 mkfifo -m 666 "$T/audio.fifo"
 cp "$ROOT/tests/fixtures/daemon/tone_model.onnx" "$T/tone_model.onnx"
 chmod 644 "$T/asound.conf" "$T/tone_model.onnx"

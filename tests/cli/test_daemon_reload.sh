@@ -24,24 +24,8 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${WW_RELOAD_TEST_NS:-}" ] && command -v unshare
 fi
 ROOT=$PWD
 RELOADS=${RELOADS:-1000}
-T=$(mktemp -d /tmp/ww-reload-XXXXXX)
-PIDS=()
-fails=0
-ok() { echo "ok - $1"; }
-nok() {
-    echo "not ok - $1"
-    fails=$((fails + 1))
-}
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
-    [ -n "${JOURNALD_PID:-}" ] && kill "$JOURNALD_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-. "$(dirname "$0")/poll.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+daemon_test_init reload
 
 JOURNAL=""
 if [ -n "${WW_RELOAD_TEST_NS:-}" ] && [ -x /lib/systemd/systemd-journald ]; then
@@ -53,11 +37,7 @@ if [ -n "${WW_RELOAD_TEST_NS:-}" ] && [ -x /lib/systemd/systemd-journald ]; then
     wait_for 10 test -S /run/systemd/journal/socket && JOURNAL=private || nok "private journald did not start"
 fi
 
-cat >"$T/asound.conf" <<CONF
-pcm.null { type null }
-pcm.filecap { @args [ IFILE ] @args.IFILE { type string } type file
-  slave.pcm { type null } file "/dev/null" infile \$IFILE format "raw" }
-CONF
+write_filecap_asound "$T/asound.conf"
 mkfifo "$T/audio.fifo"
 MODEL=$T/model.onnx
 cp tests/fixtures/daemon/tone_model.onnx "$MODEL"
