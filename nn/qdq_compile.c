@@ -138,6 +138,24 @@ static int const_bias(ww_graph *g, int t, int64_t n_out, float xs, const float *
     return 1;
 }
 
+/* Makes c the candidate of one int8 node of the given kind: its parameters
+ * (size bytes) copied to the heap, reading tensor xq, writing yq, and the Q
+ * node qnode (or -1) dying with it. Returns 1, or an error when out of memory. */
+static int take(cand *c, int kind, int xq, int yq, int qnode, const void *params, size_t size,
+                ww_error *err)
+{
+    void *p = malloc(size);
+    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
+    memcpy(p, params, size);
+    c->kind = kind;
+    c->qin[0] = xq;
+    c->nqin = 1;
+    c->qout = yq;
+    c->dead[0] = qnode;
+    c->params = p;
+    return 1;
+}
+
 static int match_conv(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_error *err)
 {
     ww_tensor *x = ww_in(g, n, 0), *w = ww_in(g, n, 1);
@@ -163,30 +181,22 @@ static int match_conv(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_er
     ww_isa isa = ww_isa_active();
     size_t bytes = ww_conv2d_s8_packed_size(&cp.p, isa);
     cp.packed = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-    ww_conv_s8_params *p = malloc(sizeof *p);
-    if (!cp.packed || !p) {
+    if (!cp.packed) {
         free(ws);
-        free(cp.packed);
-        free(p);
         return ww_fail(err, WW_ENOMEM, "out of memory packing int8 weights");
     }
-    int rc = ww_conv2d_s8_pack(&cp.p, isa, wq, bias, cp.packed, NULL);
-    if (rc) {
+    /* parameters the kernel refuses leave the node float-simulated */
+    int rc = ww_conv2d_s8_pack(&cp.p, isa, wq, bias, cp.packed, NULL)
+                 ? 0
+                 : take(c, K_CONV, xq, yq, qnode, &cp, sizeof cp, err);
+    if (rc != 1) {
         free(ws);
         free(cp.packed);
-        free(p);
-        return 0;
+        return rc;
     }
     c->wq = wq;
     c->bias = bias;
     c->ws = ws;
-    *p = cp;
-    c->kind = K_CONV;
-    c->qin[0] = xq;
-    c->nqin = 1;
-    c->qout = yq;
-    c->dead[0] = qnode;
-    c->params = p;
     n->scratch_bytes = ww_conv2d_s8_scratch_size(&cp.p, isa);
     return 1;
 }
@@ -217,30 +227,18 @@ static int match_gemm(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_er
     gp.p.out = yq >= 0 ? WW_GEMM_S8_OUT_QUANT : WW_GEMM_S8_OUT_FLOAT;
     size_t bytes = ww_gemm_s8_packed_size(&gp.p);
     gp.packed = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-    ww_gemm_s8_op_params *p = malloc(sizeof *p);
-    if (!gp.packed || !p) {
+    if (!gp.packed) {
         free(ws);
-        free(gp.packed);
-        free(p);
         return ww_fail(err, WW_ENOMEM, "out of memory packing int8 weights");
     }
     int rc = w->dims[1] == x->dims[1] ? ww_gemm_s8_pack(&gp.p, wq, bias, gp.packed, NULL) : -1;
     free(ws);
     gp.p.w_scale = NULL;
-    if (rc) {
-        free(gp.packed);
-        free(p);
-        return 0;
-    }
     gp.ops = ww_ops_s8_get(ww_isa_active());
-    *p = gp;
-    c->kind = K_GEMM;
-    c->qin[0] = xq;
-    c->nqin = 1;
-    c->qout = yq >= 0 ? yq : n->out[0];
-    c->dead[0] = qnode;
-    c->params = p;
-    return 1;
+    /* parameters the kernel refuses leave the node float-simulated */
+    rc = rc ? 0 : take(c, K_GEMM, xq, yq >= 0 ? yq : n->out[0], qnode, &gp, sizeof gp, err);
+    if (rc != 1) free(gp.packed);
+    return rc;
 }
 
 static int same_dims(const ww_tensor *a, const ww_tensor *b)
@@ -271,17 +269,11 @@ static int match_add(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
     if (yq < 0 || ww_add_s8_check(&ap.a, &ap.b, &ap.c, NULL)) return 0;
     ap.n = y->count;
     ap.ops = ww_ops_s8_get(ww_isa_active());
-    ww_add_s8_params *p = malloc(sizeof *p);
-    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
-    *p = ap;
-    c->kind = K_ADD;
-    c->qin[0] = aq;
+    int rc = take(c, K_ADD, aq, yq, qnode, &ap, sizeof ap, err);
+    if (rc != 1) return rc;
     c->qin[1] = bq;
     c->nqin = 2;
-    c->qout = yq;
-    c->dead[0] = qnode;
     c->dead[1] = relu_node;
-    c->params = p;
     return 1;
 }
 
@@ -321,16 +313,7 @@ static int match_maxpool(ww_graph *g, ww_node *n, const int *reader, cand *c, ww
     if (ww_pool_shape_check(s, NULL)) return 0;
     mp.t = qx.type;
     mp.ops = ww_ops_s8_get(ww_isa_active());
-    ww_maxpool_s8_params *p = malloc(sizeof *p);
-    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
-    *p = mp;
-    c->kind = K_MAXPOOL;
-    c->qin[0] = xq;
-    c->nqin = 1;
-    c->qout = yq;
-    c->dead[0] = qnode;
-    c->params = p;
-    return 1;
+    return take(c, K_MAXPOOL, xq, yq, qnode, &mp, sizeof mp, err);
 }
 
 static int match_gap(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_error *err)
@@ -348,16 +331,7 @@ static int match_gap(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
     if (x->dims[2] * x->dims[3] < 1 || x->dims[2] * x->dims[3] > (1 << 23)) return 0;
     gp.hw = (int)(x->dims[2] * x->dims[3]);
     gp.ops = ww_ops_s8_get(ww_isa_active());
-    ww_gap_s8_params *p = malloc(sizeof *p);
-    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
-    *p = gp;
-    c->kind = K_GAP;
-    c->qin[0] = xq;
-    c->nqin = 1;
-    c->qout = yq;
-    c->dead[0] = qnode;
-    c->params = p;
-    return 1;
+    return take(c, K_GAP, xq, yq, qnode, &gp, sizeof gp, err);
 }
 
 /* Relu or Clip (constant bounds) between a DQ and a Q: a 256-entry table,
@@ -377,8 +351,7 @@ static int match_lut(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
         lo = tl ? ((const float *)tl->data)[0] : ww_attr_float(n, "min", -INFINITY);
         hi = th ? ((const float *)th->data)[0] : ww_attr_float(n, "max", INFINITY);
     }
-    ww_lut_s8_params *p = malloc(sizeof *p);
-    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
+    ww_lut_s8_params lp, *p = &lp;
     int32_t ylo = ww_qtype_min(qy.type), yhi = ww_qtype_max(qy.type);
     for (int b = 0; b < 256; b++) {
         int32_t q = qx.type == WW_QTYPE_S8 ? (int32_t)(int8_t)(uint8_t)b : b;
@@ -390,13 +363,7 @@ static int match_lut(ww_graph *g, ww_node *n, const int *reader, cand *c, ww_err
         p->lut[b] = (uint8_t)(int32_t)r;
     }
     p->n = g->t[xq].count;
-    c->kind = K_LUT;
-    c->qin[0] = xq;
-    c->nqin = 1;
-    c->qout = yq;
-    c->dead[0] = qnode;
-    c->params = p;
-    return 1;
+    return take(c, K_LUT, xq, yq, qnode, &lp, sizeof lp, err);
 }
 
 static int layout_matters(const ww_tensor *t);
@@ -414,15 +381,7 @@ static int match_qdq(ww_graph *g, ww_node *n, int dq, cand *c, ww_error *err)
     if (!node_qparam(g, n, q8->dtype, &qp.q)) return 0;
     qp.n = x->count;
     qp.ops = ww_ops_s8_get(ww_isa_active());
-    ww_qdq_s8_params *p = malloc(sizeof *p);
-    if (!p) return ww_fail(err, WW_ENOMEM, "out of memory");
-    *p = qp;
-    c->kind = dq ? K_DQ : K_Q;
-    c->qin[0] = n->in[0];
-    c->nqin = 1;
-    c->qout = n->out[0];
-    c->params = p;
-    return 1;
+    return take(c, dq ? K_DQ : K_Q, n->in[0], n->out[0], -1, &qp, sizeof qp, err);
 }
 
 /* NCHW and NHWC differ for this tensor (8-bit, 4-D, channels and space). */
