@@ -103,8 +103,8 @@ typedef struct bench_result {
     char shape[128];
 } bench_result;
 
-/* Mean time per step over the profiled runs; names may hold any bytes, so the
- * text table prints them through %.40s after the JSON escaper would. */
+/* Mean time per step over the profiled runs. Node names come from the file
+ * and may hold any bytes: the table shows at most 40, unprintable ones as '?'. */
 static void print_profile_text(ww_model *m)
 {
     size_t n = ww_model_profile_count(m);
