@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* Longer lines are refused rather than read in pieces. */
+#define WW_CONFIG_MAX_LINE 4096
+
 void ww_config_defaults(ww_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -133,14 +136,23 @@ int ww_config_load(ww_config *cfg, const char *path, ww_error *err)
 {
     FILE *fp = fopen(path, "r");
     if (!fp) return ww_fail(err, WW_EIO, "%s: %s", path, strerror(errno));
-    char line[4096];
+    /* getline, not fgets: it reports the real length, so a NUL byte inside a line is
+     * seen (and refused) instead of silently ending the line, and a long line is one
+     * line, which keeps the line numbers in later messages right. */
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     int lineno = 0, rc = WW_OK;
     cfg->models_from_file = 0;
-    while (fgets(line, sizeof line, fp)) {
+    while ((len = getline(&line, &cap, fp)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(fp)) {
-            rc = ww_fail(err, WW_EFORMAT, "%s:%d: line too long", path, lineno);
+        if (len > WW_CONFIG_MAX_LINE) {
+            rc = ww_fail(err, WW_EFORMAT, "%s:%d: line too long (more than %d bytes)", path, lineno,
+                         WW_CONFIG_MAX_LINE);
+            break;
+        }
+        if (memchr(line, 0, (size_t)len)) {
+            rc = ww_fail(err, WW_EFORMAT, "%s:%d: NUL byte in line", path, lineno);
             break;
         }
         char *s = trim(line);
@@ -165,6 +177,7 @@ int ww_config_load(ww_config *cfg, const char *path, ww_error *err)
         }
     }
     if (!rc && ferror(fp)) rc = ww_fail(err, WW_EIO, "%s: read error", path);
+    free(line);
     fclose(fp);
     cfg->models_from_file = 0;
     return rc;

@@ -101,6 +101,33 @@ WW_TEST(config_errors_name_the_line)
         ":9:", "more than");
 }
 
+/* A NUL byte used to end the line early (the rest of the line was ignored), and a long
+ * line was read in pieces, which shifted later line numbers. */
+WW_TEST(config_nul_byte_and_long_lines)
+{
+    static const char nul[] = "device = x\nthreshold = 0.5\0garbage\n";
+    const char *p = ww_test_tmp("nul.conf");
+    FILE *fp = fopen(p, "w");
+    CHECK(fp != NULL);
+    if (!fp) return;
+    fwrite(nul, 1, sizeof nul - 1, fp);
+    fclose(fp);
+    ww_config c;
+    ww_config_defaults(&c);
+    ww_error err = {{0}};
+    CHECK(ww_config_load(&c, p, &err) == WW_EFORMAT);
+    CHECK_MSG(strstr(err.msg, "nul.conf:2:") && strstr(err.msg, "NUL"), "got '%s'", err.msg);
+
+    char text[9000];
+    memset(text, '#', 5000);
+    strcpy(text + 5000, "\nthreshold = 2\n");
+    expect_error(text, ":1:", "line too long");
+    /* a comment of exactly the longest allowed length is fine; the error after it is on line 2 */
+    memset(text, '#', 4095);
+    strcpy(text + 4095, "\nthreshold = 2\n");
+    expect_error(text, ":2:", "threshold");
+}
+
 WW_TEST(config_missing_file)
 {
     ww_config c;
