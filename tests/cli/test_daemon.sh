@@ -6,8 +6,9 @@
 #   - print the same detections `detect --json` finds in the same file,
 #   - emit org.wakewordd.Detector1.Detected on a private dbus-daemon, received
 #     by dbus-monitor, and answer property reads and method calls (busctl),
-#   - write the detection to a journald started for the test (as root; else
-#     that part says it skipped),
+#   - write the detection to a journald started for the test (as root, in a
+#     private mount namespace with an empty /run, so it touches nothing
+#     outside; else that part says it skipped),
 #   - on SIGHUP with a bad config, log the failure and keep running with the
 #     old one (RELOADING=1 then READY=1); on SIGHUP with a good one, reload,
 #   - on SIGTERM send STOPPING=1 and exit 0.
@@ -19,6 +20,7 @@ ROOT=$PWD
 MODEL=$ROOT/tests/fixtures/daemon/tone_model.onnx
 WAV=$ROOT/tests/fixtures/daemon/tone_bursts.wav
 . "$(dirname "$0")/daemon_lib.sh"
+daemon_private_run "$@"
 daemon_test_init daemon
 alive() { kill -0 "$DPID" 2>/dev/null; }
 
@@ -39,15 +41,10 @@ dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detec
 PIDS+=($!)
 
 JOURNAL=""
-if [ "$(id -u)" -eq 0 ] && [ -x /lib/systemd/systemd-journald ]; then
-    if pgrep -x systemd-journal >/dev/null; then
-        JOURNAL="running"
-    else
-        mkdir -p /run/systemd/journal
-        /lib/systemd/systemd-journald >"$T/journald.log" 2>&1 &
-        JOURNALD_PID=$!
-        wait_for 10 test -S /run/systemd/journal/socket && JOURNAL="started" || JOURNAL=""
-    fi
+if [ -n "$PRIVATE_RUN" ] && [ -x /lib/systemd/systemd-journald ]; then
+    /lib/systemd/systemd-journald >"$T/journald.log" 2>&1 &
+    JOURNALD_PID=$!
+    wait_for 10 test -S /run/systemd/journal/socket && JOURNAL="private" || JOURNAL=""
 fi
 wait_for 10 has LISTENING "$T/notify.log" || nok "notify listener did not start"
 
@@ -152,7 +149,7 @@ fi
 
 # --- journal -----------------------------------------------------------------
 if [ -z "$JOURNAL" ]; then
-    ok "journal part SKIPPED: $( [ "$(id -u)" -ne 0 ] && echo "not root, cannot start journald" || echo "journald could not be started")"
+    ok "journal part SKIPPED: $( [ "$(id -u)" -ne 0 ] && echo "not root, no private /run for a journald" || echo "journald could not be started")"
 else
     jq_entry() { journalctl -o json --no-pager _PID="$DPID" MESSAGE_ID=08ef960d2052460ca397d7ba5557eac9 2>/dev/null; }
     if wait_for 30 sh -c "journalctl -o json --no-pager _PID=$DPID MESSAGE_ID=08ef960d2052460ca397d7ba5557eac9 | grep -q WAKEWORD_SCORE"; then

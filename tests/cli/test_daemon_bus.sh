@@ -18,12 +18,9 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 : "${WAKEWORDD:?set WAKEWORDD to the wakewordd binary}"
-if [ "$(id -u)" -eq 0 ] && [ -z "${WW_BUS_TEST_NS:-}" ] && command -v unshare >/dev/null &&
-    unshare -m --propagation private true 2>/dev/null; then
-    WW_BUS_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
 ROOT=$PWD
 . "$(dirname "$0")/daemon_lib.sh"
+daemon_private_run "$@"
 daemon_test_init bus
 
 for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
@@ -31,12 +28,7 @@ for tool in /usr/bin/python3 dbus-daemon dbus-monitor busctl; do
 done
 
 JOURNAL=""
-if [ -n "${WW_BUS_TEST_NS:-}" ]; then
-    mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal /run/log/journal &&
-        { [ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal; } ||
-        { nok "cannot set up the private /run"; exit 1; }
-    [ -x /lib/systemd/systemd-journald ] && JOURNAL=private
-fi
+[ -n "$PRIVATE_RUN" ] && [ -x /lib/systemd/systemd-journald ] && JOURNAL=private
 
 write_filecap_asound "$T/asound.conf"
 mkfifo "$T/audio.fifo"
