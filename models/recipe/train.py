@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Stage 3: trains WakeNet on FEAT/train.npz (10% held out for validation, drawn
 from the training voices only; the test voices are never seen here).
-AdamW + one-cycle schedule, cross-entropy, light SpecAugment (one time and one
-mel mask) and a vocal-tract-length perturbation (the mel axis warped as if every
-frequency were scaled by 0.88-1.12) on the features. model.pt holds the weights
-at the end of the schedule (--keep last) or of the lowest validation loss
-(--keep best); both are also saved after every epoch (best_so_far.pt, last.pt),
-so a run cut short still leaves a usable network. With --time-budget-min the one-cycle
-schedule runs on the fraction of the time budget used rather than of the steps,
+AdamW + one-cycle schedule, cross-entropy (optionally weighting the confusable
+phrases more, --hard-weight). Augmented on the features, per
+window: one time and one mel mask (SpecAugment), a vocal-tract-length
+perturbation (the mel axis warped as if every frequency were scaled by
+0.88-1.12) and a random spectral colouring (tilt and ripples, up to +-6 dB).
+model.pt holds (--keep avg, the default) the mean of the weights at the ends of
+every 5th epoch in the last 35 % of the schedule (epochs 20, 25, 30 of 30), with
+BatchNorm statistics recomputed for it; or the weights at the end (last) or of the lowest validation
+loss (best). best_so_far.pt and last.pt are saved after every epoch, so a run
+cut short still leaves a usable network. With --time-budget-min the one-cycle
+schedule runs on the fraction of the time budget used rather than of the steps
 (or of the steps, whichever is further along), so the run anneals and ends on
 time whatever the load on the machine."""
 import argparse
@@ -50,6 +54,26 @@ class Vtlp:
         return xb.gather(2, g0) * (1 - w) + xb.gather(2, g1) * w
 
 
+class RandomEq:
+    """A random smooth gain across the mel bands (a tilt and three cosine ripples, at
+    most +-db dB) as another voice, microphone or room colours the spectrum. Applied
+    to the mel power under the log floor, so digital silence stays at the floor."""
+
+    def __init__(self, n_mels, log_floor):
+        self.u = np.linspace(-1.0, 1.0, n_mels)
+        self.floor = log_floor
+
+    def __call__(self, xb, rng, p, db):
+        B = len(xb)
+        g = rng.uniform(-1, 1, (B, 1)) * self.u
+        for k in (1, 2, 3):
+            g = g + rng.uniform(-0.5, 0.5, (B, 1)) * np.cos(np.pi * k * (self.u + 1) / 2 + rng.uniform(0, 2 * np.pi, (B, 1)))
+        g = np.clip(g, -1, 1) * db * (rng.random((B, 1)) < p)
+        gain = torch.from_numpy((10 ** (g / 10)).astype(np.float32))[:, None, :, None]
+        power = (xb.exp() - self.floor).clamp_min(0)
+        return torch.log(power * gain + self.floor)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feat", required=True)
@@ -60,15 +84,26 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=99)
-    ap.add_argument("--keep", choices=("last", "best"), default="last",
-                    help="model.pt holds the weights at the end of the schedule (last) or those of the epoch "
-                         "with the lowest validation loss (best); the validation windows come from the "
-                         "training voices, so they do not measure the unseen voices that matter")
+    ap.add_argument("--keep", choices=("avg", "last", "best"), default="avg",
+                    help="model.pt holds the mean of the weights at the ends of the epochs from --avg-from "
+                         "on (avg), those at the end of the schedule (last) or those of the epoch with the "
+                         "lowest validation loss (best); the validation windows come from the training "
+                         "voices, so they do not measure the unseen voices that matter")
+    ap.add_argument("--avg-from", type=float, default=0.65,
+                    help="--keep avg: average the epochs that end after this fraction of the schedule")
+    ap.add_argument("--avg-every", type=int, default=5, help="--keep avg: of those, every Nth epoch")
     ap.add_argument("--init", default=None, help="start from this checkpoint (fine-tuning)")
     ap.add_argument("--extra-feat", default=None, help="more training windows (.npz with X, y)")
     ap.add_argument("--subsample", type=float, default=1.0,
                     help="share of the training windows drawn afresh each epoch (the extra ones always)")
     ap.add_argument("--vtlp", type=float, default=0.12, help="warp factor range 1 +- this (0: off)")
+    ap.add_argument("--hard-weight", type=float, default=1.0,
+                    help="loss weight of the confusable phrases and the phrase cut just before its end "
+                         "(features.py --late-cutoffs), others 1 (2 was tried: worse, see MODEL_CARD.md)")
+    ap.add_argument("--eq-db", type=float, default=6.0,
+                    help="random spectral colouring of up to +- this many dB (0: off)")
+    ap.add_argument("--eq-prob", type=float, default=0.5, help="share of the windows coloured")
+    ap.add_argument("--save-every", type=int, default=0, help="also keep the weights every N epochs (ep_N.pt)")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
                          "--epochs; 0: exactly --epochs")
@@ -78,8 +113,9 @@ def main():
     rng = np.random.default_rng(a.seed)
 
     z = np.load(os.path.join(a.feat, "train.npz"))
-    X = torch.from_numpy(z["X"].astype(np.float32)).unsqueeze(1)
+    X = torch.from_numpy(z["X"]).unsqueeze(1)  # float16; each batch becomes float32
     y = torch.from_numpy(z["y"])
+    hard = np.isin(z["kinds"], ["confusable", "late_cutoff"])
     n = len(y)
     perm = rng.permutation(n)
     nval = n // 10
@@ -88,14 +124,17 @@ def main():
     if a.extra_feat:
         # more training windows (mine.py's hard negatives); never in the validation set
         zx = np.load(a.extra_feat)
-        Xh = torch.from_numpy(zx["X"].astype(np.float32)).unsqueeze(1)
+        Xh = torch.from_numpy(zx["X"].astype(np.float16)).unsqueeze(1)
         X = torch.cat([X, Xh])
         y = torch.cat([y, torch.from_numpy(zx["y"])])
+        hard = np.concatenate([hard, np.zeros(len(Xh), bool)])
         extra_idx = np.arange(n, n + len(Xh))
         print("%d extra training windows from %s" % (len(Xh), a.extra_feat), flush=True)
     n_epoch = int(len(tr_idx) * a.subsample) + len(extra_idx)  # windows per epoch
-    mean = float(X[tr_idx].mean())
-    std = float(X[tr_idx].std())
+    sample = X[rng.choice(tr_idx, min(len(tr_idx), 8000), replace=False)].float()
+    mean = float(sample.mean())
+    std = float(sample.std())
+    floor = float(X.min())
     # channels-last: mkldnn's convolutions run about 4x faster this way here
     model = WakeNet(a.width, 2, mean, 1.0 / std).to(memory_format=torch.channels_last)
     if a.init:
@@ -119,11 +158,12 @@ def main():
         return hi + (lo - hi) * (1 + np.cos(np.pi * x)) / 2
 
     step = 0
-    floor = float(X.min())
+    n_avg, avg_state = 0, {}
     best = (1e9, None)
     log = []
     os.makedirs(a.out, exist_ok=True)
     vtlp = Vtlp()
+    eq = RandomEq(X.shape[2], wwfeat.default_config().log_floor)
     t_start = time.time()
     out_of_time = False
     for ep in range(a.epochs):
@@ -137,7 +177,7 @@ def main():
         tot, cnt = 0.0, 0
         for b in range(n_epoch // a.batch):
             idx = order[b * a.batch:(b + 1) * a.batch]
-            xb, yb = X[idx].clone(), y[idx]
+            xb, yb = X[idx].float(), y[idx]
             # SpecAugment: one mel band mask and one time mask per example, set to the floor
             for i in range(len(xb)):
                 if rng.random() < 0.5:
@@ -150,6 +190,8 @@ def main():
                 # half the examples warped, the others unchanged
                 alphas = np.where(rng.random(len(xb)) < 0.5, rng.uniform(1 - a.vtlp, 1 + a.vtlp, len(xb)), 1.0)
                 xb = vtlp(xb, alphas)
+            if a.eq_db > 0:
+                xb = eq(xb, rng, a.eq_prob, a.eq_db)
             # the schedule follows the time used when there is a budget (other jobs on the
             # machine make epochs take unpredictably long), else the step count
             frac = max((time.time() - t_start) / budget, step / steps) if budget else step / steps
@@ -161,7 +203,9 @@ def main():
                 g["lr"] = one_cycle(frac)
             step += 1
             opt.zero_grad()
-            loss = F.cross_entropy(model(xb.contiguous(memory_format=torch.channels_last)), yb)
+            wb = torch.from_numpy(np.where(hard[idx.numpy()], a.hard_weight, 1.0).astype(np.float32))
+            ce = F.cross_entropy(model(xb.contiguous(memory_format=torch.channels_last)), yb, reduction="none")
+            loss = (ce * wb).sum() / wb.sum()
             loss.backward()
             opt.step()
             tot += float(loss) * len(yb)
@@ -171,7 +215,7 @@ def main():
             vl, vc, tp, fp, pos = 0.0, 0, 0, 0, 0
             for b in range(0, nval, 512):
                 idx = torch.from_numpy(val_idx[b:b + 512])
-                lo = model(X[idx].contiguous(memory_format=torch.channels_last))
+                lo = model(X[idx].float().contiguous(memory_format=torch.channels_last))
                 vl += float(F.cross_entropy(lo, y[idx], reduction="sum"))
                 pred = lo.argmax(1)
                 vc += int((pred == y[idx]).sum())
@@ -191,6 +235,34 @@ def main():
                        os.path.join(a.out, "best_so_far.pt"))
         torch.save({"width": a.width, "state": model.state_dict(), "log": log, "args": vars(a)},
                    os.path.join(a.out, "last.pt"))
+        if frac >= a.avg_from and (ep + 1) % a.avg_every == 0:
+            # a running mean of the weights (SWA-style tail averaging): one run's end
+            # point varies a lot on unseen voices; the mean over the annealing tail less so
+            n_avg += 1
+            with torch.no_grad():
+                for k, v in model.state_dict().items():
+                    if v.is_floating_point() and "running_" not in k:
+                        avg_state[k] = v.clone() if n_avg == 1 else avg_state[k] + (v - avg_state[k]) / n_avg
+        if a.save_every and (ep + 1) % a.save_every == 0:
+            torch.save({"width": a.width, "state": model.state_dict(), "log": log, "args": vars(a)},
+                       os.path.join(a.out, "ep_%d.pt" % (ep + 1)))
+    if a.keep == "avg" and n_avg == 0:
+        raise SystemExit("--keep avg: no epoch ended after --avg-from %g of the schedule" % a.avg_from)
+    if a.keep == "avg":
+        # the averaged weights need their own BatchNorm statistics: a pass over training
+        # windows in train mode with a cumulative (momentum-free) mean
+        model.load_state_dict(avg_state, strict=False)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None
+        model.train()
+        bn_idx = np.sort(rng.choice(tr_idx, min(len(tr_idx), 12800), replace=False))
+        with torch.no_grad():
+            for b in range(0, len(bn_idx), 256):
+                model(X[torch.from_numpy(bn_idx[b:b + 256])].float().contiguous(memory_format=torch.channels_last))
+        print("weights averaged over the last %d epochs; BatchNorm statistics from %d windows"
+              % (n_avg, len(bn_idx)), flush=True)
     final = best[1] if a.keep == "best" else model.state_dict()
     torch.save({"width": a.width, "state": final, "log": log, "args": vars(a)},
                os.path.join(a.out, "model.pt.tmp"))
