@@ -247,8 +247,10 @@ def main():
             torch.save({"width": a.width, "state": model.state_dict(), "log": log, "args": vars(a)},
                        os.path.join(a.out, "ep_%d.pt" % (ep + 1)))
     if a.keep == "avg" and n_avg == 0:
-        raise SystemExit("--keep avg: no epoch ended after --avg-from %g of the schedule" % a.avg_from)
-    if a.keep == "avg":
+        # a run cut short by its time budget may end before any epoch to average
+        print("--keep avg: no epoch to average (every %d from %g of the schedule); keeping the last weights"
+              % (a.avg_every, a.avg_from), flush=True)
+    elif a.keep == "avg":
         # the averaged weights need their own BatchNorm statistics: a pass over training
         # windows in train mode with a cumulative (momentum-free) mean
         model.load_state_dict(avg_state, strict=False)
@@ -261,8 +263,8 @@ def main():
         with torch.no_grad():
             for b in range(0, len(bn_idx), 256):
                 model(X[torch.from_numpy(bn_idx[b:b + 256])].float().contiguous(memory_format=torch.channels_last))
-        print("weights averaged over the last %d epochs; BatchNorm statistics from %d windows"
-              % (n_avg, len(bn_idx)), flush=True)
+        print("model.pt: the mean of the weights of %d epochs (every %d from %g of the schedule); "
+              "BatchNorm statistics from %d windows" % (n_avg, a.avg_every, a.avg_from, len(bn_idx)), flush=True)
     final = best[1] if a.keep == "best" else model.state_dict()
     torch.save({"width": a.width, "state": final, "log": log, "args": vars(a)},
                os.path.join(a.out, "model.pt.tmp"))
