@@ -6,8 +6,9 @@ Uses the *_train sets and their *_extra_train renderings.
 Labels: 1 = the phrase, its end placed 20-300 ms before the window's end (at
 most a fifth of it cut at the start, as the streaming detector sees it);
 0 = other speech, confusable phrases, the phrase cut off before its end
-(35-70 % of it; with --late-cutoffs 1 also 78-88 %), noise, silence. Every window gets a background (sox noise or babble) at 0-25 dB
-SNR three times out of four, and a random level. Writes FEAT/train.npz with
+(35-70 % of it; with --late-cutoffs 1 also 78-88 %), noise, silence. Every
+window gets a background (sox noise or babble) at 0-25 dB SNR three times out
+of four, and a random level. Writes FEAT/train.npz with
 X [N,64,101] float16 (mels x time, as the model reads them) and y."""
 import argparse
 import os

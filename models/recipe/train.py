@@ -8,8 +8,8 @@ perturbation (the mel axis warped as if every frequency were scaled by
 0.88-1.12) and a random spectral colouring (tilt and ripples, up to +-6 dB).
 model.pt holds (--keep avg, the default) the mean of the weights at the ends of
 every 5th epoch in the last 35 % of the schedule (epochs 20, 25, 30 of 30), with
-BatchNorm statistics recomputed for it; or the weights at the end (last) or of the lowest validation
-loss (best). best_so_far.pt and last.pt are saved after every epoch, so a run
+BatchNorm statistics recomputed for it; or the weights at the end (last) or of
+the lowest validation loss (best). best_so_far.pt and last.pt are saved after every epoch, so a run
 cut short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps
 (or of the steps, whichever is further along), so the run anneals and ends on
