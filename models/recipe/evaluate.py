@@ -7,9 +7,12 @@ Test audio (seeded, test voices only), written once to WORK:
     0.9-1.6 s in), with a background (sox noise / babble) at 0-25 dB SNR three
     times out of four, at a random level; each clip is its own stream
     (WORK/pos/NNNN.wav).
-  negatives: one long stream (>= 1 h) of other speech (man pages read by the test
-    voices), confusable phrases, noise and silence, with backgrounds
-    (WORK/test_neg.wav).
+  negatives: one long stream (about 3.25 h) of other speech (man pages read by the
+    test voices), confusable phrases, noise and silence, with backgrounds
+    (WORK/test_neg.wav), and where each piece sits in it
+    (WORK/test_neg_segments.json), so that every false accept and every high
+    score on the negatives is reported with what caused it.
+The test audio is rebuilt whenever the test sets in DATA change.
 
 Two ways to score it:
   --model NAME=FILE.onnx (repeatable; the shipped path): `wakewordd detect
@@ -56,7 +59,7 @@ def write_wav(path, x):
 def build_test_audio(data, rng):
     pos, ptags = mix.load_set(data, "pos_test")
     conf, ctags = mix.load_filtered(data, "conf_test")
-    speech, _ = mix.load_set(data, "speech_test")
+    speech, stags = mix.load_set(data, "speech_test")
     noises, _ = mix.load_set(data, "noise_test")
     speech = [mix.trim(u) for u in speech]
     bgs = mix.Backgrounds(noises, speech)
@@ -80,31 +83,62 @@ def build_test_audio(data, rng):
         info.append({"tag": t, "condition": cond, "phrase_end_s": end / SR})
     # the negative stream: speech paragraphs, and between them sometimes a confusable
     # phrase, a stretch of noise or of silence
-    parts = []
+    # segments: where each piece sits in the stream, so a false accept can be traced
+    # back to what caused it: [start_s, end_s, what]
+    parts, segments = [], []
+    at = 0
+
+    def note(n, what):
+        nonlocal at
+        segments.append([round(at / SR, 3), round((at + n) / SR, 3), what])
+        at += n
+
     ci = 0
     conf_order = rng.permutation(len(conf))
     for i, u in enumerate(speech):
         seg = u
+        pieces = [(len(u), "speech (%s)" % stags[i])]
         r = rng.random()
         if r < 0.5 and ci < len(conf):
             c = mix.trim(conf[conf_order[ci]])
             ci += 1
             gap = np.zeros(int(rng.uniform(0.3, 1.5) * SR), np.float32)
             seg = np.concatenate([seg, gap, c * (mix.rms(u) / mix.rms(c))])
+            pieces += [(len(gap), "pause"), (len(c), "confusable (%s)" % ctags[conf_order[ci - 1]])]
         elif r < 0.65:
-            seg = np.concatenate([seg, bgs.noise(rng, int(rng.uniform(2, 10) * SR)) * 0.3 * mix.rms(u)])
+            nz = bgs.noise(rng, int(rng.uniform(2, 10) * SR)) * 0.3 * mix.rms(u)
+            seg = np.concatenate([seg, nz])
+            pieces.append((len(nz), "noise"))
         elif r < 0.75:
-            seg = np.concatenate([seg, np.zeros(int(rng.uniform(1, 5) * SR), np.float32)])
-        seg = np.concatenate([seg, np.zeros(int(rng.uniform(0.2, 1.0) * SR), np.float32)])
+            z = np.zeros(int(rng.uniform(1, 5) * SR), np.float32)
+            seg = np.concatenate([seg, z])
+            pieces.append((len(z), "silence"))
+        z = np.zeros(int(rng.uniform(0.2, 1.0) * SR), np.float32)
+        seg = np.concatenate([seg, z])
+        pieces.append((len(z), "pause"))
         seg = bgs.mix(rng, seg, mix.rms(u))
         parts.append(mix.set_level(rng, seg, -30, -3))
+        for n, what in pieces:
+            note(n, what)
     # confusables not yet used go at the end, each with its own background
     for j in conf_order[ci:]:
         c = mix.trim(conf[j])
         seg = np.concatenate([np.zeros(int(0.5 * SR), np.float32), c, np.zeros(int(0.5 * SR), np.float32)])
         parts.append(mix.set_level(rng, bgs.mix(rng, seg, mix.rms(c)), -30, -3))
+        note(int(0.5 * SR), "pause")
+        note(len(c), "confusable (%s)" % ctags[j])
+        note(int(0.5 * SR), "pause")
     neg = np.concatenate(parts)
-    return clips, info, neg, len(conf)
+    assert at == len(neg)
+    return clips, info, neg, len(conf), segments
+
+
+def segment_at(segments, t, lookback_s=1.2):
+    """What the stream held around time t (a detection fires at the end of its
+    window, up to a window after the sound that caused it): the non-pause segments
+    overlapping [t - lookback_s, t]."""
+    found = [w for s0, s1, w in segments if s1 > t - lookback_s and s0 <= t and w != "pause"]
+    return "; ".join(dict.fromkeys(found)) or "pause"
 
 
 def window_starts(n_frames):
@@ -142,6 +176,18 @@ def detections(avg, times, thr, refractory):
             fires.append(float(t))
             quiet_until = t + refractory
     return fires
+
+
+def top_events(avg, times, n, refractory):
+    """Indices of the n highest scores, at most one per refractory time (one sound
+    scores high over several neighbouring windows)."""
+    picked = []
+    for j in np.argsort(-avg):
+        if all(abs(times[j] - times[k]) >= refractory for k in picked):
+            picked.append(j)
+            if len(picked) == n:
+                break
+    return picked
 
 
 def det_svg(path, curves, title):
@@ -291,8 +337,23 @@ def main():
     clips_path = os.path.join(a.work, "test_pos.npz")
     neg_path = os.path.join(a.work, "test_neg.wav")
     pos_dir = os.path.join(a.work, "pos")
-    if not (os.path.exists(clips_path) and os.path.exists(neg_path)):
-        clips, info, neg, n_conf = build_test_audio(a.data, rng)
+    # the test audio is rebuilt when the sets it comes from (or the seed) change
+    stamp_path = os.path.join(a.work, "test_audio.json")
+    seg_path = os.path.join(a.work, "test_neg_segments.json")
+    stamp = {"seed": a.seed, "sets": {}}
+    for name in ("pos_test", "conf_test", "speech_test", "noise_test"):
+        st = os.stat(os.path.join(a.data, name + ".npz"))
+        stamp["sets"][name] = [st.st_size, st.st_mtime_ns]
+    try:
+        fresh = json.load(open(stamp_path)) == stamp
+    except (OSError, ValueError):
+        fresh = False
+    rebuilt = False
+    if not (fresh and all(os.path.exists(p) for p in (clips_path, neg_path, seg_path))):
+        rebuilt = True
+        clips, info, neg, n_conf, segments = build_test_audio(a.data, rng)
+        json.dump(segments, open(seg_path + ".tmp", "w"))
+        os.replace(seg_path + ".tmp", seg_path)
         np.savez(clips_path + ".tmp.npz", clips=np.stack(clips), info=np.array([json.dumps(i) for i in info]),
                  n_conf=n_conf)
         os.replace(clips_path + ".tmp.npz", clips_path)
@@ -302,12 +363,17 @@ def main():
     clips = z["clips"].astype(np.float32)
     info = [json.loads(s) for s in z["info"]]
     n_conf = int(z["n_conf"])
+    segments = json.load(open(seg_path))
     pos_files = [os.path.join(pos_dir, "%04d.wav" % i) for i in range(len(clips))]
-    if not all(os.path.exists(f) for f in pos_files):
+    if rebuilt or not all(os.path.exists(f) for f in pos_files):
         os.makedirs(pos_dir, exist_ok=True)
         for f, c in zip(pos_files, clips):
             write_wav(f + ".tmp", c)
             os.replace(f + ".tmp", f)
+    if rebuilt:
+        # last: an interrupted rebuild is redone in full
+        json.dump(stamp, open(stamp_path + ".tmp", "w"))
+        os.replace(stamp_path + ".tmp", stamp_path)
     if a.audio_only:
         return
     with wave.open(neg_path) as w:
@@ -386,10 +452,12 @@ def main():
                        "met": bool(ch["frr"] <= 0.05 and ch["fa_per_hour"] <= a.max_fa_per_hour)},
             "chosen": {k_: v for k_, v in ch.items() if k_ != "fa_times_s"},
             "chosen_fa_times_s": ch["fa_times_s"],
+            "chosen_false_accepts": [{"time_s": t, "what": segment_at(segments, t)} for t in ch["fa_times_s"]],
             "chosen_misses_by": misses_by(info, pos_max, chosen_thr),
             "best_at_max_fa": {k_: v for k_, v in choose(rows, a.max_fa_per_hour).items() if k_ != "fa_times_s"},
-            "top_negative_scores": [{"time_s": float(neg_times[j]), "score": float(neg_avg[j])}
-                                    for j in np.argsort(-neg_avg)[:10]],
+            "top_negative_scores": [{"time_s": float(neg_times[j]), "score": float(neg_avg[j]),
+                                     "what": segment_at(segments, float(neg_times[j]))}
+                                    for j in top_events(neg_avg, neg_times, 10, a.refractory_s)],
             "sweep": rows,
         }
         if a.json_dir:
@@ -400,6 +468,8 @@ def main():
         print("%s at threshold %g: FRR %.2f%% (%d/%d), %d false accepts in %.2f h = %.2f FA/h" %
               (name, chosen_thr, ch["frr"] * 100, ch["misses"], len(pos_max), ch["false_accepts"], hours,
                ch["fa_per_hour"]))
+        for fa in res["chosen_false_accepts"]:
+            print("  false accept at %.2f s: %s" % (fa["time_s"], fa["what"]))
     if a.svg:
         det_svg(a.svg, curves, f"hey jarvis: DET on the test split ({len(clips)} positive clips, "
                                f"{hours:.2f} h of negatives; wakewordd's detector)")

@@ -44,6 +44,10 @@ def main():
         "smoothing_frames": str(a.smoothing_frames),
         "refractory_s": "%g" % a.refractory_s,
     })
+    meta["network"] = "resnet18 topology, base width %d" % ck["width"]
+    if ck.get("members"):
+        meta["network"] += " (%d runs of width %d side by side, block-diagonal weights: the mean of their " \
+                           "logits; models/recipe/merge.py)" % (len(ck["members"]), ck["member_width"])
     if a.extra:
         meta.update({k: str(v) for k, v in json.load(open(a.extra)).items()})
     del m.metadata_props[:]

@@ -2,7 +2,7 @@
 """Stage 2: training windows (1.032 s = 16512 samples) mixed from the cached
 audio, and their log-mel features from wakewordd's own front end.
 
-Uses the *_train sets and their *_extra_train renderings.
+Uses the *_train sets and their *_extra_train renderings (with --flite-sets 1 also *_flite_train).
 Labels: 1 = the phrase, its end placed 20-300 ms before the window's end (at
 most a fifth of it cut at the start, as the streaming detector sees it);
 0 = other speech, confusable phrases, the phrase cut off before its end
@@ -41,14 +41,17 @@ def main():
     ap.add_argument("--speech-windows", type=int, default=24000)
     ap.add_argument("--late-cutoffs", type=int, default=0, help="1: one more negative per rendering, the phrase "
                     "cut just before its end (tried against 'hey jarvey': it did not help, see MODEL_CARD.md)")
+    ap.add_argument("--flite-sets", type=int, default=0, help="1: also the *_flite_train renderings (gen_data.py "
+                    "--flite-renders; tried against the held-out flite voice: no better, see MODEL_CARD.md)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
 
     def both(name, load=mix.load_set):
-        """The set and its extra, more varied renderings (gen_data.py *_extra_train)."""
+        """The set and its training-only renderings (gen_data.py *_extra_train, *_flite_train)."""
         u, _ = load(a.data, name)
-        if os.path.exists(os.path.join(a.data, name.replace("_train", "_extra_train") + ".npz")):
-            u += load(a.data, name.replace("_train", "_extra_train"))[0]
+        for more in ("_extra_train",) + (("_flite_train",) if a.flite_sets else ()):
+            if os.path.exists(os.path.join(a.data, name.replace("_train", more) + ".npz")):
+                u += load(a.data, name.replace("_train", more))[0]
         return u
 
     pos = both("pos_train")

@@ -7,7 +7,10 @@ speech_{train,test} (other English speech), noise_{train,test} (sox white,
 pink, brown noise). Voices are split: one espeak-ng voice, a fifth of the
 espeak-ng variants and one flite voice are only ever used for the test split.
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
-pitch shift and reverb. Everything is drawn from one seeded generator."""
+pitch shift and reverb. Everything is drawn from seeded generators, one per group
+of sets, so adding a group leaves the others as they were. Later groups add
+training-only renderings: *_extra_train (wider augmentation, more confusables)
+and *_flite_train (the training flite voices with their rate and pitch varied)."""
 import argparse
 import concurrent.futures as cf
 import glob
@@ -30,6 +33,8 @@ FLITE_VOICES = ["kal16", "awb", "rms", "slt"]
 TEST_FLITE_VOICE = "rms"
 # Extra training renderings (sets *_extra_train) also use flite's 8 kHz diphone voice.
 EXTRA_FLITE_VOICES = ["kal16", "awb", "slt", "kal"]
+# flite's statistical (clustergen) voices ignore int_f0_target_mean; their pitch moves with f0_shift.
+FLITE_CG_VOICES = {"awb", "rms", "slt"}
 
 CONFUSABLES = ["hey travis", "hey jarvey", "jarvin", "harvest", "hey service", "a jar of", "hey marvin",
                "hey harvey", "hey davis", "hey java", "hey jar", "hey jars", "hey charles", "hey there",
@@ -127,6 +132,18 @@ def flite_args_wide(rng):
             "--setf", "int_f0_target_stddev=%d" % rng.randint(5, 50)]
 
 
+def flite_args_voice(rng, voice):
+    """For the flite-only sets (*_flite_train): speaking rate 0.7-1.6x and a pitch
+    change the voice honours (f0_shift 0.65-1.5 on the clustergen voices, a target
+    mean and spread on the diphone ones); with three training voices, flite's own
+    prosody is where the held-out voice differs most."""
+    fx = ["--setf", "duration_stretch=%.2f" % rng.uniform(0.7, 1.6)]
+    if voice in FLITE_CG_VOICES:
+        return fx + ["--setf", "f0_shift=%.2f" % rng.uniform(0.65, 1.5)]
+    return fx + ["--setf", "int_f0_target_mean=%d" % rng.randint(70, 260),
+                 "--setf", "int_f0_target_stddev=%d" % rng.randint(5, 50)]
+
+
 def espeak_args(rng):
     return ["-s", str(rng.randint(120, 210)), "-p", str(rng.randint(20, 80)), "-a", "150"]
 
@@ -166,12 +183,20 @@ def text_sentences(paths, rng, min_words=3, max_words=16):
     return chunks
 
 
+def training_sentences(rng, docs):
+    """Sentences of 3-16 words from the license texts and the given slice of the
+    /usr/share/doc copyright files, shuffled."""
+    lic = sorted(p for p in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(p))
+    sents = text_sentences(lic + sorted(glob.glob("/usr/share/doc/*/copyright"))[docs], rng)
+    rng.shuffle(sents)
+    return sents
+
+
 def man_page_texts(rng, n_pages):
     pages = sorted(glob.glob("/usr/share/man/man1/*.1.gz") + glob.glob("/usr/share/man/man8/*.8.gz"))
     rng.shuffle(pages)
     texts = []
     for p in pages[: n_pages * 3]:
-        name = os.path.basename(p).split(".")[0]
         r = subprocess.run(["man", "-P", "cat", p], capture_output=True, env={**os.environ, "MANWIDTH": "80"})
         t = r.stdout.decode(errors="ignore")
         if len(t) > 500:
@@ -206,7 +231,13 @@ def main():
                     help="extra (wider-varied) renderings per train espeak voice+variant")
     ap.add_argument("--extra-flite", type=int, default=180, help="extra renderings per extra flite voice")
     ap.add_argument("--extra-speech", type=int, default=1500, help="extra training sentences")
-    ap.add_argument("--test-speech-s", type=float, default=3900, help="seconds of test speech")
+    ap.add_argument("--flite-renders", type=int, default=0,
+                    help="flite-only training renderings per extra flite voice (sets *_flite_train; 0: none. "
+                         "300 was tried, with features.py --flite-sets 1: no better on the held-out flite voice)")
+    ap.add_argument("--flite-speech", type=int, default=400, help="flite-only training sentences")
+    ap.add_argument("--test-speech-s", type=float, default=10000,
+                    help="seconds of test speech (with the confusables, noise and pauses between, about "
+                         "3 h of negatives: at 0.5 false accepts per hour one false accept is allowed)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(a.seed)
@@ -243,11 +274,7 @@ def main():
 
     # --- other speech: license texts for training, man pages for test -------------------
     if not os.path.exists(os.path.join(a.out, "speech_train.npz")):
-        lic = sorted(glob.glob("/usr/share/common-licenses/*"))
-        lic = [p for p in lic if os.path.isfile(p)]
-        docs = sorted(glob.glob("/usr/share/doc/*/copyright"))[:200]
-        sents = text_sentences(lic + docs, rng)
-        rng.shuffle(sents)
+        sents = training_sentences(rng, slice(0, 200))
         jobs = []
         train_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "train"]
         for i, sent in enumerate(sents[:2200]):
@@ -260,25 +287,28 @@ def main():
         save_set(os.path.join(a.out, "speech_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if not os.path.exists(os.path.join(a.out, "speech_test.npz")):
+        # a generator of its own: the test speech comes out the same whether or not the
+        # sets before it were already cached
+        trng = random.Random(a.seed + 3)
         test_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "test"]
-        pages = man_page_texts(rng, 400)
+        pages = man_page_texts(trng, 400)
         paras = []
         for t in pages:
             words = re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
             for i in range(0, len(words) - 40, 70):
                 paras.append(" ".join(words[i:i + 70]))
-        rng.shuffle(paras)
+        trng.shuffle(paras)
         out, tags, total = [], [], 0.0
         batch = 64
         i = 0
         while total < a.test_speech_s and i < len(paras):
             jobs = []
             for p in paras[i:i + batch]:
-                if rng.random() < 0.1:
-                    jobs.append(("flite", TEST_FLITE_VOICE, p, flite_args(rng), sox_effects(rng), "flite-rms"))
+                if trng.random() < 0.1:
+                    jobs.append(("flite", TEST_FLITE_VOICE, p, flite_args(trng), sox_effects(trng), "flite-rms"))
                 else:
-                    eng, vname, v, var = rng.choice(test_grid)
-                    jobs.append((eng, vname, p, espeak_args(rng), sox_effects(rng), vname))
+                    eng, vname, v, var = trng.choice(test_grid)
+                    jobs.append((eng, vname, p, espeak_args(trng), sox_effects(trng), vname))
             i += batch
             res = run_jobs(jobs, a.workers)
             out += res
@@ -307,10 +337,7 @@ def main():
         save_set(os.path.join(a.out, f"{kind}_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if not os.path.exists(os.path.join(a.out, "speech_extra_train.npz")):
-        lic = sorted(p for p in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(p))
-        docs = sorted(glob.glob("/usr/share/doc/*/copyright"))[200:800]
-        sents = text_sentences(lic + docs, xrng)
-        xrng.shuffle(sents)
+        sents = training_sentences(xrng, slice(200, 800))
         jobs = []
         for sent in sents[:a.extra_speech]:
             if xrng.random() < 0.2:
@@ -320,6 +347,29 @@ def main():
                 eng, vname, v, var = xrng.choice(train_grid)
                 jobs.append((eng, vname, sent, espeak_args_wide(xrng), sox_effects_wide(xrng), vname))
         save_set(os.path.join(a.out, "speech_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+
+    # --- flite-only training renderings (sets *_flite_train): the test split's flite voice
+    # was missed far more often than its espeak voices, so the training flite voices get
+    # more renderings with their rate and pitch varied the way each voice allows. A
+    # generator of their own, like the extra sets. -----------------------------------
+    frng = random.Random(a.seed + 2)
+    for kind in ("pos", "conf"):
+        if a.flite_renders <= 0 or os.path.exists(os.path.join(a.out, f"{kind}_flite_train.npz")):
+            continue
+        jobs = []
+        for fv in EXTRA_FLITE_VOICES:
+            for _ in range(a.flite_renders):
+                t = frng.choice(texts) if kind == "pos" else frng.choice(xconf)
+                jobs.append(("flite", fv, t, flite_args_voice(frng, fv), sox_effects_wide(frng), f"flite-{fv}|{t}"))
+        save_set(os.path.join(a.out, f"{kind}_flite_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+
+    if a.flite_renders > 0 and not os.path.exists(os.path.join(a.out, "speech_flite_train.npz")):
+        sents = training_sentences(frng, slice(800, 1200))
+        jobs = []
+        for sent in sents[:a.flite_speech]:
+            fv = frng.choice(EXTRA_FLITE_VOICES)
+            jobs.append(("flite", fv, sent, flite_args_voice(frng, fv), sox_effects_wide(frng), f"flite-{fv}"))
+        save_set(os.path.join(a.out, "speech_flite_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first
     # half for training, the second half for test -----------------------------------
