@@ -269,13 +269,47 @@ static int fold(ww_graph *g, ww_node *n, ww_error *err)
     return 0;
 }
 
-static int infer_all(ww_graph *g, ww_error *err)
+/* Computes a deferred constant now: runs the DequantizeLinear that produces it. */
+static int materialize(ww_graph *g, int t, ww_error *err)
+{
+    if (t < 0 || !g->t[t].deferred) return 0;
+    ww_tensor *x = &g->t[t];
+    ww_node *d = &g->nodes[x->producer];
+    x->deferred = 0;
+    int rc = ww_tensor_alloc_const(x, err);
+    return rc ? rc : d->op->run(g, d, err);
+}
+
+static int materialize_inputs(ww_graph *g, const ww_node *n, ww_error *err)
+{
+    int rc = materialize(g, n->residual, err);
+    for (int j = 0; j < n->n_in && !rc; j++) rc = materialize(g, n->in[j], err);
+    return rc;
+}
+
+/* A constant weight or bias DequantizeLinear (int8 or int32 data) read by a Conv or
+ * Gemm: with the int8 pass ahead, its float output is left uncomputed, since the
+ * int8 kernels pack the integer initializer itself. Computing every such weight in
+ * float first made the peak memory of loading a QDQ model about 4x its weights. */
+static int deferrable(const ww_graph *g, const ww_node *n)
+{
+    if (strcmp(n->op_type, "DequantizeLinear") || n->n_out != 1 || n->n_in < 1 || n->in[0] < 0)
+        return 0;
+    ww_dtype q = g->t[n->in[0]].dtype;
+    return (q == WW_DT_I8 || q == WW_DT_I32) && g->t[n->out[0]].count >= 16;
+}
+
+static int infer_all(ww_graph *g, int defer, ww_error *err)
 {
     for (int s = 0; s < g->n_order; s++) {
         ww_node *n = &g->nodes[g->order[s]];
         n->op = ww_op_find(n->op_type);
         if (!n->op) return ww_node_fail(err, n, WW_EUNSUPPORTED, "operator not supported");
-        int rc = n->op->prepare(g, n, err);
+        /* only Conv and Gemm prepare without reading their constant inputs' data */
+        int rc = 0;
+        if (strcmp(n->op_type, "Conv") && strcmp(n->op_type, "Gemm"))
+            rc = materialize_inputs(g, n, err);
+        if (!rc) rc = n->op->prepare(g, n, err);
         if (rc) return rc;
         for (int j = 0; j < n->n_out; j++)
             if (ww_out(g, n, j)->dtype == WW_DT_UNDEFINED && j == 0)
@@ -284,8 +318,14 @@ static int infer_all(ww_graph *g, ww_error *err)
         int all_const = !n->op->no_fold;
         for (int j = 0; j < n->n_in && all_const; j++)
             if (n->in[j] >= 0 && !g->t[n->in[j]].is_const) all_const = 0;
-        if (all_const) {
-            rc = fold(g, n, err);
+        if (all_const && defer && deferrable(g, n)) {
+            ww_tensor *y = ww_out(g, n, 0);
+            y->is_const = 1;
+            y->deferred = 1;
+            n->dead = 1;
+        } else if (all_const) {
+            rc = materialize_inputs(g, n, err);
+            if (!rc) rc = fold(g, n, err);
             if (rc) return rc;
         }
     }
@@ -366,6 +406,8 @@ static int fold_batchnorm(ww_graph *g, ww_error *err)
         if (!conv || conv->residual >= 0 || conv->act.kind != WW_ACT_NONE) continue;
         ww_tensor *w = ww_in(g, conv, 1), *b = ww_in(g, conv, 2);
         if (!w->is_const || (b && !b->is_const)) continue;
+        int rc = materialize_inputs(g, conv, err);
+        if (rc) return rc;
         int ok = 1;
         for (int j = 1; j < 5; j++)
             if (!ww_in(g, bn, j)->is_const) ok = 0;
@@ -382,7 +424,7 @@ static int fold_batchnorm(ww_graph *g, ww_error *err)
         ww_tensor *nw = &g->t[wi], *nb = &g->t[bi];
         w = ww_in(g, conv, 1); /* the array may have moved */
         b = ww_in(g, conv, 2);
-        int rc = ww_tensor_set_shape(nw, WW_DT_F32, w->ndim, w->dims, conv, err);
+        rc = ww_tensor_set_shape(nw, WW_DT_F32, w->ndim, w->dims, conv, err);
         int64_t bd = cout;
         if (!rc) rc = ww_tensor_set_shape(nb, WW_DT_F32, 1, &bd, conv, err);
         if (!rc) rc = ww_tensor_alloc_const(nw, err);
@@ -508,7 +550,7 @@ int ww_graph_build_int8(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, 
     if (!rc) rc = add_outputs(g, gp, &map, err);
     map_free(&map);
     if (!rc) rc = topo_sort(g, err);
-    if (!rc) rc = infer_all(g, err);
+    if (!rc) rc = infer_all(g, fusion && int8, err);
     if (rc) return rc;
     count_consumers(g);
     drop_identity(g);
@@ -529,7 +571,15 @@ int ww_graph_build_int8(ww_graph *g, const Onnx__ModelProto *mp, int64_t opset, 
         for (int i = 0; i < g->nn; i++)
             if (!g->nodes[i].dead && ww_op_is_int8(g->nodes[i].op)) g->n_int8++;
         /* the float weights folded from the int8 ones are read by no step now:
-         * free them (the int8 kernels packed from the initializers) */
+         * free them (the int8 kernels packed from the initializers); deferred ones
+         * that a float step still reads are computed */
+        for (int t = 0; t < g->nt; t++) {
+            ww_tensor *x = &g->t[t];
+            if (x->deferred && (x->n_consumers || x->is_output)) {
+                rc = materialize(g, t, err);
+                if (rc) return rc;
+            }
+        }
         for (int t = 0; t < g->nt; t++) {
             ww_tensor *x = &g->t[t];
             if (x->is_const && x->owned && !x->n_consumers && !x->is_output && x->producer >= 0) {

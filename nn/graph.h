@@ -43,6 +43,8 @@ typedef struct ww_tensor {
     int first, last; /* execution steps where it is produced / last read */
     size_t offset;   /* in the arena */
     int nhwc;        /* 8-bit tensor of an int8 region: NCHW dims, NHWC data */
+    int deferred;    /* constant not computed yet: its producer (a weight's DequantizeLinear)
+                      * runs only if a float step still reads it after the int8 pass */
 } ww_tensor;
 
 struct ww_op;
