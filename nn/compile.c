@@ -287,10 +287,11 @@ static int materialize_inputs(ww_graph *g, const ww_node *n, ww_error *err)
     return rc;
 }
 
-/* A constant weight or bias DequantizeLinear (int8 or int32 data) read by a Conv or
- * Gemm: with the int8 pass ahead, its float output is left uncomputed, since the
- * int8 kernels pack the integer initializer itself. Computing every such weight in
- * float first made the peak memory of loading a QDQ model about 4x its weights. */
+/* A constant weight or bias DequantizeLinear (int8 or int32 data, not a scalar):
+ * with the int8 pass ahead, its float output is left uncomputed, since the int8
+ * kernels pack the integer initializer itself; any other reader computes it first
+ * (materialize). Computing every weight in float at load put float copies 4x the
+ * size of the int8 weights on top of the peak memory of loading a QDQ model. */
 static int deferrable(const ww_graph *g, const ww_node *n)
 {
     if (strcmp(n->op_type, "DequantizeLinear") || n->n_out != 1 || n->n_in < 1 || n->in[0] < 0)
