@@ -391,7 +391,7 @@ def main():
         # the same quantisation the positives get in their WAV files
         clips = np.round(clips * 32767) / 32768.0
         ck = torch.load(a.ckpt, map_location="cpu")
-        model = WakeNet(ck["width"])
+        model = WakeNet(ck["width"], groups=ck.get("groups", 1))
         model.load_state_dict(ck["state"])
         model.eval()
         mel = wwfeat.Mel()

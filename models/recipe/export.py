@@ -25,7 +25,7 @@ def main():
     ap.add_argument("--extra", default=None, help="JSON file of more metadata (e.g. the chosen threshold)")
     a = ap.parse_args()
     ck = torch.load(a.ckpt, map_location="cpu")
-    model = WakeNet(ck["width"])
+    model = WakeNet(ck["width"], groups=ck.get("groups", 1))
     model.load_state_dict(ck["state"])
     model.eval()
     slug = a.keyword.strip().lower().replace(" ", "_")
@@ -46,8 +46,9 @@ def main():
     })
     meta["network"] = "resnet18 topology, base width %d" % ck["width"]
     if ck.get("members"):
-        meta["network"] += " (%d runs of width %d side by side, block-diagonal weights: the mean of their " \
-                           "logits; models/recipe/merge.py)" % (len(ck["members"]), ck["member_width"])
+        how = "grouped convolutions" if ck.get("groups", 1) > 1 else "block-diagonal weights"
+        meta["network"] += " (%d runs of width %d side by side, %s: the mean of their " \
+                           "logits; models/recipe/merge.py)" % (len(ck["members"]), ck["member_width"], how)
     if a.extra:
         meta.update({k: str(v) for k, v in json.load(open(a.extra)).items()})
     del m.metadata_props[:]
