@@ -122,7 +122,8 @@ done
 
 # a float op (Sigmoid) reading a conv's 4-D output with channels and space:
 # the conv cannot write NHWC there, so it (and the 4-channel input Q) stay
-# float-simulated, and the bytes are the simulation's
+# float-simulated, and the bytes are the simulation's. Its weight DQ is one the
+# loader defers (nn/compile.c): this float conv is what must compute it.
 if /usr/bin/python3 - "$TMP/layout.onnx" "$TMP/layout.npy" 2>"$TMP/layout.err" <<'PY'
 import sys, numpy as np, onnx
 from onnx import helper as h, numpy_helper as nh, TensorProto as T
