@@ -31,6 +31,7 @@ Writes one JSON per model (the sweep, the chosen threshold, misses by
 condition) and one SVG with every model's DET curve."""
 import argparse
 import ctypes
+import html
 import json
 import os
 import subprocess
@@ -319,6 +320,7 @@ def main():
     ap.add_argument("--wakewordd", default=os.path.join(wwfeat.REPO, "build", "wakewordd"))
     ap.add_argument("--json-dir", default=None, help="writes eval_NAME.json here")
     ap.add_argument("--svg", default=None)
+    ap.add_argument("--keyword", default="hey jarvis", help="the phrase, for the DET plot's title")
     ap.add_argument("--choose-on", default=None, help="NAME of the model whose sweep picks the threshold "
                                                       "(default: the last)")
     ap.add_argument("--threshold-out", default=None, help="writes {\"threshold\": chosen} here")
@@ -471,7 +473,7 @@ def main():
         for fa in res["chosen_false_accepts"]:
             print("  false accept at %.2f s: %s" % (fa["time_s"], fa["what"]))
     if a.svg:
-        det_svg(a.svg, curves, f"hey jarvis: DET on the test split ({len(clips)} positive clips, "
+        det_svg(a.svg, curves, f"{html.escape(a.keyword)}: DET on the test split ({len(clips)} positive clips, "
                                f"{hours:.2f} h of negatives; wakewordd's detector)")
     if a.threshold_out:
         json.dump({"threshold": "%g" % chosen_thr}, open(a.threshold_out, "w"))

@@ -211,9 +211,10 @@ static int run_observed(const char *path, const float *in, int64_t batch, int in
  * than one step apart must stay few (at most 5 % of an activation: a kernel
  * or layout error moves most values, a carried step a few around it), and the
  * last activation (the graph output's) is within one step again.
- * The 3-run hey_jarvis model on this input: the first difference is one value
- * of layer1.0's first conv, one step; from there up to 1.4 % of an activation
- * is 2-4 steps off, and the logits agree. A fused conv + residual join shows a
+ * A 3-run merge of hey_jarvis (session 5) on this input: the first difference
+ * is one value of layer1.0's first conv, one step; from there up to 1.4 % of an
+ * activation is 2-4 steps off, and the logits agree. (The shipped 5-run model:
+ * one value one step apart, nothing carried.) A fused conv + residual join shows a
  * simulated rounding of its unobserved conv output multiplied by the ratio of
  * the two tensors' scales, so differences grow there. */
 static void activations_within_one_step(const char *path, const float *in, int64_t batch,
