@@ -106,8 +106,8 @@ def main():
     if err > 0.01 * max(1.0, float(want.abs().max())):
         raise SystemExit("merge: the merged network differs from the ensemble by %g" % err)
     tmp = a.out + ".tmp"
-    torch.save({"width": width * len(cks), "groups": big.groups, "state": big.state_dict(), "members": [os.path.abspath(p) for p in a.ckpts],
-                "member_width": width}, tmp)
+    torch.save({"width": width * len(cks), "groups": big.groups, "state": big.state_dict(),
+                "members": [os.path.abspath(p) for p in a.ckpts], "member_width": width}, tmp)
     os.replace(tmp, a.out)
     print("%s: %d members of width %d -> width %d (%s); max |logit - ensemble mean| %.2e" %
           (a.out, len(cks), width, width * len(cks), "dense" if a.dense else "%d groups" % big.groups, err))
