@@ -306,10 +306,7 @@ static int infer_all(ww_graph *g, int defer, ww_error *err)
         ww_node *n = &g->nodes[g->order[s]];
         n->op = ww_op_find(n->op_type);
         if (!n->op) return ww_node_fail(err, n, WW_EUNSUPPORTED, "operator not supported");
-        /* only Conv and Gemm prepare without reading their constant inputs' data */
-        int rc = 0;
-        if (strcmp(n->op_type, "Conv") && strcmp(n->op_type, "Gemm"))
-            rc = materialize_inputs(g, n, err);
+        int rc = n->op->prepare_reads_shapes_only ? 0 : materialize_inputs(g, n, err);
         if (!rc) rc = n->op->prepare(g, n, err);
         if (rc) return rc;
         for (int j = 0; j < n->n_out; j++)

@@ -99,6 +99,9 @@ typedef struct ww_op {
     int (*finalize)(ww_graph *g, ww_node *n, ww_error *err);
     void (*release)(ww_node *n);
     int no_fold; /* never run at compile time even when all inputs are constant */
+    /* prepare reads only its inputs' shapes and types, never constant data, so a
+     * deferred weight (ww_tensor.deferred) need not be computed before it */
+    int prepare_reads_shapes_only;
 } ww_op;
 
 const ww_op *ww_op_find(const char *type);

@@ -100,7 +100,7 @@ static void conv_release(ww_node *n)
     n->params = NULL;
 }
 
-const ww_op ww_op_conv = {"Conv", conv_prepare, conv_run, conv_finalize, conv_release, 0};
+const ww_op ww_op_conv = {"Conv", conv_prepare, conv_run, conv_finalize, conv_release, 0, 1};
 
 const ww_conv2d_shape *ww_conv_shape(const ww_node *n)
 {

@@ -86,7 +86,7 @@ static int gemm_run(ww_graph *g, ww_node *n, ww_error *err)
     }
     return 0;
 }
-const ww_op ww_op_gemm = {"Gemm", gemm_prepare, gemm_run, NULL, free_params, 0};
+const ww_op ww_op_gemm = {"Gemm", gemm_prepare, gemm_run, NULL, free_params, 0, 1};
 
 /* ---- MatMul ---- */
 typedef struct matmul_params {
