@@ -364,27 +364,23 @@ static int prepare_declared(ww_model *m, ww_error *err)
     return prepare_impl(m, ndims, dims, NULL, err);
 }
 
-/* owned: the caller's malloc'd copy of data, freed as soon as it is parsed (the
- * tensors live in the parsed proto), so the file's bytes and the packed
- * weights of prepare are never in memory together; NULL when data is not ours. */
-static int load_proto(ww_model *m, const void *data, size_t len, void *owned, ww_error *err)
+static int parse_proto(ww_model *m, const void *data, size_t len, ww_error *err)
 {
-    if (len == 0 || len > WW_MAX_MODEL_BYTES) {
-        free(owned);
-        if (len == 0) return ww_fail(err, WW_EFORMAT, "empty file");
+    if (len == 0) return ww_fail(err, WW_EFORMAT, "empty file");
+    if (len > WW_MAX_MODEL_BYTES)
         return ww_fail(err, WW_ENOMEM, "%zu bytes is larger than the %zu MiB limit", len,
                        WW_MAX_MODEL_BYTES >> 20);
-    }
     int nrc = ww_onnx_check_nesting(data, len, err);
-    if (nrc) {
-        free(owned);
-        return nrc;
-    }
+    if (nrc) return nrc;
     m->proto = onnx__model_proto__unpack(NULL, len, data);
-    free(owned);
     if (!m->proto) return ww_fail(err, WW_EFORMAT, "not an ONNX model (protobuf does not parse)");
     if (!m->proto->has_ir_version || m->proto->ir_version < 1 || m->proto->ir_version > 100)
         return ww_fail(err, WW_EFORMAT, "not an ONNX model (no valid ir_version)");
+    return 0;
+}
+
+static int compile_proto(ww_model *m, ww_error *err)
+{
     int rc = describe(m, err);
     if (rc || m->no_prepare) return rc;
     /* Compile once now, so a bad graph fails at load; inputs with symbolic axes
@@ -401,27 +397,28 @@ static int load_proto(ww_model *m, const void *data, size_t len, void *owned, ww
     return prepare_declared(m, err);
 }
 
+/* owned: the caller's malloc'd copy of data (or NULL), freed as soon as it is
+ * parsed: the tensors live in the parsed proto, so the file's bytes and the
+ * packed weights of prepare are never in memory together. */
 static int load_mem(const void *data, size_t len, void *owned, const char *name, int no_prepare,
                     ww_model **out, ww_error *err)
 {
     *out = NULL;
     ww_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        free(owned);
-        return ww_fail(err, WW_ENOMEM, "%s: out of memory", name);
-    }
-    m->fusion = 1;
-    const char *e = getenv("WW_INT8");
-    m->int8 = !(e && !strcmp(e, "0"));
-    m->no_prepare = no_prepare;
-    m->name = strdup(name ? name : "model");
     int rc = 0;
-    if (m->name) {
-        rc = load_proto(m, data, len, owned, err);
-    } else {
-        free(owned);
-        rc = ww_fail(err, WW_ENOMEM, "out of memory");
+    if (m) {
+        m->fusion = 1;
+        const char *e = getenv("WW_INT8");
+        m->int8 = !(e && !strcmp(e, "0"));
+        m->no_prepare = no_prepare;
+        m->name = strdup(name ? name : "model");
     }
+    if (!m || !m->name)
+        rc = ww_fail(err, WW_ENOMEM, "out of memory");
+    else
+        rc = parse_proto(m, data, len, err);
+    free(owned);
+    if (!rc) rc = compile_proto(m, err);
     if (rc) {
         ww_model_free(m);
         return one_line(err, ww_error_prefix(err, rc, name ? name : "model"));
