@@ -1,8 +1,9 @@
 /* The compiler and executor on small graphs built here with protobuf-c:
  * fusion keeps results (including a residual produced after the conv in file
  * order), the arena never overlaps two live tensors, runs do not allocate,
- * QuantizeLinear rounds half to even and saturates (ONNX spec values), and
- * Softmax follows the opset's axis rule. */
+ * QuantizeLinear rounds half to even and saturates (ONNX spec values),
+ * Softmax follows the opset's axis rule, and ReduceMean matches a mean taken
+ * in double for any axes and refuses axes the spec does not allow. */
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,4 +425,186 @@ WW_TEST(huge_activation_plans_are_refused)
     CHECK_MSG(strstr(err.msg, "built.onnx: ") && strstr(err.msg, "arena (limit 2048 MiB)"),
               "message: %s", err.msg);
     ww_model_free(m);
+}
+
+/* ReduceMean against a mean worked out in double, for every set of axes of a
+ * rank-5 input with a size-1 axis (run() merges neighbouring axes and drops
+ * size-1 ones, so this covers each loop it can end up with), keepdims 0 and 1,
+ * axes as the attribute (opset 13) and as a constant input (opset 18, where an
+ * empty set reduces every axis, or none with noop_with_empty_axes). */
+WW_TEST(reducemean_matches_a_double_mean_for_every_axis_set)
+{
+    enum { R = 5, N = 120 };
+    static const int64_t xd[R] = {2, 3, 1, 4, 5};
+    float x[N];
+    for (int i = 0; i < N; i++) x[i] = 100.0f + 10.0f * sinf((float)i * 0.7f);
+    int n_cases = 0;
+    for (int opset = 13; opset <= 18; opset += 5)
+        for (int mask = 0; mask < 1 << R; mask++)
+            for (int keep = 0; keep < 2; keep++)
+                for (int noop = 0; noop < (opset == 18 && !mask ? 2 : 1); noop++) {
+                    int64_t axes[R], an[1];
+                    int na = 0;
+                    for (int a = 0; a < R; a++)
+                        if (mask >> a & 1) axes[na++] = a % 2 ? a - R : a; /* some negative */
+                    b_reset();
+                    b_input("x", R, xd);
+                    Onnx__NodeProto *n;
+                    if (opset < 18) {
+                        n = b_node("ReduceMean", (const char *[]){"x", NULL},
+                                   (const char *[]){"y", NULL});
+                        if (na) b_attr_ints(n, "axes", axes, (size_t)na);
+                    } else {
+                        an[0] = na;
+                        b_init("axes", 7, 1, an, axes, (size_t)na * sizeof axes[0]);
+                        n = b_node("ReduceMean", (const char *[]){"x", "axes", NULL},
+                                   (const char *[]){"y", NULL});
+                        b_attr_int(n, "noop_with_empty_axes", noop);
+                    }
+                    b_attr_int(n, "keepdims", keep);
+                    b_output("y", 1);
+                    ww_error err = {{0}};
+                    ww_model *m = b_load(opset, &err);
+                    CHECK_MSG(m, "opset %d axes mask %d: %s", opset, mask, err.msg);
+                    REQUIRE(m);
+                    int red = mask ? mask : noop ? 0 : (1 << R) - 1;
+                    /* the expected shape, and each input element's output index */
+                    int64_t want_dims[R], count = 1;
+                    int want_rank = 0;
+                    for (int a = 0; a < R; a++) {
+                        if (red >> a & 1) count *= xd[a];
+                        if (!(red >> a & 1) || keep)
+                            want_dims[want_rank++] = red >> a & 1 ? 1 : xd[a];
+                    }
+                    double sum[N] = {0};
+                    for (int i = 0; i < N; i++) {
+                        int rest = i, o = 0, scale = 1;
+                        for (int a = R - 1; a >= 0; a--) {
+                            int ia = rest % (int)xd[a];
+                            rest /= (int)xd[a];
+                            if (!(red >> a & 1)) {
+                                o += ia * scale;
+                                scale *= (int)xd[a];
+                            }
+                        }
+                        sum[o] += x[i];
+                    }
+                    ww_tensor_view in, out;
+                    REQUIRE(!ww_model_input(m, 0, &in));
+                    memcpy(in.data, x, sizeof x);
+                    REQUIRE(!ww_model_run(m, &err));
+                    REQUIRE(!ww_model_output(m, 0, &out));
+                    CHECK_EQ_INT(out.ndim, want_rank);
+                    int same = out.ndim == want_rank;
+                    for (int d = 0; same && d < want_rank; d++) same = out.dims[d] == want_dims[d];
+                    CHECK_MSG(same, "opset %d axes mask %d keepdims %d: wrong shape", opset, mask,
+                              keep);
+                    for (size_t o = 0; same && o < out.count; o++) {
+                        double want = sum[o] / (double)count;
+                        CHECK_MSG(fabs(((float *)out.data)[o] - want) <= 2e-5 * fabs(want),
+                                  "opset %d axes mask %d keepdims %d: [%zu] %g, expected %g", opset,
+                                  mask, keep, o, ((float *)out.data)[o], want);
+                    }
+                    ww_model_free(m);
+                    n_cases++;
+                }
+    CHECK_EQ_INT(n_cases, 2 * 32 * 2 + 2);
+}
+
+/* Axes the spec does not allow are refused at load, in one line naming the
+ * node; axes fed as a graph input are taken only when frozen at prepare. */
+WW_TEST(reducemean_refuses_bad_axes_naming_the_node)
+{
+    static const struct {
+        int opset, na, as_input;
+        int64_t axes[2];
+        const char *want;
+    } cases[] = {
+        {13, 2, 0, {1, -3}, "built.onnx: node 'y' (ReduceMean): axis 1 repeated"},
+        {18, 2, 1, {-1, 3}, "node 'y' (ReduceMean): axis 3 repeated"},
+        {13, 1, 0, {4}, "node 'y' (ReduceMean): axis 4 out of range for rank 4"},
+        {18, 1, 1, {-5}, "node 'y' (ReduceMean): axis -5 out of range for rank 4"},
+        {18, 1, 0, {1}, "node 'y' (ReduceMean): axes is an input since opset 18"},
+        {13, 1, 1, {1}, "node 'y' (ReduceMean): axes is an attribute before opset 18"},
+    };
+    static const int64_t xd[4] = {1, 2, 3, 4};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        b_reset();
+        b_input("x", 4, xd);
+        int64_t an[1] = {cases[c].na};
+        Onnx__NodeProto *n;
+        if (cases[c].as_input) {
+            b_init("axes", 7, 1, an, cases[c].axes, (size_t)cases[c].na * 8);
+            n = b_node("ReduceMean", (const char *[]){"x", "axes", NULL},
+                       (const char *[]){"y", NULL});
+        } else {
+            n = b_node("ReduceMean", (const char *[]){"x", NULL}, (const char *[]){"y", NULL});
+            b_attr_ints(n, "axes", (int64_t *)cases[c].axes, (size_t)cases[c].na);
+        }
+        b_output("y", 1);
+        ww_error err = {{0}};
+        ww_model *m = b_load(cases[c].opset, &err);
+        CHECK_MSG(!m && strstr(err.msg, cases[c].want) && !strchr(err.msg, '\n'), "case %zu: %s", c,
+                  m ? "loaded" : err.msg);
+        ww_model_free(m);
+    }
+
+    /* axes from an int64 graph input: refused unless its value is given */
+    b_reset();
+    b_input("x", 4, xd);
+    static const int64_t one[1] = {1};
+    B.in_ptrs[B.n_in++] = b_vi("axes", 7, 1, one);
+    b_node("ReduceMean", (const char *[]){"x", "axes", NULL}, (const char *[]){"y", NULL});
+    b_output("y", 1);
+    ww_error err = {{0}};
+    ww_model *m = b_load(18, &err);
+    CHECK_MSG(m, "%s", err.msg);
+    REQUIRE(m);
+    int nd[2] = {4, 1};
+    const int64_t *dims[2] = {xd, one};
+    CHECK(ww_model_prepare_shapes(m, nd, dims, &err) != 0);
+    CHECK_MSG(strstr(err.msg, "node 'y' (ReduceMean): axes input 'axes' is computed at run time"),
+              "%s", err.msg);
+    static const int64_t last[1] = {-1};
+    const void *values[2] = {NULL, last};
+    int rc = ww_model_prepare_values(m, nd, dims, values, &err);
+    CHECK_MSG(!rc, "%s", err.msg);
+    REQUIRE(!rc);
+    ww_tensor_view in, out;
+    REQUIRE(!ww_model_input(m, 0, &in));
+    for (int i = 0; i < 24; i++) ((float *)in.data)[i] = (float)i;
+    REQUIRE(!ww_model_run(m, &err));
+    REQUIRE(!ww_model_output(m, 0, &out));
+    CHECK_EQ_INT(out.ndim, 4);
+    CHECK_EQ_INT(out.count, 6);
+    for (int i = 0; i < 6; i++) CHECK_NEAR(((float *)out.data)[i], 4 * i + 1.5, 1e-6);
+    ww_model_free(m);
+}
+
+/* The mean over an empty axis is NaN (numpy's answer; ONNX leaves it
+ * undefined), and an empty output is simply empty. */
+WW_TEST(reducemean_over_an_empty_axis_is_nan)
+{
+    for (int axis = 1; axis >= 0; axis--) {
+        b_reset();
+        static const int64_t xd[2] = {2, 0};
+        b_input("x", 2, xd);
+        Onnx__NodeProto *n =
+            b_node("ReduceMean", (const char *[]){"x", NULL}, (const char *[]){"y", NULL});
+        int64_t axes[1] = {axis};
+        b_attr_ints(n, "axes", axes, 1);
+        b_attr_int(n, "keepdims", 0);
+        b_output("y", 1);
+        ww_error err = {{0}};
+        ww_model *m = b_load(13, &err);
+        CHECK_MSG(m, "%s", err.msg);
+        REQUIRE(m);
+        ww_tensor_view out;
+        REQUIRE(!ww_model_run(m, &err));
+        REQUIRE(!ww_model_output(m, 0, &out));
+        CHECK_EQ_INT(out.ndim, 1);
+        CHECK_EQ_INT(out.count, axis ? 2 : 0);
+        for (size_t i = 0; i < out.count; i++) CHECK(isnan(((float *)out.data)[i]));
+        ww_model_free(m);
+    }
 }
