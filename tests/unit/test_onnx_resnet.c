@@ -4,9 +4,10 @@
  * Reshape) run by the engine must give PyTorch's logits within max abs
  * 1e-4, at batch 2 on a model exported at batch 1 (symbolic batch axis), with
  * and without the engine's fusion, through the library and through
- * `wakewordd infer`. Larger exports (width 32/64, made into /work/cache) are
- * checked too when WW_RESNET_EXTRA lists their .onnx paths (colon-separated,
- * each with X.input.npy and X.output.npy beside it). */
+ * `wakewordd infer`; so must a small conv net behind an in-graph input
+ * normalisation (ReduceMean + Sub). Larger exports (width 32/64, made into
+ * /work/cache) are checked too when WW_RESNET_EXTRA lists their .onnx paths
+ * (colon-separated, each with X.input.npy and X.output.npy beside it). */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,26 @@ WW_TEST(resnet18_fixtures_match_pytorch)
         CHECK_MSG(fused <= 1e-4, "%s fused: max abs diff %g", fixtures[i], fused);
         CHECK_MSG(plain <= 1e-4, "%s unfused: max abs diff %g", fixtures[i], plain);
         printf("# %s: max abs diff %.3g (fused) %.3g (unfused)\n", fixtures[i], fused, plain);
+    }
+}
+
+/* The next model's input normalisation, x - x.mean(dim=3, keepdim=True), as
+ * torch.onnx writes it at opset 17 (ReduceMean with axes [3] and [-1], then a
+ * broadcasting Sub) ahead of a conv stack (tests/gen/export_mean_norm.py). */
+WW_TEST(mean_normalised_input_matches_pytorch)
+{
+    static const char *dirs[] = {"tests/fixtures/onnx/meannorm_conv_op17",
+                                 "tests/fixtures/onnx/meannorm_conv_negdim_op17"};
+    for (int i = 0; i < 2; i++) {
+        char model[512], in[512], out[512];
+        snprintf(model, sizeof model, "%s/model.onnx", dirs[i]);
+        snprintf(in, sizeof in, "%s/input.npy", dirs[i]);
+        snprintf(out, sizeof out, "%s/output.npy", dirs[i]);
+        double fused = run_parity(model, in, out, 1);
+        double plain = run_parity(model, in, out, 0);
+        CHECK_MSG(fused <= 1e-5, "%s fused: max abs diff %g", dirs[i], fused);
+        CHECK_MSG(plain <= 1e-5, "%s unfused: max abs diff %g", dirs[i], plain);
+        printf("# %s: max abs diff %.3g (fused) %.3g (unfused)\n", dirs[i], fused, plain);
     }
 }
 
