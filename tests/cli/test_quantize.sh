@@ -182,6 +182,36 @@ if t_run "calib_resampled" 0 "$WW" quantize "$M" --calib "$F/valid_22k.wav" --la
     grep -q "resampled to 16000 Hz" <<<"$ERR" && t_ok "calib_resampled" || t_fail "calib_resampled" "$ERR"
 fi
 
+# in-graph input normalisation (x - x.mean(dim=3, keepdim=True): ReduceMean +
+# Sub, tests/gen/export_mean_norm.py) stays float ahead of the first
+# QuantizeLinear; the convs, the pool and the Gemm behind it run on the int8
+# kernels, within one output step of the float simulation
+MN=$ROOT/tests/fixtures/onnx/meannorm_conv_op17
+if t_run "mean_norm_input_stays_float" 0 "$WW" quantize "$MN/model.onnx" --calib "$MN/input.npy" \
+    --latency-runs 0 -q --report "$TMP/mn.json" -o "$TMP/mn.onnx"; then
+    floats=$(grep -o '"float_nodes": \[.*\]' "$TMP/mn.json" | grep -o '"op_type": "[A-Za-z]*"' | sed 's/.*: //' | tr -d '"' | tr '\n' ' ')
+    steps=$("$WW" bench --profile --runs 1 --warmup 0 "$TMP/mn.onnx" 2>&1 |
+        awk '$1 ~ /^[0-9]+$/ && NF >= 3 { printf "%s ", $2 }')
+    if [ "$floats" = "ReduceMean Sub Flatten " ] &&
+        [[ "$steps" == "ReduceMean Sub QuantizeLinear(int8) Conv(int8) Conv(int8) GlobalAveragePool(int8) "*"Gemm(int8) "* ]]; then
+        t_ok "mean_norm_input_stays_float"
+    else
+        t_fail "mean_norm_input_stays_float" "left float: '$floats'" "steps: '$steps'"
+    fi
+    line=$(grep '"tensor": "logits"' "$TMP/mn.json")
+    lo=$(grep -o '"min": [-0-9.e+]*' <<<"$line" | sed 's/.*: //')
+    hi=$(grep -o '"max": [-0-9.e+]*' <<<"$line" | sed 's/.*: //')
+    step=$(awk -v lo="${lo:-0}" -v hi="${hi:-0}" 'BEGIN { if (lo > 0) lo = 0; if (hi < 0) hi = 0; printf "%.9g", (hi - lo) / 255 * 1.001 }')
+    mkdir -p "$TMP/mn8" "$TMP/mnsim"
+    if "$WW" infer "$TMP/mn.onnx" --input "$MN/input.npy" --output-dir "$TMP/mn8" --npy >/dev/null 2>&1 &&
+        WW_INT8=0 "$WW" infer "$TMP/mn.onnx" --input "$MN/input.npy" --output-dir "$TMP/mnsim" --npy >/dev/null 2>&1 &&
+        c=$(node tests/ort/compare_npy.mjs "$TMP/mnsim/logits.npy" "$TMP/mn8/logits.npy" "$step"); then
+        t_ok "mean_norm_int8_matches_float_simulated"
+    else
+        t_fail "mean_norm_int8_matches_float_simulated" "step $step: ${c:-infer failed}"
+    fi
+fi
+
 # --- bad input
 t_expect_error "already_quantized" "already quantized" \
     "$WW" quantize "$TMP/pc.onnx" --calib "$F/calib" -o "$TMP/again.onnx"
