@@ -70,19 +70,24 @@ out:
     return diff;
 }
 
+/* A fixture folder's model.onnx on its input.npy, fused and unfused, must give
+ * its output.npy within max abs tol. */
+static void check_fixture(const char *dir, double tol)
+{
+    char model[512], in[512], out[512];
+    snprintf(model, sizeof model, "%s/model.onnx", dir);
+    snprintf(in, sizeof in, "%s/input.npy", dir);
+    snprintf(out, sizeof out, "%s/output.npy", dir);
+    double fused = run_parity(model, in, out, 1);
+    double plain = run_parity(model, in, out, 0);
+    CHECK_MSG(fused <= tol, "%s fused: max abs diff %g", dir, fused);
+    CHECK_MSG(plain <= tol, "%s unfused: max abs diff %g", dir, plain);
+    printf("# %s: max abs diff %.3g (fused) %.3g (unfused)\n", dir, fused, plain);
+}
+
 WW_TEST(resnet18_fixtures_match_pytorch)
 {
-    for (size_t i = 0; i < N_FIX; i++) {
-        char model[512], in[512], out[512];
-        snprintf(model, sizeof model, "%s/model.onnx", fixtures[i]);
-        snprintf(in, sizeof in, "%s/input.npy", fixtures[i]);
-        snprintf(out, sizeof out, "%s/output.npy", fixtures[i]);
-        double fused = run_parity(model, in, out, 1);
-        double plain = run_parity(model, in, out, 0);
-        CHECK_MSG(fused <= 1e-4, "%s fused: max abs diff %g", fixtures[i], fused);
-        CHECK_MSG(plain <= 1e-4, "%s unfused: max abs diff %g", fixtures[i], plain);
-        printf("# %s: max abs diff %.3g (fused) %.3g (unfused)\n", fixtures[i], fused, plain);
-    }
+    for (size_t i = 0; i < N_FIX; i++) check_fixture(fixtures[i], 1e-4);
 }
 
 /* The next model's input normalisation, x - x.mean(dim=3, keepdim=True), as
@@ -90,19 +95,8 @@ WW_TEST(resnet18_fixtures_match_pytorch)
  * broadcasting Sub) ahead of a conv stack (tests/gen/export_mean_norm.py). */
 WW_TEST(mean_normalised_input_matches_pytorch)
 {
-    static const char *dirs[] = {"tests/fixtures/onnx/meannorm_conv_op17",
-                                 "tests/fixtures/onnx/meannorm_conv_negdim_op17"};
-    for (int i = 0; i < 2; i++) {
-        char model[512], in[512], out[512];
-        snprintf(model, sizeof model, "%s/model.onnx", dirs[i]);
-        snprintf(in, sizeof in, "%s/input.npy", dirs[i]);
-        snprintf(out, sizeof out, "%s/output.npy", dirs[i]);
-        double fused = run_parity(model, in, out, 1);
-        double plain = run_parity(model, in, out, 0);
-        CHECK_MSG(fused <= 1e-5, "%s fused: max abs diff %g", dirs[i], fused);
-        CHECK_MSG(plain <= 1e-5, "%s unfused: max abs diff %g", dirs[i], plain);
-        printf("# %s: max abs diff %.3g (fused) %.3g (unfused)\n", dirs[i], fused, plain);
-    }
+    check_fixture("tests/fixtures/onnx/meannorm_conv_op17", 1e-5);
+    check_fixture("tests/fixtures/onnx/meannorm_conv_negdim_op17", 1e-5);
 }
 
 WW_TEST(resnet18_extra_models_match_pytorch)
