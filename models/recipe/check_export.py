@@ -35,8 +35,7 @@ def main():
         wins.append(f[:101].T)
     x = np.stack(wins)[:, None].astype(np.float32)
     ck = torch.load(a.ckpt, map_location="cpu")
-    m = WakeNet(ck["width"], groups=ck.get("groups", 1))
-    m.load_state_dict(ck["state"])
+    m = WakeNet.from_ckpt(ck)
     m.eval()
     with torch.no_grad():
         ref = m(torch.from_numpy(x)).numpy()

@@ -393,8 +393,7 @@ def main():
         # the same quantisation the positives get in their WAV files
         clips = np.round(clips * 32767) / 32768.0
         ck = torch.load(a.ckpt, map_location="cpu")
-        model = WakeNet(ck["width"], groups=ck.get("groups", 1))
-        model.load_state_dict(ck["state"])
+        model = WakeNet.from_ckpt(ck)
         model.eval()
         mel = wwfeat.Mel()
         pos_max = []

@@ -47,9 +47,9 @@ def renormalise(state, mean, inv_std):
     return st
 
 
-def merge(states, width, grouped):
+def merge(states, width, grouped, norm):
     k = len(states)
-    big = WakeNet(width * k, groups=k if grouped else 1)
+    big = WakeNet(width * k, groups=k if grouped else 1, norm=norm)
     out = big.state_dict()
     states = [renormalise(s, states[0]["mean"], states[0]["inv_std"]) for s in states]
     for name, dst in out.items():
@@ -90,13 +90,15 @@ def main():
     if len(widths) != 1:
         raise SystemExit("members of different widths: %s" % sorted(widths))
     width = widths.pop()
-    big = merge([c["state"] for c in cks], width, not a.dense).eval()
+    norms = {c.get("norm", "global") for c in cks}
+    if len(norms) != 1:
+        raise SystemExit("members with different input normalisations: %s" % sorted(norms))
+    norm = norms.pop()
+    big = merge([c["state"] for c in cks], width, not a.dense, norm).eval()
     # the merged network must be the ensemble: mean of the members' logits
     members = []
     for c in cks:
-        m = WakeNet(width)
-        m.load_state_dict(c["state"])
-        members.append(m.eval())
+        members.append(WakeNet.from_ckpt(c).eval())
     g = torch.Generator().manual_seed(5)
     x = members[0].mean + torch.randn(64, 1, 64, 101, generator=g) / members[0].inv_std
     with torch.no_grad():
@@ -106,7 +108,7 @@ def main():
     if err > 0.01 * max(1.0, float(want.abs().max())):
         raise SystemExit("merge: the merged network differs from the ensemble by %g" % err)
     tmp = a.out + ".tmp"
-    torch.save({"width": width * len(cks), "groups": big.groups, "state": big.state_dict(),
+    torch.save({"width": width * len(cks), "groups": big.groups, "norm": norm, "state": big.state_dict(),
                 "members": [os.path.abspath(p) for p in a.ckpts], "member_width": width}, tmp)
     os.replace(tmp, a.out)
     print("%s: %d members of width %d -> width %d (%s); max |logit - ensemble mean| %.2e" %

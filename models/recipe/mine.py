@@ -43,8 +43,7 @@ def main():
     bgs = mix.Backgrounds(noises, speech)
 
     ck = torch.load(a.ckpt, map_location="cpu")
-    model = WakeNet(ck["width"], groups=ck.get("groups", 1))
-    model.load_state_dict(ck["state"])
+    model = WakeNet.from_ckpt(ck)
     model = model.to(memory_format=torch.channels_last).eval()
     mel = wwfeat.Mel()
 

@@ -8,14 +8,19 @@ groups > 1: every convolution after the stem (3x3 and the 1x1 downsamples) is
 grouped, so the network is that many ResNet18s of width/groups side by side that
 share only the stem's input and the fc's output (merge.py puts trained runs into
 one; a dense network with block-diagonal weights computes the same but stores
-and multiplies the zeros)."""
+and multiplies the zeros).
+
+norm "cmn": each mel band's mean over the window's frames is subtracted first
+(cepstral mean normalisation in the log-mel domain: a ReduceMean and a Sub in the
+exported graph), so a stationary colouring of the spectrum -- a voice's, a
+microphone's or a room's -- and the overall level do not reach the network."""
 import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
 
 class WakeNet(nn.Module):
-    def __init__(self, width=64, n_classes=2, mean=0.0, inv_std=1.0, groups=1):
+    def __init__(self, width=64, n_classes=2, mean=0.0, inv_std=1.0, groups=1, norm="global"):
         super().__init__()
         r = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=n_classes)
         if width != 64:
@@ -40,6 +45,18 @@ class WakeNet(nn.Module):
         self.net = r
         self.width = width
         self.groups = groups
+        if norm not in ("global", "cmn"):
+            raise ValueError("norm must be global or cmn, not %r" % norm)
+        self.norm = norm
+
+    @classmethod
+    def from_ckpt(cls, ck):
+        """The network a checkpoint (train.py, merge.py) describes, with its weights."""
+        m = cls(ck["width"], groups=ck.get("groups", 1), norm=ck.get("norm", "global"))
+        m.load_state_dict(ck["state"])
+        return m
 
     def forward(self, x):
+        if self.norm == "cmn":
+            x = x - x.mean(dim=3, keepdim=True)
         return self.net((x - self.mean) * self.inv_std)

@@ -103,6 +103,9 @@ def main():
     ap.add_argument("--eq-db", type=float, default=6.0,
                     help="random spectral colouring of up to +- this many dB (0: off)")
     ap.add_argument("--eq-prob", type=float, default=0.5, help="share of the windows coloured")
+    ap.add_argument("--norm", choices=("global", "cmn"), default="global",
+                    help="input normalisation inside the network: the training set's mean and scale (global), "
+                         "or each mel band's mean over the window subtracted first (cmn; model.py)")
     ap.add_argument("--save-every", type=int, default=0, help="also keep the weights every N epochs (ep_N.pt)")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
@@ -132,16 +135,19 @@ def main():
         print("%d extra training windows from %s" % (len(Xh), a.extra_feat), flush=True)
     n_epoch = int(len(tr_idx) * a.subsample) + len(extra_idx)  # windows per epoch
     sample = X[rng.choice(tr_idx, min(len(tr_idx), 8000), replace=False)].float()
+    if a.norm == "cmn":
+        sample = sample - sample.mean(dim=3, keepdim=True)
     mean = float(sample.mean())
     std = float(sample.std())
     floor = float(X.min())
     # channels-last: mkldnn's convolutions run about 4x faster this way here
-    model = WakeNet(a.width, 2, mean, 1.0 / std).to(memory_format=torch.channels_last)
+    model = WakeNet(a.width, 2, mean, 1.0 / std, norm=a.norm).to(memory_format=torch.channels_last)
     if a.init:
         # fine-tuning: the weights and the input normalisation of an earlier run
         ck0 = torch.load(a.init, map_location="cpu")
-        if ck0["width"] != a.width:
-            raise SystemExit("%s: width %d, not %d" % (a.init, ck0["width"], a.width))
+        if ck0["width"] != a.width or ck0.get("norm", "global") != a.norm:
+            raise SystemExit("%s: width %d, norm %s, not %d, %s" % (a.init, ck0["width"], ck0.get("norm", "global"),
+                                                                a.width, a.norm))
         model.load_state_dict(ck0["state"])
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-2)
     steps = a.epochs * (n_epoch // a.batch)
@@ -231,9 +237,9 @@ def main():
         if rec["val_loss"] < best[0]:
             best = (rec["val_loss"], {k: v.clone() for k, v in model.state_dict().items()})
             # the best so far, so an interrupted run still leaves a usable network
-            torch.save({"width": a.width, "state": best[1], "log": log, "args": vars(a)},
+            torch.save({"width": a.width, "norm": a.norm, "state": best[1], "log": log, "args": vars(a)},
                        os.path.join(a.out, "best_so_far.pt"))
-        torch.save({"width": a.width, "state": model.state_dict(), "log": log, "args": vars(a)},
+        torch.save({"width": a.width, "norm": a.norm, "state": model.state_dict(), "log": log, "args": vars(a)},
                    os.path.join(a.out, "last.pt"))
         if frac >= a.avg_from and (ep + 1) % a.avg_every == 0:
             # a running mean of the weights (SWA-style tail averaging): one run's end
@@ -244,7 +250,7 @@ def main():
                     if v.is_floating_point() and "running_" not in k:
                         avg_state[k] = v.clone() if n_avg == 1 else avg_state[k] + (v - avg_state[k]) / n_avg
         if a.save_every and (ep + 1) % a.save_every == 0:
-            torch.save({"width": a.width, "state": model.state_dict(), "log": log, "args": vars(a)},
+            torch.save({"width": a.width, "norm": a.norm, "state": model.state_dict(), "log": log, "args": vars(a)},
                        os.path.join(a.out, "ep_%d.pt" % (ep + 1)))
     if a.keep == "avg" and n_avg == 0:
         # a run cut short by its time budget may end before any epoch to average
@@ -266,7 +272,7 @@ def main():
         print("model.pt: the mean of the weights of %d epochs (every %d from %g of the schedule); "
               "BatchNorm statistics from %d windows" % (n_avg, a.avg_every, a.avg_from, len(bn_idx)), flush=True)
     final = best[1] if a.keep == "best" else model.state_dict()
-    torch.save({"width": a.width, "state": final, "log": log, "args": vars(a)},
+    torch.save({"width": a.width, "norm": a.norm, "state": final, "log": log, "args": vars(a)},
                os.path.join(a.out, "model.pt.tmp"))
     os.replace(os.path.join(a.out, "model.pt.tmp"), os.path.join(a.out, "model.pt"))
 
