@@ -14,8 +14,8 @@ and *_flite_train (the training flite voices with their rate and pitch varied)."
 import argparse
 import concurrent.futures as cf
 import glob
-import gzip
 import io
+import json
 import os
 import random
 import re
@@ -163,16 +163,9 @@ def split_of(voice, variant, test_variants):
     return "train"
 
 
-def text_sentences(paths, rng, min_words=3, max_words=16):
+def text_sentences(texts, rng, min_words=3, max_words=16):
     words = []
-    for p in paths:
-        try:
-            if p.endswith(".gz"):
-                t = gzip.open(p, "rt", errors="ignore").read()
-            else:
-                t = open(p, errors="ignore").read()
-        except OSError:
-            continue
+    for t in texts:
         words += re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
     chunks = []
     i = 0
@@ -183,22 +176,86 @@ def text_sentences(paths, rng, min_words=3, max_words=16):
     return chunks
 
 
-def training_sentences(rng, docs):
-    """Sentences of 3-16 words from the license texts and the given slice of the
-    /usr/share/doc copyright files, shuffled."""
-    lic = sorted(p for p in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(p))
-    sents = text_sentences(lic + sorted(glob.glob("/usr/share/doc/*/copyright"))[docs], rng)
+# Where the text of the other speech comes from: named Debian packages (installed by
+# scripts/install-deps.sh --fixtures), never whatever else the machine holds, so that
+# every machine renders the same sentences. Training: the license texts every Debian
+# system has (base-files) and the pages of `manpages`; test: the pages of
+# `manpages-dev`, a text the training never reads.
+TRAIN_TEXT_PACKAGE = "manpages"
+TEST_TEXT_PACKAGE = "manpages-dev"
+
+
+# character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
+CHARSET_PAGE = re.compile(r"(iso_8859|iso-8859|iso8859|koi8|cp125|ascii|armscii|utf-8|utf8|charsets)", re.I)
+
+
+def package_man_pages(pkg):
+    """The English man pages a Debian package installs (not its character set tables),
+    sorted by path."""
+    r = subprocess.run(["dpkg-query", "-L", pkg], capture_output=True, text=True)
+    pages = sorted(p for p in r.stdout.split()
+                   if re.fullmatch(r"/usr/share/man/man[0-9]/[^/]+\.gz", p) and os.path.isfile(p))
+    if r.returncode or not pages:
+        sys.exit("gen_data.py: package %s is not installed or holds no man pages "
+                 "(scripts/install-deps.sh --fixtures installs it)" % pkg)
+    return pages
+
+
+def render_man_page(path):
+    """The page as plain text, without hyphenation (a word split over two lines would
+    be read as two)."""
+    r = subprocess.run(["man", "-P", "cat", path], capture_output=True,
+                       env={**os.environ, "MANWIDTH": "80", "LC_ALL": "C.UTF-8", "MANROFFOPT": "-rHY=0"})
+    return r.stdout.decode(errors="ignore")
+
+
+def training_sentences(rng, part):
+    """Sentences of 3-16 words, shuffled: part 0 from the license texts and the first
+    half of the training package's man pages, part 1 from the second half."""
+    pages = package_man_pages(TRAIN_TEXT_PACKAGE)
+    half = len(pages) // 2
+    if part == 0:
+        lic = sorted(p for p in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(p))
+        texts = [open(p, errors="ignore").read() for p in lic] + [render_man_page(p) for p in pages[:half]]
+    else:
+        texts = [render_man_page(p) for p in pages[half:]]
+    sents = text_sentences(texts, rng)
     rng.shuffle(sents)
     return sents
 
 
+def package_version(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "not installed"
+
+
+def forget_stale_speech(out, test_speech_s):
+    """The speech sets are kept between runs like every set; they are rendered again
+    when what they were read from changed (another version of a text package, another
+    amount of test speech, or a cache from before the text came from named packages)."""
+    want = {"base-files": package_version("base-files"),
+            TRAIN_TEXT_PACKAGE: package_version(TRAIN_TEXT_PACKAGE),
+            TEST_TEXT_PACKAGE: package_version(TEST_TEXT_PACKAGE), "test_speech_s": test_speech_s}
+    path = os.path.join(out, "speech_sources.json")
+    try:
+        have = json.load(open(path))
+    except (OSError, ValueError):
+        have = None
+    if have != want:
+        for name in glob.glob(os.path.join(out, "speech_*.npz")):
+            os.remove(name)
+        with open(path, "w") as f:
+            json.dump(want, f, indent=1)
+
+
 def man_page_texts(rng, n_pages):
-    pages = sorted(glob.glob("/usr/share/man/man1/*.1.gz") + glob.glob("/usr/share/man/man8/*.8.gz"))
+    """n_pages man pages of the test package (those longer than 500 characters), in a
+    random order."""
+    pages = package_man_pages(TEST_TEXT_PACKAGE)
     rng.shuffle(pages)
     texts = []
     for p in pages[: n_pages * 3]:
-        r = subprocess.run(["man", "-P", "cat", p], capture_output=True, env={**os.environ, "MANWIDTH": "80"})
-        t = r.stdout.decode(errors="ignore")
+        t = render_man_page(p)
         if len(t) > 500:
             texts.append(t)
         if len(texts) >= n_pages:
@@ -235,11 +292,13 @@ def main():
                     help="flite-only training renderings per extra flite voice (sets *_flite_train; 0: none. "
                          "300 was tried, with features.py --flite-sets 1: no better on the held-out flite voice)")
     ap.add_argument("--flite-speech", type=int, default=400, help="flite-only training sentences")
-    ap.add_argument("--test-speech-s", type=float, default=10000,
+    ap.add_argument("--test-speech-s", type=float, default=20000,
                     help="seconds of test speech (with the confusables, noise and pauses between, about "
-                         "3 h of negatives: at 0.5 false accepts per hour one false accept is allowed)")
+                         "6.5 h of negatives: at 0.5 false accepts per hour three false accepts are allowed, "
+                         "so the operating point does not rest on a single window)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    forget_stale_speech(a.out, a.test_speech_s)
     rng = random.Random(a.seed)
     kw = a.keyword.strip().lower()
     variants = espeak_variants()
@@ -274,7 +333,7 @@ def main():
 
     # --- other speech: license texts for training, man pages for test -------------------
     if not os.path.exists(os.path.join(a.out, "speech_train.npz")):
-        sents = training_sentences(rng, slice(0, 200))
+        sents = training_sentences(rng, 0)
         jobs = []
         train_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "train"]
         for i, sent in enumerate(sents[:2200]):
@@ -337,7 +396,7 @@ def main():
         save_set(os.path.join(a.out, f"{kind}_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if not os.path.exists(os.path.join(a.out, "speech_extra_train.npz")):
-        sents = training_sentences(xrng, slice(200, 800))
+        sents = training_sentences(xrng, 1)
         jobs = []
         for sent in sents[:a.extra_speech]:
             if xrng.random() < 0.2:
@@ -364,7 +423,7 @@ def main():
         save_set(os.path.join(a.out, f"{kind}_flite_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if a.flite_renders > 0 and not os.path.exists(os.path.join(a.out, "speech_flite_train.npz")):
-        sents = training_sentences(frng, slice(800, 1200))
+        sents = training_sentences(frng, 1)
         jobs = []
         for sent in sents[:a.flite_speech]:
             fv = frng.choice(EXTRA_FLITE_VOICES)
