@@ -139,6 +139,11 @@ static uint64_t op_xruns(void *u)
     daemon_state *s = u;
     return s->xruns_before + (s->cap ? ww_capture_xruns(s->cap) : 0);
 }
+static uint64_t op_dropped_messages(void *u)
+{
+    (void)u;
+    return ww_events_dropped();
+}
 static int op_set_threshold(void *u, const char *kw, double v, ww_error *err)
 {
     daemon_state *s = u;
@@ -240,7 +245,7 @@ static void on_detection(void *user, const ww_detection *d)
     ww_events_detection(&det, usec);
     ww_dbus_emit_detected(s->bus, det.keyword, det.score, usec);
     ww_dbus_changed(s->bus, "Detections", NULL);
-    if (s->cfg.json_stdout) ww_json_detection(stdout, NULL, &det, usec);
+    if (s->cfg.json_stdout) ww_events_json_detection(&det, usec);
     send_status(s);
 }
 
@@ -370,6 +375,11 @@ static void reload(daemon_state *s)
     send_status(s);
 }
 
+/* How long the exit waits for the journal, stderr and stdout to take what is
+ * queued for them: with the capture's 500 ms, SIGTERM ends the process within
+ * about a second even when journald is hung (what is still queued is lost). */
+#define EVENTS_DRAIN_MS 500
+
 static int setup_signals(void)
 {
     sigset_t set;
@@ -398,13 +408,30 @@ int ww_daemon_run(const ww_config_source *src)
         fprintf(stderr, "wakewordd run: signalfd/eventfd: %s\n", strerror(errno));
         return 1;
     }
+    /* from here on the journal, stderr and stdout are written by threads of
+     * their own: a hung journald or an unread pipe must not stop detection */
+    if (ww_events_start(&err)) {
+        fprintf(stderr, "wakewordd run: %s\n", err.msg);
+        close(s.sig_fd);
+        close(s.wake_fd);
+        return 1;
+    }
     const char *paths[WW_MAX_MODELS];
     for (int i = 0; i < s.cfg.n_models; i++) paths[i] = s.cfg.models[i];
     int rc = ww_detector_create(paths, s.cfg.n_models, s.cfg.threshold, &s.det, &err);
     if (!rc && s.cfg.bus != WW_BUS_NONE) {
-        ww_dbus_ops ops = {
-            &s,          op_state, op_device,        op_n_models, op_model, op_detections,
-            op_overruns, op_xruns, op_set_threshold, op_pause,    op_resume};
+        ww_dbus_ops ops = {.user = &s,
+                           .state = op_state,
+                           .device = op_device,
+                           .n_models = op_n_models,
+                           .model = op_model,
+                           .detections = op_detections,
+                           .overruns = op_overruns,
+                           .xruns = op_xruns,
+                           .dropped_messages = op_dropped_messages,
+                           .set_threshold = op_set_threshold,
+                           .pause = op_pause,
+                           .resume = op_resume};
         s.bus_ops = ops;
         ww_error berr = {{0}};
         if (ww_dbus_open(s.cfg.bus, &s.bus_ops, &s.bus, &berr))
@@ -418,6 +445,7 @@ int ww_daemon_run(const ww_config_source *src)
         stop_capture(&s);
         ww_dbus_close(s.bus);
         ww_detector_destroy(s.det);
+        ww_events_stop(EVENTS_DRAIN_MS);
         close(s.sig_fd);
         close(s.wake_fd);
         return 1;
@@ -478,6 +506,7 @@ int ww_daemon_run(const ww_config_source *src)
             send_status(&s);
         }
         bus_check(&s);
+        ww_events_tick();
         now = now_usec(CLOCK_MONOTONIC);
         if (wd_usec && now >= wd_next) {
             /* alive = audio went through since the last ping, or the capture
@@ -499,6 +528,7 @@ int ww_daemon_run(const ww_config_source *src)
            s.detections == 1 ? "" : "s");
     ww_dbus_close(s.bus);
     ww_detector_destroy(s.det);
+    ww_events_stop(EVENTS_DRAIN_MS);
     close(s.sig_fd);
     close(s.wake_fd);
     return s.failed ? 1 : 0;

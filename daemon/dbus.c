@@ -31,6 +31,8 @@ static int get_state(sd_bus *bus, const char *path, const char *iface, const cha
     if (!strcmp(prop, "Overruns"))
         return sd_bus_message_append(reply, "t", b->ops.overruns(b->ops.user));
     if (!strcmp(prop, "Xruns")) return sd_bus_message_append(reply, "t", b->ops.xruns(b->ops.user));
+    if (!strcmp(prop, "DroppedMessages"))
+        return sd_bus_message_append(reply, "t", b->ops.dropped_messages(b->ops.user));
     return -EINVAL;
 }
 
@@ -88,6 +90,8 @@ static const sd_bus_vtable vtable[] = {
     SD_BUS_PROPERTY("Detections", "t", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Overruns", "t", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("Xruns", "t", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("DroppedMessages", "t", get_state, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_METHOD_WITH_NAMES("SetThreshold", "sd", SD_BUS_PARAM(keyword) SD_BUS_PARAM(value), "", ,
                              m_set_threshold, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Pause", "", "", m_pause, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -3,7 +3,7 @@
  * etc/org.wakewordd.Detector1.xml):
  *   signal   Detected(s keyword, d score, t timestamp_usec)
  *   property State s, Device s, Models a(ssd) (keyword, file, threshold),
- *            Detections t, Overruns t, Xruns t   (read-only)
+ *            Detections t, Overruns t, Xruns t, DroppedMessages t  (read-only)
  *   method   SetThreshold(s keyword, d value), Pause(), Resume()
  * Who may call the methods is the bus policy's job (etc/org.wakewordd.conf).
  * The daemon owns the state; this module asks for it through ww_dbus_ops. */
@@ -28,6 +28,7 @@ typedef struct ww_dbus_ops {
     uint64_t (*detections)(void *user);
     uint64_t (*overruns)(void *user);
     uint64_t (*xruns)(void *user);
+    uint64_t (*dropped_messages)(void *user);
     int (*set_threshold)(void *user, const char *keyword, double value, ww_error *err);
     void (*pause)(void *user);
     void (*resume)(void *user);

@@ -1,13 +1,22 @@
 /* Where the daemon says what happened: the systemd journal (structured fields,
  * a MESSAGE_ID per kind of event, described in etc/wakewordd.catalog), stderr
  * when stderr is not already the journal, and JSON lines on stdout for people
- * without systemd. D-Bus signals are in daemon/dbus.h. */
+ * without systemd. D-Bus signals are in daemon/dbus.h.
+ *
+ * Between ww_events_start() and ww_events_stop() none of this blocks: each of
+ * the three outputs has its own writer thread fed through a bounded queue
+ * (daemon/outq.h), so a hung journald or a pipe nobody reads costs messages
+ * (counted, and said in their place once that output catches up), never a
+ * stalled processing loop; and one stuck output does not hold up the others.
+ * Outside that span the writes happen at once, on the caller's thread. Call
+ * all of it from one thread, the queues' only producer. */
 #ifndef WW_DAEMON_EVENTS_H
 #define WW_DAEMON_EVENTS_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "daemon/detector.h"
 
 /* MESSAGE_IDs, also in etc/wakewordd.catalog. */
@@ -18,10 +27,26 @@
 #define WW_MSGID_RELOAD_FAILED "c6fc44110a9c4e2f97b93c8946798568"
 #define WW_MSGID_DEVICE_LOST   "32a7f5cb61fa4ff3968f336933dbf2a6"
 #define WW_MSGID_DEVICE_BACK   "ff07bacaa552434e97d645cd19717f0f"
+#define WW_MSGID_DROPPED       "820fcfb1fcb7417cad38bbbaebba9a7e"
 
 /* journal: send to journald; echo_stderr: also print "wakewordd: msg" on stderr
  * (decided by ww_events_init from $JOURNAL_STREAM unless forced). */
 void ww_events_init(int journal);
+
+/* Starts the writer threads of the journal, stderr and stdout. */
+int ww_events_start(ww_error *err);
+
+/* Lets each writer write what is queued, waiting up to timeout_ms in all;
+ * a writer still stuck then (journald hung) is left behind with its queue. */
+void ww_events_stop(int timeout_ms);
+
+/* Queues the notice of messages dropped by an output that has caught up since
+ * (call it from the processing loop: when nothing else is said, the notice
+ * would otherwise wait for the next message). */
+void ww_events_tick(void);
+
+/* Records dropped so far by the three outputs (the D-Bus DroppedMessages). */
+uint64_t ww_events_dropped(void);
 
 /* A log line at syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO),
  * with a MESSAGE_ID when msgid is not NULL. */
@@ -32,11 +57,11 @@ void ww_log(int priority, const char *msgid, const char *fmt, ...)
  * WAKEWORD_TIME_S= (audio time) and WAKEWORD_TIMESTAMP_USEC= (wall clock). */
 void ww_events_detection(const ww_detection *d, uint64_t realtime_usec);
 
+/* A detection as a JSON line on stdout (ww_json_detection without a file). */
+void ww_events_json_detection(const ww_detection *d, uint64_t realtime_usec);
+
 /* One JSON object per line, as `detect --json` prints: file (NULL: omitted),
  * keyword, score, time_s, model; timestamp_usec when nonzero. Flushed. */
 void ww_json_detection(FILE *fp, const char *file, const ww_detection *d, uint64_t realtime_usec);
-
-/* Writes s as a JSON string literal (with quotes). */
-void ww_json_string(FILE *fp, const char *s);
 
 #endif
