@@ -821,6 +821,7 @@ static int ensure_opset(ctx *c)
                                              "Shape",
                                              "Gather",
                                              "Cast",
+                                             "ReduceMean",
                                              NULL};
     for (size_t i = 0; i < c->m->n_opset_import; i++) {
         Onnx__OperatorSetIdProto *o = c->m->opset_import[i];

@@ -212,6 +212,23 @@ if t_run "mean_norm_input_stays_float" 0 "$WW" quantize "$MN/model.onnx" --calib
     fi
 fi
 
+# the same model exported at opset 11 (ReduceMean-11 means what ReduceMean-13
+# does) is lifted to 13 for the per-channel DequantizeLinears, not refused
+if /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
+    /usr/bin/python3 - "$MN/model.onnx" "$TMP/mn11.onnx" <<'EOF'
+import sys, onnx
+m = onnx.load(sys.argv[1])
+for o in m.opset_import:
+    if o.domain in ("", "ai.onnx"):
+        o.version = 11
+onnx.save(m, sys.argv[2])
+EOF
+    t_run "mean_norm_opset11_lifted" 0 "$WW" quantize "$TMP/mn11.onnx" --calib "$MN/input.npy" \
+        --latency-runs 0 -q -o "$TMP/mn11q.onnx" && t_ok "mean_norm_opset11_lifted"
+else
+    echo "ok - mean_norm_opset11_lifted # SKIP python3-onnx not installed"
+fi
+
 # --- bad input
 t_expect_error "already_quantized" "already quantized" \
     "$WW" quantize "$TMP/pc.onnx" --calib "$F/calib" -o "$TMP/again.onnx"
