@@ -19,6 +19,11 @@ import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
 
+def subtract_band_means(x):
+    """norm "cmn": each mel band (axis 2) minus its mean over the window's frames (axis 3)."""
+    return x - x.mean(dim=3, keepdim=True)
+
+
 class WakeNet(nn.Module):
     def __init__(self, width=64, n_classes=2, mean=0.0, inv_std=1.0, groups=1, norm="global"):
         super().__init__()
@@ -58,5 +63,5 @@ class WakeNet(nn.Module):
 
     def forward(self, x):
         if self.norm == "cmn":
-            x = x - x.mean(dim=3, keepdim=True)
+            x = subtract_band_means(x)
         return self.net((x - self.mean) * self.inv_std)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 import wwfeat
-from model import WakeNet
+from model import WakeNet, subtract_band_means
 
 
 def mel_bin_hz():
@@ -136,7 +136,7 @@ def main():
     n_epoch = int(len(tr_idx) * a.subsample) + len(extra_idx)  # windows per epoch
     sample = X[rng.choice(tr_idx, min(len(tr_idx), 8000), replace=False)].float()
     if a.norm == "cmn":
-        sample = sample - sample.mean(dim=3, keepdim=True)
+        sample = subtract_band_means(sample)
     mean = float(sample.mean())
     std = float(sample.std())
     floor = float(X.min())
@@ -162,6 +162,10 @@ def main():
         else:
             lo, hi, x = a.lr, a.lr / 25 / 1e4, (frac - 0.2) / 0.8
         return hi + (lo - hi) * (1 + np.cos(np.pi * x)) / 2
+
+    def checkpoint(state):
+        """What every saved .pt holds: enough for WakeNet.from_ckpt, and how it was trained."""
+        return {"width": a.width, "norm": a.norm, "state": state, "log": log, "args": vars(a)}
 
     step = 0
     n_avg, avg_state = 0, {}
@@ -237,9 +241,9 @@ def main():
         if rec["val_loss"] < best[0]:
             best = (rec["val_loss"], {k: v.clone() for k, v in model.state_dict().items()})
             # the best so far, so an interrupted run still leaves a usable network
-            torch.save({"width": a.width, "norm": a.norm, "state": best[1], "log": log, "args": vars(a)},
+            torch.save(checkpoint(best[1]),
                        os.path.join(a.out, "best_so_far.pt"))
-        torch.save({"width": a.width, "norm": a.norm, "state": model.state_dict(), "log": log, "args": vars(a)},
+        torch.save(checkpoint(model.state_dict()),
                    os.path.join(a.out, "last.pt"))
         if frac >= a.avg_from and (ep + 1) % a.avg_every == 0:
             # a running mean of the weights (SWA-style tail averaging): one run's end
@@ -250,7 +254,7 @@ def main():
                     if v.is_floating_point() and "running_" not in k:
                         avg_state[k] = v.clone() if n_avg == 1 else avg_state[k] + (v - avg_state[k]) / n_avg
         if a.save_every and (ep + 1) % a.save_every == 0:
-            torch.save({"width": a.width, "norm": a.norm, "state": model.state_dict(), "log": log, "args": vars(a)},
+            torch.save(checkpoint(model.state_dict()),
                        os.path.join(a.out, "ep_%d.pt" % (ep + 1)))
     if a.keep == "avg" and n_avg == 0:
         # a run cut short by its time budget may end before any epoch to average
@@ -272,7 +276,7 @@ def main():
         print("model.pt: the mean of the weights of %d epochs (every %d from %g of the schedule); "
               "BatchNorm statistics from %d windows" % (n_avg, a.avg_every, a.avg_from, len(bn_idx)), flush=True)
     final = best[1] if a.keep == "best" else model.state_dict()
-    torch.save({"width": a.width, "norm": a.norm, "state": final, "log": log, "args": vars(a)},
+    torch.save(checkpoint(final),
                os.path.join(a.out, "model.pt.tmp"))
     os.replace(os.path.join(a.out, "model.pt.tmp"), os.path.join(a.out, "model.pt"))
 
