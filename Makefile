@@ -194,6 +194,7 @@ install: all
 format:
 	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h */*/*/*.c)
 
+# the committed test fixtures, remade by tests/gen/Makefile (its header lists them)
 fixtures:
 	scripts/install-deps.sh --fixtures
 	$(MAKE) -C tests/gen
