@@ -58,6 +58,20 @@ PIDS+=($DPID)
 FEEDER=$!
 PIDS+=($FEEDER)
 
+# A fresh pipe for the next section. The previous section's feeder goes first:
+# left running, it reopens the path when its reader (the stopped daemon) goes
+# away, and open(2) then lands on the new pipe (a second writer interleaving
+# its audio with the new feeder's) or, between the rm and the mkfifo, creates
+# a regular file there (mkfifo fails, and the daemon reads a file that never
+# blocks: no detections, the capture spinning on EOF).
+fresh_fifo() {
+    kill -CONT "$FEEDER" 2>/dev/null
+    kill "$FEEDER" 2>/dev/null
+    wait "$FEEDER" 2>/dev/null
+    rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo" ||
+        nok "cannot make a fresh $T/audio.fifo: $(ls -l "$T/audio.fifo" 2>&1)"
+}
+
 # recoveries: from the missing device at start, from -ENODEV, from -EIO
 detected_after_recovery() {
     awk '/device recovered/ { r++ } r >= 3 && /"keyword": "tone"/ { found = 1 } END { exit !found }' "$T/log"
@@ -133,13 +147,14 @@ fi
 
 # short reads: every period arrives in pieces (a third, then the rest); the
 # samples must go through intact, so the detections are at the file's times
-rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo"
+fresh_fifo
 WW_FAULT_PLAN="1-100000000:short" LD_PRELOAD="$T/alsa_fault.so" ALSA_CONFIG_PATH="$T/asound.conf" \
     "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log3" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
 /usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 &
-PIDS+=($!)
+FEEDER=$!
+PIDS+=($FEEDER)
 if wait_for 60 at_least 2 '"keyword"' "$T/log3"; then
     times=$(sed -nE 's/.*"time_s": ([0-9.]+).*/\1/p' "$T/log3" | head -2 | tr '\n' ' ')
     [ "$times" = "2.712 6.232 " ] && has "short reads from here on" "$T/log3" &&
@@ -155,13 +170,14 @@ grep -qE "device lost|overrun" "$T/log3" && nok "short reads taken for a fault: 
 
 # a read that hangs (a stuck driver): SIGTERM must still end the daemon,
 # leaving the capture thread in its read
-rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo"
+fresh_fifo
 WW_FAULT_PLAN="30:stall=60000" LD_PRELOAD="$T/alsa_fault.so" ALSA_CONFIG_PATH="$T/asound.conf" \
     NOTIFY_SOCKET="$T/notify.sock" "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >"$T/log4" 2>&1 &
 DPID=$!
 PIDS+=($DPID)
 /usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" tests/fixtures/daemon/tone_bursts.wav 10 --loop &
-PIDS+=($!)
+FEEDER=$!
+PIDS+=($FEEDER)
 if wait_for 60 has "injecting a stall of 60000 ms" "$T/log4"; then
     stop0=$(count "STOPPING=1" "$T/notify.log")
     t0=$SECONDS
@@ -183,7 +199,7 @@ fi
 
 # a device that insists on 48 kHz stereo S32_LE: the capture converts (channel
 # average, libsoxr to 16 kHz) and the detections are the file's
-rm -f "$T/audio.fifo" && mkfifo "$T/audio.fifo"
+fresh_fifo
 sox tests/fixtures/daemon/tone_bursts.wav -r 48000 -c 2 -e signed -b 32 -t wavpcm "$T/hw.wav"
 # 20 ms at 48 kHz x 2 x 4 bytes = 7680 > PIPE_BUF: 10 ms periods (3840 bytes) so they arrive whole
 sed -i 's/^ring_ms = .*/&\nperiod_ms = 10/' "$T/wakewordd.conf"
@@ -192,7 +208,8 @@ WW_FAULT_FORMAT=S32_LE WW_FAULT_RATE=48000 WW_FAULT_CHANNELS=2 LD_PRELOAD="$T/al
 DPID=$!
 PIDS+=($DPID)
 /usr/bin/python3 tests/fault/feed_fifo.py "$T/audio.fifo" "$T/hw.wav" 10 --period-bytes 3840 &
-PIDS+=($!)
+FEEDER=$!
+PIDS+=($FEEDER)
 if wait_for 60 at_least 2 '"keyword"' "$T/log2"; then
     has "48000 Hz, 2 channels, S32_LE" "$T/log2" && ok "device format 48 kHz stereo S32_LE negotiated" ||
         nok "negotiated: $(grep capturing "$T/log2")"
@@ -210,7 +227,16 @@ kill -TERM "$DPID"
 wait "$DPID" && ok "converted capture: SIGTERM, exit 0" || nok "converted capture exit status"
 
 if [ $fails -ne 0 ]; then
-    echo "# daemon log:"
-    grep -v '"keyword"' "$T/log" | sed 's/^/#   /' | head -40
+    # each section's daemon log (faults, short reads, stall, 48 kHz), and what
+    # the pipe and its feeders were at the end
+    for f in log log3 log4 log2; do
+        [ -f "$T/$f" ] || continue
+        echo "# daemon log $f:"
+        grep -v '"keyword"' "$T/$f" | sed 's/^/#   /' | head -60
+    done
+    echo "# $(ls -l "$T/audio.fifo" 2>&1)"
+    for p in "${PIDS[@]}"; do
+        ps -o pid=,stat=,wchan:20=,args= -p "$p" 2>/dev/null | sed 's/^/# running: /'
+    done
 fi
 [ $fails -eq 0 ]

@@ -6,7 +6,10 @@ device. After the audio it writes silence until killed (so the capture keeps
 flowing), or with --loop it repeats the audio. If the reader closes the pipe
 (the daemon reopening a "lost" device), it waits for the next reader and goes
 on where it was, at the same pace from then on (time spent waiting for a
-reader is not made up with a burst).
+reader is not made up with a burst). It only ever reopens that same pipe: the
+path is opened without O_CREAT (a feeder never leaves a regular file where a
+test is about to make a new pipe), and once it names another file (the test
+removed the pipe, or made a new one for another feeder) the feeder exits.
 
 The file-backed PCM copies whatever one read() of the pipe returns and keeps
 the rest of its period stale, so a period must never arrive in pieces: every
@@ -15,7 +18,9 @@ bytes, which the kernel writes atomically. --period-bytes gives the reader's
 period (frames * bytes per frame; default 640 = 20 ms of 16 kHz mono s16).
 
     feed_fifo.py FIFO WAV SPEED [--loop] [--period-bytes N]"""
+import os
 import signal
+import stat
 import sys
 import time
 import wave
@@ -46,14 +51,38 @@ def chunks():
         yield silence
 
 
+def open_pipe(first):
+    """The pipe opened for writing (blocks until a reader opens it), or None
+    when the path no longer names the pipe first opened (first: its stat)."""
+    try:
+        if first and not os.path.samestat(os.stat(fifo), first):
+            return None
+        fd = os.open(fifo, os.O_WRONLY)  # no O_CREAT, no O_TRUNC: pipes only
+    except FileNotFoundError:
+        if first:
+            return None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISFIFO(st.st_mode) or (first and not os.path.samestat(st, first)):
+        os.close(fd)
+        if first:
+            return None
+        sys.exit("feed_fifo.py: %s is not a named pipe" % fifo)
+    return os.fdopen(fd, "wb", buffering=0)
+
+
 out = None
+first = None  # the pipe's stat, from the first open
 t0 = time.monotonic()
 sent = 0.0
 for c in chunks():
     while True:
         try:
             if out is None:
-                out = open(fifo, "wb", buffering=0)
+                out = open_pipe(first)
+                if out is None:
+                    sys.exit(0)  # the pipe is gone: its test moved on
+                first = first or os.fstat(out.fileno())
                 # paced from when the reader is there: no burst to catch up
                 # on the time spent waiting for it (a reopened sound card
                 # does not deliver one either)
