@@ -30,7 +30,6 @@ detection has passed. A positive clip counts as detected if it fires anywhere.
 Writes one JSON per model (the sweep, the chosen threshold, misses by
 condition) and one SVG with every model's DET curve."""
 import argparse
-import ctypes
 import html
 import json
 import os
@@ -405,14 +404,7 @@ def main():
         if os.path.exists(feat_path) and os.path.getmtime(feat_path) >= os.path.getmtime(neg_path):
             neg_f = np.load(feat_path)
         else:
-            chunk = 60 * SR  # streamed in chunks as a daemon would; the result does not depend on it
-            wwfeat.lib().ww_mel_reset(mel.h)
-            mel._frames = []
-            for b in range(0, len(neg), chunk):
-                x = np.ascontiguousarray(neg[b:b + chunk])
-                wwfeat.lib().ww_mel_push(mel.h, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), x.size,
-                                         mel._sink, None)
-            neg_f = np.stack(mel._frames)
+            neg_f = mel.stream_features(neg)
             np.save(feat_path + ".tmp.npy", neg_f)
             os.replace(feat_path + ".tmp.npy", feat_path)
         st = window_starts(len(neg_f))

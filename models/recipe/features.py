@@ -9,7 +9,11 @@ most a fifth of it cut at the start, as the streaming detector sees it);
 (35-70 % of it; with --late-cutoffs 1 also 78-88 %), noise, silence. Every
 window gets a background (sox noise or babble) at 0-25 dB SNR three times out
 of four, and a random level. Writes FEAT/train.npz with
-X [N,64,101] float16 (mels x time, as the model reads them) and y."""
+X [N,64,101] float16 (mels x time, as the model reads them) and y; and, when the
+data has the set speech_stream_train, FEAT/speech_stream.npy: that speech as one
+long stream of log-mel frames, which train.py crops afresh every epoch.
+--stream-only 1 writes just the stream.
+"""
 import argparse
 import os
 
@@ -43,6 +47,7 @@ def main():
                     "cut just before its end (tried against 'hey jarvey': it did not help, see MODEL_CARD.md)")
     ap.add_argument("--flite-sets", type=int, default=0, help="1: also the *_flite_train renderings (gen_data.py "
                     "--flite-renders; tried against the held-out flite voice: no better, see MODEL_CARD.md)")
+    ap.add_argument("--stream-only", type=int, default=0, help="1: write only the negative stream")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
 
@@ -62,6 +67,10 @@ def main():
     conf = [mix.trim(u) for u in conf]
     speech = [mix.trim(u) for u in speech]
     bgs = mix.Backgrounds(noises, speech)
+    if a.stream_only:
+        os.makedirs(a.out, exist_ok=True)
+        write_stream(rng, wwfeat.Mel(), a.data, bgs, os.path.join(a.out, "speech_stream.npy"))
+        return
 
     wins, labels, kinds = [], [], []
 
@@ -123,11 +132,35 @@ def main():
         X[i] = f.T
     y = np.array(labels, np.int64)
     os.makedirs(a.out, exist_ok=True)
+    if os.path.exists(os.path.join(a.data, "speech_stream_train.npz")):
+        write_stream(rng, mel, a.data, bgs, os.path.join(a.out, "speech_stream.npy"))
     tmp = os.path.join(a.out, "train.tmp.npz")
     np.savez(tmp, X=X, y=y, kinds=np.array(kinds))
     os.replace(tmp, os.path.join(a.out, "train.npz"))
     u, c = np.unique(kinds, return_counts=True)
     print("windows: %d (%d positive); %s" % (len(y), y.sum(), dict(zip(u.tolist(), c.tolist()))))
+
+
+def write_stream(rng, mel, data, bgs, path, seg_s=20):
+    """The negative stream: the speech_stream_train renderings one after another (pauses
+    of 0-0.5 s), in segments of about seg_s seconds that each get their own background
+    (as the windows do: none a quarter of the time, else babble or noise at 0-25 dB SNR)
+    and level; log-mel frames [T, n_mels] float16 as one stream of the front end."""
+    utts = [mix.trim(u) for u in mix.load_set(data, "speech_stream_train")[0]]
+    segs, cur, n = [], [], 0
+    for u in utts:
+        cur += [u, np.zeros(rng.integers(0, SR // 2), np.float32)]
+        n += len(u) + len(cur[-1])
+        if n >= seg_s * SR:
+            segs.append(np.concatenate(cur))
+            cur, n = [], 0
+    if cur:
+        segs.append(np.concatenate(cur))
+    audio = np.concatenate([mix.set_level(rng, bgs.mix(rng, x, mix.rms(x))) for x in segs])
+    S = mel.stream_features(audio, np.float16)
+    np.save(path + ".tmp.npy", S)
+    os.replace(path + ".tmp.npy", path)
+    print("negative stream: %.0f s of speech, %d frames" % (len(audio) / SR, len(S)), flush=True)
 
 
 if __name__ == "__main__":

@@ -292,6 +292,10 @@ def main():
                     help="flite-only training renderings per extra flite voice (sets *_flite_train; 0: none. "
                          "300 was tried, with features.py --flite-sets 1: no better on the held-out flite voice)")
     ap.add_argument("--flite-speech", type=int, default=400, help="flite-only training sentences")
+    ap.add_argument("--stream-speech-s", type=float, default=20000,
+                    help="seconds of training speech for the negative stream (set speech_stream_train: "
+                         "features.py turns it into one long feature stream, train.py crops it afresh "
+                         "every epoch; 0: none)")
     ap.add_argument("--test-speech-s", type=float, default=20000,
                     help="seconds of test speech (with the confusables, noise and pauses between, about "
                          "6.5 h of negatives: at 0.5 false accepts per hour three false accepts are allowed, "
@@ -406,6 +410,33 @@ def main():
                 eng, vname, v, var = xrng.choice(train_grid)
                 jobs.append((eng, vname, sent, espeak_args_wide(xrng), sox_effects_wide(xrng), vname))
         save_set(os.path.join(a.out, "speech_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+
+    # --- the negative stream (set speech_stream_train): hours of training-voice speech,
+    # paragraphs of the training text, varied as widely as the extra sets. The fixed
+    # speech windows cover a few hours once; false accepts on unseen voices come from
+    # speech, so training draws new windows from this every epoch. A generator of its own.
+    if a.stream_speech_s > 0 and not os.path.exists(os.path.join(a.out, "speech_stream_train.npz")):
+        srng = random.Random(a.seed + 4)
+        sents = training_sentences(srng, 0) + training_sentences(srng, 1)
+        srng.shuffle(sents)
+        paras = [" ".join(sents[i:i + 5]) for i in range(0, len(sents) - 4, 5)]
+        out, tags, total, i = [], [], 0.0, 0
+        while total < a.stream_speech_s and i < len(paras):
+            jobs = []
+            for p in paras[i:i + 64]:
+                if srng.random() < 0.15:
+                    fv = srng.choice(EXTRA_FLITE_VOICES)
+                    jobs.append(("flite", fv, p, flite_args_wide(srng), sox_effects_wide(srng), f"flite-{fv}"))
+                else:
+                    eng, vname, v, var = srng.choice(train_grid)
+                    jobs.append((eng, vname, p, espeak_args_wide(srng), sox_effects_wide(srng), vname))
+            i += 64
+            res = run_jobs(jobs, a.workers)
+            out += res
+            tags += [j[5] for j in jobs]
+            total += sum(len(r) for r in res) / SR
+            print("speech_stream_train: %.0f s" % total, flush=True)
+        save_set(os.path.join(a.out, "speech_stream_train"), out, tags)
 
     # --- flite-only training renderings (sets *_flite_train): the test split's flite voice
     # was missed far more often than its espeak voices, so the training flite voices get

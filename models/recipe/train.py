@@ -9,7 +9,10 @@ perturbation (the mel axis warped as if every frequency were scaled by
 model.pt holds (--keep avg, the default) the mean of the weights at the ends of
 every 5th epoch in the last 35 % of the schedule (epochs 20, 25, 30 of 30), with
 BatchNorm statistics recomputed for it; or the weights at the end (last) or of
-the lowest validation loss (best). best_so_far.pt and last.pt are saved after every epoch, so a run
+the lowest validation loss (best). With --stream, the fixed speech windows of the
+training part are replaced by as many crops of a long stream of speech features,
+drawn afresh every epoch (the validation part keeps its fixed windows).
+best_so_far.pt and last.pt are saved after every epoch, so a run
 cut short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps
 (or of the steps, whichever is further along), so the run anneals and ends on
@@ -107,6 +110,9 @@ def main():
                     help="input normalisation inside the network: the training set's mean and scale (global), "
                          "or each mel band's mean over the window subtracted first (cmn; model.py)")
     ap.add_argument("--save-every", type=int, default=0, help="also keep the weights every N epochs (ep_N.pt)")
+    ap.add_argument("--stream", default=None,
+                    help="a negative stream (features.py's speech_stream.npy): as many windows as the training "
+                         "part has fixed speech windows, cropped from it afresh every epoch, take their place")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
                          "--epochs; 0: exactly --epochs")
@@ -133,7 +139,36 @@ def main():
         hard = np.concatenate([hard, np.zeros(len(Xh), bool)])
         extra_idx = np.arange(n, n + len(Xh))
         print("%d extra training windows from %s" % (len(Xh), a.extra_feat), flush=True)
-    n_epoch = int(len(tr_idx) * a.subsample) + len(extra_idx)  # windows per epoch
+    base = len(y)  # indices from here on are crops of the negative stream
+    stream_idx = np.zeros(0, np.int64)
+    if a.stream:
+        if not os.path.exists(a.stream):
+            raise SystemExit("--stream %s: no such file (features.py writes it when the data has the set "
+                             "speech_stream_train, gen_data.py --stream-speech-s > 0)" % a.stream)
+        S = torch.from_numpy(np.load(a.stream))  # [frames, mels] float16
+        speech = z["kinds"][tr_idx] == "speech"
+        tr_idx = tr_idx[~speech]
+        stream_idx = np.arange(base, base + int(speech.sum()))
+        print("%d windows per epoch cropped from %s (%d frames) instead of the fixed speech windows"
+              % (len(stream_idx), a.stream, len(S)), flush=True)
+    y_all = torch.cat([y, torch.zeros(len(stream_idx), dtype=y.dtype)])
+    hard = np.concatenate([hard, np.zeros(len(stream_idx), bool)])
+    starts = np.zeros(len(stream_idx), np.int64)
+    win_t = torch.arange(X.shape[3])
+
+    def fetch(idx):
+        """float32 [B, 1, mels, frames] of training windows and stream crops (starts)."""
+        idx = np.asarray(idx)
+        st = idx >= base
+        if not st.any():
+            return X[torch.from_numpy(idx)].float()
+        xb = torch.empty((len(idx),) + tuple(X.shape[1:]))
+        xb[torch.from_numpy(~st)] = X[torch.from_numpy(idx[~st])].float()
+        f0 = torch.from_numpy(starts[idx[st] - base])
+        xb[torch.from_numpy(st)] = S[f0[:, None] + win_t].float().transpose(1, 2).unsqueeze(1)
+        return xb
+
+    n_epoch = int(len(tr_idx) * a.subsample) + len(extra_idx) + len(stream_idx)  # windows per epoch
     sample = X[rng.choice(tr_idx, min(len(tr_idx), 8000), replace=False)].float()
     if a.norm == "cmn":
         sample = subtract_band_means(sample)
@@ -183,11 +218,13 @@ def main():
         t0 = time.time()
         # every extra window, and all (or a random --subsample share) of the others
         ep_idx = tr_idx if a.subsample >= 1 else rng.choice(tr_idx, int(len(tr_idx) * a.subsample), replace=False)
-        order = torch.from_numpy(rng.permutation(np.concatenate([ep_idx, extra_idx])))
+        if len(stream_idx):
+            starts[:] = rng.integers(0, len(S) - X.shape[3] + 1, len(stream_idx))
+        order = rng.permutation(np.concatenate([ep_idx, extra_idx, stream_idx]))
         tot, cnt = 0.0, 0
         for b in range(n_epoch // a.batch):
             idx = order[b * a.batch:(b + 1) * a.batch]
-            xb, yb = X[idx].float(), y[idx]
+            xb, yb = fetch(idx), y_all[torch.from_numpy(idx)]
             # SpecAugment: one mel band mask and one time mask per example, set to the floor
             for i in range(len(xb)):
                 if rng.random() < 0.5:
@@ -213,7 +250,7 @@ def main():
                 g["lr"] = one_cycle(frac)
             step += 1
             opt.zero_grad()
-            wb = torch.from_numpy(np.where(hard[idx.numpy()], a.hard_weight, 1.0).astype(np.float32))
+            wb = torch.from_numpy(np.where(hard[idx], a.hard_weight, 1.0).astype(np.float32))
             ce = F.cross_entropy(model(xb.contiguous(memory_format=torch.channels_last)), yb, reduction="none")
             loss = (ce * wb).sum() / wb.sum()
             loss.backward()
@@ -269,10 +306,11 @@ def main():
                 m.reset_running_stats()
                 m.momentum = None
         model.train()
-        bn_idx = np.sort(rng.choice(tr_idx, min(len(tr_idx), 12800), replace=False))
+        pool = np.concatenate([tr_idx, stream_idx])
+        bn_idx = np.sort(rng.choice(pool, min(len(pool), 12800), replace=False))
         with torch.no_grad():
             for b in range(0, len(bn_idx), 256):
-                model(X[torch.from_numpy(bn_idx[b:b + 256])].float().contiguous(memory_format=torch.channels_last))
+                model(fetch(bn_idx[b:b + 256]).contiguous(memory_format=torch.channels_last))
         print("model.pt: the mean of the weights of %d epochs (every %d from %g of the schedule); "
               "BatchNorm statistics from %d windows" % (n_avg, a.avg_every, a.avg_from, len(bn_idx)), flush=True)
     final = best[1] if a.keep == "best" else model.state_dict()

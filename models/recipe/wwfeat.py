@@ -107,6 +107,20 @@ class Mel:
             return np.zeros((0, self.n_mels), np.float32)
         return np.stack(self._frames)
 
+    def stream_features(self, x, dtype=np.float32, chunk=60 * 16000):
+        """[frames, n_mels] of one long fresh stream, pushed chunk by chunk as a daemon
+        would (the frames do not depend on the chunking)."""
+        lib().ww_mel_reset(self.h)
+        parts = []
+        for b in range(0, len(x), chunk):
+            xs = np.ascontiguousarray(x[b:b + chunk], dtype=np.float32)
+            self._frames = []
+            lib().ww_mel_push(self.h, xs.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), xs.size, self._sink, None)
+            if self._frames:
+                parts.append(np.stack(self._frames).astype(dtype))
+        self._frames = []
+        return np.concatenate(parts) if parts else np.zeros((0, self.n_mels), dtype)
+
     def __del__(self):
         if getattr(self, "h", None):
             lib().ww_mel_destroy(self.h)
