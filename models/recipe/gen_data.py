@@ -272,6 +272,16 @@ def save_set(path, arrays, tags):
     print("%s: %d utterances, %.1f s" % (os.path.basename(path), len(arrays), len(audio) / SR), flush=True)
 
 
+def wide_speech_job(rng, text, p_flite, train_grid):
+    """One rendering of text, widely varied: a training flite voice with probability
+    p_flite, else a training espeak-ng voice+variant."""
+    if rng.random() < p_flite:
+        fv = rng.choice(EXTRA_FLITE_VOICES)
+        return ("flite", fv, text, flite_args_wide(rng), sox_effects_wide(rng), f"flite-{fv}")
+    eng, vname, v, var = rng.choice(train_grid)
+    return (eng, vname, text, espeak_args_wide(rng), sox_effects_wide(rng), vname)
+
+
 def run_jobs(jobs, workers):
     with cf.ThreadPoolExecutor(workers) as ex:
         return list(ex.map(render, [j[:5] for j in jobs]))
@@ -401,14 +411,7 @@ def main():
 
     if not os.path.exists(os.path.join(a.out, "speech_extra_train.npz")):
         sents = training_sentences(xrng, 1)
-        jobs = []
-        for sent in sents[:a.extra_speech]:
-            if xrng.random() < 0.2:
-                fv = xrng.choice(EXTRA_FLITE_VOICES)
-                jobs.append(("flite", fv, sent, flite_args_wide(xrng), sox_effects_wide(xrng), f"flite-{fv}"))
-            else:
-                eng, vname, v, var = xrng.choice(train_grid)
-                jobs.append((eng, vname, sent, espeak_args_wide(xrng), sox_effects_wide(xrng), vname))
+        jobs = [wide_speech_job(xrng, sent, 0.2, train_grid) for sent in sents[:a.extra_speech]]
         save_set(os.path.join(a.out, "speech_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- the negative stream (set speech_stream_train): hours of training-voice speech,
@@ -422,14 +425,7 @@ def main():
         paras = [" ".join(sents[i:i + 5]) for i in range(0, len(sents) - 4, 5)]
         out, tags, total, i = [], [], 0.0, 0
         while total < a.stream_speech_s and i < len(paras):
-            jobs = []
-            for p in paras[i:i + 64]:
-                if srng.random() < 0.15:
-                    fv = srng.choice(EXTRA_FLITE_VOICES)
-                    jobs.append(("flite", fv, p, flite_args_wide(srng), sox_effects_wide(srng), f"flite-{fv}"))
-                else:
-                    eng, vname, v, var = srng.choice(train_grid)
-                    jobs.append((eng, vname, p, espeak_args_wide(srng), sox_effects_wide(srng), vname))
+            jobs = [wide_speech_job(srng, p, 0.15, train_grid) for p in paras[i:i + 64]]
             i += 64
             res = run_jobs(jobs, a.workers)
             out += res
