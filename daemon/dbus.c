@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <time.h>
 
 struct ww_dbus {
     sd_bus *bus;
@@ -170,12 +171,41 @@ int ww_dbus_owned(const ww_dbus *b)
     return b && b->owned;
 }
 
+/* What is still queued at close (a Detected signal sent just before SIGTERM,
+ * the last PropertiesChanged) gets this long to go out. Not sd_bus_flush: it
+ * waits without limit on a stopped dbus-daemon, one that never answers the
+ * connection's Hello, or a full socket, and the daemon must still exit well
+ * within systemd's TimeoutStopSec (and a reconnection not stall detection). */
+#define CLOSE_FLUSH_USEC 1000000u
+
+static uint64_t monotonic_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void flush_bounded(sd_bus *bus)
+{
+    uint64_t end = monotonic_usec() + CLOSE_FLUSH_USEC;
+    for (;;) {
+        uint64_t queued, now = monotonic_usec();
+        if (sd_bus_get_n_queued_write(bus, &queued) < 0 || !queued || now >= end) return;
+        int r = sd_bus_process(bus, NULL);
+        if (r == 0) r = sd_bus_wait(bus, end - now);
+        if (r < 0) return;
+    }
+}
+
 void ww_dbus_close(ww_dbus *b)
 {
     if (!b) return;
+    /* the slots go first: a method call or name reply dispatched while
+     * flushing must not reach the daemon, which is done with this connection */
     sd_bus_slot_unref(b->name_slot);
     sd_bus_slot_unref(b->slot);
-    sd_bus_flush_close_unref(b->bus);
+    flush_bounded(b->bus);
+    sd_bus_close_unref(b->bus);
     free(b);
 }
 
