@@ -66,7 +66,9 @@ static int div_guard(int64_t v)
     return v == 0;
 }
 
-/* one innermost row of the broadcast */
+/* one innermost row of the broadcast; integer results wrap around (two's
+ * complement, as ONNX Runtime's do) instead of overflowing, which C leaves
+ * undefined: a model can hold any constants */
 static int row(bin_kind k, int dt, const void *a, int64_t sa, const void *b, int64_t sb, void *y,
                int64_t len)
 {
@@ -97,31 +99,31 @@ static int row(bin_kind k, int dt, const void *a, int64_t sa, const void *b, int
     if (dt == WW_DT_I64) {
         switch (k) {
         case BIN_ADD:
-            BIN_LOOP(int64_t, u + v);
+            BIN_LOOP(int64_t, (int64_t)((uint64_t)u + (uint64_t)v));
             break;
         case BIN_SUB:
-            BIN_LOOP(int64_t, u - v);
+            BIN_LOOP(int64_t, (int64_t)((uint64_t)u - (uint64_t)v));
             break;
         case BIN_MUL:
-            BIN_LOOP(int64_t, u * v);
+            BIN_LOOP(int64_t, (int64_t)((uint64_t)u * (uint64_t)v));
             break;
         case BIN_DIV:
-            BIN_LOOP(int64_t, u / v);
+            BIN_LOOP(int64_t, v == -1 ? (int64_t)(0 - (uint64_t)u) : u / v);
             break;
         }
     } else {
         switch (k) {
         case BIN_ADD:
-            BIN_LOOP(int32_t, u + v);
+            BIN_LOOP(int32_t, (int32_t)((uint32_t)u + (uint32_t)v));
             break;
         case BIN_SUB:
-            BIN_LOOP(int32_t, u - v);
+            BIN_LOOP(int32_t, (int32_t)((uint32_t)u - (uint32_t)v));
             break;
         case BIN_MUL:
-            BIN_LOOP(int32_t, u * v);
+            BIN_LOOP(int32_t, (int32_t)((uint32_t)u * (uint32_t)v));
             break;
         case BIN_DIV:
-            BIN_LOOP(int32_t, u / v);
+            BIN_LOOP(int32_t, v == -1 ? (int32_t)(0 - (uint32_t)u) : u / v);
             break;
         }
     }

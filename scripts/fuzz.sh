@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make fuzz`: runs every libFuzzer target in BUILD/fuzz for SECONDS each.
 #   scripts/fuzz.sh [BUILD [SECONDS]]     FUZZ_FILTER=regex picks targets,
-#                                         FUZZ_RUNS=N stops a target after N executions
+#                                         FUZZ_RUNS=N stops a target after N executions,
+#                                         FUZZ_SEED=N fixes libFuzzer's random seed
 # Corpora live in BUILD/corpus/<target>, seeded from the globs on the
 # "seeds:" lines of tests/fuzz/<target>.c (plus tests/fuzz/regressions/<target>/);
 # tests/fuzz/<target>.dict, if present, is passed as a dictionary. Crashes go
@@ -39,6 +40,7 @@ for f in "$build"/fuzz/fuzz_*; do
     log="$build/$name.log"
     runs=()
     [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+    [ -n "${FUZZ_SEED:-}" ] && runs+=(-seed="$FUZZ_SEED")
     start=$SECONDS
     "$f" -max_total_time="$secs" "${runs[@]}" -rss_limit_mb=2048 -timeout=60 -print_final_stats=1 \
         "${dict[@]}" -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1

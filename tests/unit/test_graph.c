@@ -5,6 +5,7 @@
  * Softmax follows the opset's axis rule, and ReduceMean matches a mean taken
  * in double for any axes and refuses axes the spec does not allow. */
 #include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -605,6 +606,63 @@ WW_TEST(reducemean_over_an_empty_axis_is_nan)
         CHECK_EQ_INT(out.ndim, 1);
         CHECK_EQ_INT(out.count, axis ? 2 : 0);
         for (size_t i = 0; i < out.count; i++) CHECK(isnan(((float *)out.data)[i]));
+        ww_model_free(m);
+    }
+}
+
+/* Integer Add, Sub, Mul and Div wrap around in two's complement (ONNX Runtime
+ * gives the same bits) rather than overflowing, which C leaves undefined:
+ * fuzz_qdq once found 2004318071 + 2004318071 in a mutated model. */
+WW_TEST(integer_arithmetic_wraps_around_at_the_type_limits)
+{
+    static const char *ops[4] = {"Add", "Sub", "Mul", "Div"};
+    static const char *outs[4] = {"ya", "ys", "ym", "yd"};
+    enum { N = 6 };
+    static const int64_t xd[1] = {N};
+    for (int dt = 6; dt <= 7; dt++) { /* INT32, INT64 */
+        int64_t lo = dt == 6 ? INT32_MIN : INT64_MIN, hi = dt == 6 ? INT32_MAX : INT64_MAX;
+        int64_t x[N] = {hi, lo, 2004318071, lo, -7, 5}, c[N] = {1, -1, 2004318071, hi, 2, -3};
+        int32_t c32[N];
+        for (int i = 0; i < N; i++) c32[i] = (int32_t)c[i];
+        b_reset();
+        B.in_ptrs[B.n_in++] = b_vi("x", dt, 1, xd);
+        b_init("c", dt, 1, xd, dt == 6 ? (const void *)c32 : (const void *)c,
+               dt == 6 ? sizeof c32 : sizeof c);
+        for (int k = 0; k < 4; k++) {
+            b_node(ops[k], (const char *[]){"x", "c", NULL}, (const char *[]){outs[k], NULL});
+            b_output(outs[k], dt);
+        }
+        ww_error err = {{0}};
+        ww_model *m = b_load(13, &err);
+        CHECK_MSG(m, "%s", err.msg);
+        REQUIRE(m);
+        int rc = ww_model_prepare(m, 0, &err);
+        CHECK_MSG(!rc, "%s", err.msg);
+        ww_tensor_view in, out;
+        REQUIRE(!rc && !ww_model_input(m, 0, &in));
+        for (int i = 0; i < N; i++) {
+            if (dt == 6)
+                ((int32_t *)in.data)[i] = (int32_t)x[i];
+            else
+                ((int64_t *)in.data)[i] = x[i];
+        }
+        REQUIRE(!ww_model_run(m, &err));
+        for (int k = 0; k < 4; k++) {
+            REQUIRE(!ww_model_output(m, k, &out));
+            for (int i = 0; i < N; i++) {
+                uint64_t u = (uint64_t)x[i], v = (uint64_t)c[i];
+                uint64_t w = k == 0       ? u + v
+                             : k == 1     ? u - v
+                             : k == 2     ? u * v
+                             : c[i] == -1 ? 0 - u
+                                          : (uint64_t)(x[i] / c[i]);
+                int64_t want = dt == 6 ? (int64_t)(int32_t)(uint32_t)w : (int64_t)w;
+                int64_t got =
+                    dt == 6 ? ((const int32_t *)out.data)[i] : ((const int64_t *)out.data)[i];
+                CHECK_MSG(got == want, "%s int%d element %d: %lld, want %lld", ops[k],
+                          dt == 6 ? 32 : 64, i, (long long)got, (long long)want);
+            }
+        }
         ww_model_free(m);
     }
 }
