@@ -90,7 +90,11 @@ def render(job):
         cmd1 = ["flite", "-voice", voice, *eargs, "-t", text, "-o", "/dev/stdout"]
         p1 = subprocess.run(cmd1, capture_output=True, check=True)
         src = p1.stdout
-    p2 = subprocess.run(["sox", "-q", "-t", "wav", "-", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+    # -R: sox dithers whenever it writes 16 bits, from a fresh random seed unless told
+    # not to; without it two runs of the recipe rendered different audio (session 9: the
+    # same model scored 3 false accepts at 0.996 on one rendering of the test split, 4 on
+    # another)
+    p2 = subprocess.run(["sox", "-q", "-R", "-t", "wav", "-", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
                          "-e", "signed", "-", *fx], input=src, capture_output=True, check=True)
     return read_wav_bytes(p2.stdout)
 

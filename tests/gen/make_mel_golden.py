@@ -40,7 +40,7 @@ def speech(text, voice):
         raw = os.path.join(d, "a.wav")
         out = os.path.join(d, "b.wav")
         subprocess.run(["espeak-ng", "-v", voice, "-w", raw, text], check=True)
-        subprocess.run(["sox", raw, "-r", str(SR), "-c", "1", "-b", "16", out], check=True)
+        subprocess.run(["sox", "-R", raw, "-r", str(SR), "-c", "1", "-b", "16", out], check=True)
         w, sr = torchaudio.load(out)
         assert sr == SR
         return w[0].numpy().astype(np.float64)

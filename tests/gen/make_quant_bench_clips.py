@@ -28,9 +28,9 @@ os.makedirs(OUT, exist_ok=True)
 tts = {}
 for w in WORDS:
     for v in VOICES:
-        tts[(w, v)] = raw(["sh", "-c", f"espeak-ng -v {v} --stdout '{w}' | sox -t wav - -r {SR} -c 1 "
+        tts[(w, v)] = raw(["sh", "-c", f"espeak-ng -v {v} --stdout '{w}' | sox -R -t wav - -r {SR} -c 1 "
                            "-b 16 -e signed-integer -t raw -"])
-noise = {k: raw(["sox", "-n", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
+noise = {k: raw(["sox", "-R", "-n", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
                  "-", "synth", "30", k]) for k in ["whitenoise", "pinknoise", "brownnoise"]}
 keys = list(tts)
 for i in range(COUNT):

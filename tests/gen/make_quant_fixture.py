@@ -61,13 +61,13 @@ def speak(text, voice, speed, tag):
     wav = os.path.join(CACHE, f"tts_{tag}.wav")
     raw = wav + ".raw"
     run("espeak-ng", "-v", voice, "-s", str(speed), "-w", wav, text)
-    run("sox", wav, "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw)
+    run("sox", "-R", wav, "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw)
     return read_raw(raw)
 
 
 def noise(kind, seconds, tag):
     raw = os.path.join(CACHE, f"noise_{tag}.raw")
-    run("sox", "-n", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw,
+    run("sox", "-R", "-n", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw,
         "synth", str(seconds), kind)
     return read_raw(raw)
 
@@ -75,7 +75,7 @@ def noise(kind, seconds, tag):
 def write_audio(path, x, rate=SR):
     raw = path + ".raw"
     np.clip(np.round(x * 32767), -32768, 32767).astype("<i2").tofile(raw)
-    args = ["sox", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw]
+    args = ["sox", "-R", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw]
     if rate != SR:
         args += ["-r", str(rate), path]
     else:
