@@ -12,6 +12,9 @@ BatchNorm statistics recomputed for it; or the weights at the end (last) or of
 the lowest validation loss (best). With --stream, the fixed speech windows of the
 training part are replaced by as many crops of a long stream of speech features,
 drawn afresh every epoch (the validation part keeps its fixed windows).
+With --overlay P, a random crop of that stream is laid over a share P of the
+training windows of either class, --overlay-snr dB below each window's mean
+power (a second talker; the label stays).
 best_so_far.pt and last.pt are saved after every epoch, so a run
 cut short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps
@@ -77,6 +80,24 @@ class RandomEq:
         return torch.log(power * gain + self.floor)
 
 
+def overlay(xb, S, rng, p, snr_db, floor):
+    """Lays a random crop of the stream S [frames, mels] over a share p of the windows
+    of a batch, adding mel powers (the cross terms of two independent sources average
+    out), the crop scaled to snr_db (lo, hi) below the window's mean power. The label
+    stays: a wake word with someone talking over it is still the wake word."""
+    B, T = len(xb), xb.shape[-1]
+    sel = np.flatnonzero(rng.random(B) < p)
+    if not len(sel):
+        return xb
+    f0 = torch.from_numpy(rng.integers(0, len(S) - T + 1, len(sel)))
+    over = (S[f0[:, None] + torch.arange(T)].float().transpose(1, 2).exp() - floor).clamp_min(0)
+    base = (xb[sel, 0].exp() - floor).clamp_min(0)
+    snr = torch.from_numpy(rng.uniform(snr_db[0], snr_db[1], len(sel)).astype(np.float32))
+    gain = base.mean((1, 2)) / (over.mean((1, 2)) + 1e-12) * 10 ** (-snr / 10)
+    xb[sel, 0] = torch.log(base + over * gain[:, None, None] + floor)
+    return xb
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feat", required=True)
@@ -113,6 +134,11 @@ def main():
     ap.add_argument("--stream", default=None,
                     help="a negative stream (features.py's speech_stream.npy): as many windows as the training "
                          "part has fixed speech windows, cropped from it afresh every epoch, take their place")
+    ap.add_argument("--overlay", type=float, default=0.0,
+                    help="share of the windows (of either class) over which a crop of the negative stream is "
+                         "laid, at --overlay-snr below the window's mean power: a second talker (0: off)")
+    ap.add_argument("--overlay-snr", type=float, nargs=2, default=(0.0, 20.0), metavar=("LO", "HI"),
+                    help="--overlay: its level below the window's, uniform in LO..HI dB")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
                          "--epochs; 0: exactly --epochs")
@@ -141,11 +167,13 @@ def main():
         print("%d extra training windows from %s" % (len(Xh), a.extra_feat), flush=True)
     base = len(y)  # indices from here on are crops of the negative stream
     stream_idx = np.zeros(0, np.int64)
+    stream_path = a.stream or (os.path.join(a.feat, "speech_stream.npy") if a.overlay > 0 else None)
+    if stream_path:
+        if not os.path.exists(stream_path):
+            raise SystemExit("%s: no such file (features.py writes it when the data has the set "
+                             "speech_stream_train, gen_data.py --stream-speech-s > 0)" % stream_path)
+        S = torch.from_numpy(np.load(stream_path))  # [frames, mels] float16
     if a.stream:
-        if not os.path.exists(a.stream):
-            raise SystemExit("--stream %s: no such file (features.py writes it when the data has the set "
-                             "speech_stream_train, gen_data.py --stream-speech-s > 0)" % a.stream)
-        S = torch.from_numpy(np.load(a.stream))  # [frames, mels] float16
         speech = z["kinds"][tr_idx] == "speech"
         tr_idx = tr_idx[~speech]
         stream_idx = np.arange(base, base + int(speech.sum()))
@@ -208,7 +236,8 @@ def main():
     log = []
     os.makedirs(a.out, exist_ok=True)
     vtlp = Vtlp()
-    eq = RandomEq(X.shape[2], wwfeat.default_config().log_floor)
+    log_floor = wwfeat.default_config().log_floor
+    eq = RandomEq(X.shape[2], log_floor)
     t_start = time.time()
     out_of_time = False
     for ep in range(a.epochs):
@@ -225,6 +254,8 @@ def main():
         for b in range(n_epoch // a.batch):
             idx = order[b * a.batch:(b + 1) * a.batch]
             xb, yb = fetch(idx), y_all[torch.from_numpy(idx)]
+            if a.overlay > 0:
+                xb = overlay(xb, S, rng, a.overlay, a.overlay_snr, log_floor)
             # SpecAugment: one mel band mask and one time mask per example, set to the floor
             for i in range(len(xb)):
                 if rng.random() < 0.5:
