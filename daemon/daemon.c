@@ -210,7 +210,7 @@ static void bus_retry(daemon_state *s)
     ww_error err = {{0}};
     ww_dbus *b = NULL;
     if (ww_dbus_open(s->cfg.bus, &s->bus_ops, &b, &err) == WW_OK &&
-        ww_dbus_request_name(b, 0, &err) == WW_OK) {
+        ww_dbus_request_name(b, 0, NULL, &err) == WW_OK) {
         s->bus = b; /* ww_dbus_owned() tells when the name is granted */
         return;
     }
@@ -434,10 +434,12 @@ int ww_daemon_run(const ww_config_source *src)
                            .resume = op_resume};
         s.bus_ops = ops;
         ww_error berr = {{0}};
-        if (ww_dbus_open(s.cfg.bus, &s.bus_ops, &s.bus, &berr))
-            bus_lost(&s, berr.msg); /* no bus yet: detect without it, retry */
-        else
-            rc = ww_dbus_request_name(s.bus, 1, &err); /* refused (policy, taken): fatal */
+        int unanswered = 0;
+        if (ww_dbus_open(s.cfg.bus, &s.bus_ops, &s.bus, &berr) ||
+            (ww_dbus_request_name(s.bus, 1, &unanswered, &berr) && unanswered))
+            bus_lost(&s, berr.msg); /* no bus yet, or a frozen one: detect without it, retry */
+        else if (!ww_dbus_owned(s.bus))
+            rc = ww_fail(&err, WW_EIO, "%s", berr.msg); /* refused (policy, taken): fatal */
     }
     if (!rc) rc = start_capture(&s, &err);
     if (rc) {

@@ -14,8 +14,9 @@ struct ww_dbus {
     sd_bus_slot *name_slot; /* the pending asynchronous RequestName */
     ww_dbus_ops ops;
     const char *which;
-    int owned;      /* the name is ours */
-    int name_error; /* the asynchronous RequestName failed (negative errno) */
+    int owned;           /* the name is ours */
+    int name_error;      /* the asynchronous RequestName failed (negative errno) */
+    int name_unanswered; /* ... because no answer came, not because it was refused */
     char name_msg[256];
 };
 
@@ -133,6 +134,10 @@ static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
     b->name_slot = sd_bus_slot_unref(b->name_slot);
     if (e) {
         b->name_error = -sd_bus_message_get_errno(m);
+        /* sd-bus makes these up itself when the call times out or the
+         * connection closes: the bus never said no */
+        b->name_unanswered = sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
+                                                    SD_BUS_ERROR_DISCONNECTED);
         if (b->name_error >= 0) b->name_error = -EIO;
         snprintf(b->name_msg, sizeof b->name_msg, "cannot own %s on the %s bus: %s", WW_DBUS_NAME,
                  b->which, e->message ? e->message : e->name);
@@ -151,15 +156,56 @@ static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
     return 0;
 }
 
-int ww_dbus_request_name(ww_dbus *b, int wait, ww_error *err)
+/* How long start-up waits for the bus to answer the connection's
+ * authentication, its Hello and RequestName. A dbus-daemon that accepts the
+ * connection but is stopped or overloaded would otherwise hold start-up for
+ * sd-bus's own timeouts (25 s for a call, 90 s for authentication), then the
+ * daemon would give up; a few seconds tell a frozen bus from a busy one and
+ * stay well inside systemd's TimeoutStartSec (90 s by default). */
+#define STARTUP_NAME_TIMEOUT_USEC 5000000u
+
+static uint64_t monotonic_usec(void);
+
+/* The asynchronous request, driven here until the answer or the deadline:
+ * sd_bus_request_name would first wait for the authentication and Hello
+ * without the call's timeout, and its timeout would only cover the call. */
+static int request_name_bounded(ww_dbus *b, int *unanswered, ww_error *err)
 {
-    int r;
-    if (wait) {
-        r = sd_bus_request_name(b->bus, WW_DBUS_NAME, 0);
-        if (r >= 0) b->owned = 1;
-    } else {
-        r = sd_bus_request_name_async(b->bus, &b->name_slot, WW_DBUS_NAME, 0, on_name_reply, b);
+    *unanswered = 1;
+    int r = sd_bus_request_name_async(b->bus, &b->name_slot, WW_DBUS_NAME, 0, on_name_reply, b);
+    if (r < 0)
+        return ww_fail(err, WW_EIO, "D-Bus: cannot ask the %s bus for %s: %s", b->which,
+                       WW_DBUS_NAME, strerror(-r));
+    uint64_t end = monotonic_usec() + STARTUP_NAME_TIMEOUT_USEC;
+    while (!b->owned && !b->name_error) {
+        r = sd_bus_process(b->bus, NULL);
+        if (r > 0) continue;
+        uint64_t now = monotonic_usec();
+        if (r == 0 && now >= end) r = -ETIMEDOUT;
+        if (r == 0) r = sd_bus_wait(b->bus, end - now);
+        if (r < 0) {
+            if (r == -ETIMEDOUT)
+                return ww_fail(err, WW_EIO,
+                               "D-Bus: no answer from the %s bus within %u s (asking for %s)",
+                               b->which, STARTUP_NAME_TIMEOUT_USEC / 1000000u, WW_DBUS_NAME);
+            return ww_fail(err, WW_EIO, "D-Bus: lost the %s bus while asking for %s: %s", b->which,
+                           WW_DBUS_NAME, strerror(-r));
+        }
     }
+    if (b->name_error) {
+        *unanswered = b->name_unanswered;
+        return ww_fail(err, WW_EIO, "D-Bus: %s", b->name_msg);
+    }
+    return WW_OK;
+}
+
+int ww_dbus_request_name(ww_dbus *b, int wait, int *unanswered, ww_error *err)
+{
+    int dummy;
+    if (!unanswered) unanswered = &dummy;
+    *unanswered = 0;
+    if (wait) return request_name_bounded(b, unanswered, err);
+    int r = sd_bus_request_name_async(b->bus, &b->name_slot, WW_DBUS_NAME, 0, on_name_reply, b);
     if (r < 0)
         return ww_fail(err, WW_EIO, "D-Bus: cannot own %s on the %s bus: %s", WW_DBUS_NAME,
                        b->which, strerror(-r));

@@ -43,12 +43,15 @@ typedef struct ww_dbus ww_dbus;
 int ww_dbus_open(ww_bus_kind kind, const ww_dbus_ops *ops, ww_dbus **out, ww_error *err);
 void ww_dbus_close(ww_dbus *b);
 
-/* Asks for the name org.wakewordd. wait = 1 waits for the bus's answer (at
- * start-up, where a refusal is fatal); wait = 0 returns at once: the answer
+/* Asks for the name org.wakewordd. wait = 1 waits a few seconds at most for
+ * the bus's answer (at start-up, where a refusal is fatal): on failure,
+ * *unanswered (may be NULL) tells a bus that did not answer in time or went
+ * away (recoverable: close and retry later) from one that refused the name
+ * (policy, owned by another connection). wait = 0 returns at once: the answer
  * arrives through ww_dbus_process, which fails if the name was refused, and
  * ww_dbus_owned() turns 1 once it is granted (used when reconnecting, so the
  * processing loop never waits for the bus). */
-int ww_dbus_request_name(ww_dbus *b, int wait, ww_error *err);
+int ww_dbus_request_name(ww_dbus *b, int wait, int *unanswered, ww_error *err);
 int ww_dbus_owned(const ww_dbus *b);
 
 /* For a poll loop: the fd, the poll events it wants, and the absolute

@@ -15,7 +15,11 @@
 #      before the daemon reconnects: the connection is accepted by the kernel,
 #      but its authentication and Hello are never answered. SIGTERM: the
 #      daemon exits 0 within 5 s all the same (sd_bus_flush at close waited
-#      for the answers until sd-bus's authentication timeout, 90 s).
+#      for the answers until sd-bus's authentication timeout, 90 s);
+#   6. a daemon started while that bus is still frozen: it does not wait more
+#      than a few seconds for the name (it waited for sd-bus's timeouts, then
+#      gave up), starts, detects, and once the bus is thawed owns the name.
+# And at start-up, a name another connection holds stays fatal (part 4).
 # The audio comes through real ALSA (file-backed PCM fed by a pipe, tone
 # bursts looped). As root the whole test runs in a private mount namespace
 # with an empty /run, so "no journald" is true and the journald started here
@@ -141,6 +145,13 @@ time.sleep(600)' "$BUS2" >"$T/squatter.log" 2>&1 &
 SQUATTER=$!
 PIDS+=($SQUATTER)
 wait_for 10 has "request_name: 1" "$T/squatter.log" || nok "squatter: $(cat "$T/squatter.log")"
+# a daemon starting there now: refused, not merely unanswered, so it gives up
+out=$(DBUS_SYSTEM_BUS_ADDRESS="$BUS2" timeout 30 "$WAKEWORDD" run --bus system --no-journal \
+    --device nosuchpcm_wakewordd_test --model "$ROOT/tests/fixtures/daemon/tone_model.onnx" 2>&1 </dev/null)
+rc=$?
+[ $rc -eq 1 ] && grep -q "cannot start: D-Bus: cannot own org.wakewordd on the system bus" <<<"$out" &&
+    ok "start-up with org.wakewordd held by another connection: exit 1, saying so" ||
+    nok "start-up with the name taken: status $rc: ${out:0:300}"
 mv -f "$T/bus2" "$T/bus"
 dbus-monitor --address "$BUS_ADDR" "type='signal',interface='org.wakewordd.Detector1'" >"$T/monitor2.log" 2>&1 &
 PIDS+=($!)
@@ -186,9 +197,40 @@ queued() { [ "$(bus3_sockets | wc -l)" -ge 2 ]; }
 wait_for 30 queued && ok "the daemon connects to the frozen bus (its connection is never accepted)" ||
     nok "no connection to the frozen bus: $(bus3_sockets)"
 daemon_stop 5
+
+# --- 6. start-up with the bus frozen ---------------------------------------------------
+# the feeder of part 1 waits for the new daemon to open the pipe; the outputs
+# are appended to, so the counts go on from parts 1 to 5
+n=$(detections)
+c=$(count "D-Bus: connected to the system bus again" "$T/err.log")
+t0=${EPOCHREALTIME//[.,]/}
+DBUS_SYSTEM_BUS_ADDRESS="$BUS_ADDR" ALSA_CONFIG_PATH="$T/asound.conf" \
+    "$WAKEWORDD" run --config "$T/wakewordd.conf" --stdout >>"$T/out.jsonl" 2>>"$T/err.log" &
+DPID=$!
+# the bound is 5 s, closing the unanswered connection up to 1 s more
+if wait_for 15 at_least 2 "started: device" "$T/err.log"; then
+    ms=$(((${EPOCHREALTIME//[.,]/} - t0) / 1000))
+    [ $ms -lt 10000 ] && ok "frozen bus at start-up: started after $ms ms (bound 5 s)" ||
+        nok "frozen bus at start-up: started only after $ms ms"
+else
+    nok "frozen bus at start-up: not started within 15 s: $(tail -3 "$T/err.log")"
+fi
+has "no answer from the system bus within 5 s (asking for org.wakewordd); detection goes on" "$T/err.log" &&
+    ok "the unanswered bus is logged" || nok "no 'no answer' message: $(grep -i d-bus "$T/err.log" | tail -2)"
+wait_for 60 more_detections "$n" && ok "frozen bus at start-up: the daemon detects ($n -> $(detections))" ||
+    nok "no detections with the bus frozen at start-up: $(tail -3 "$T/err.log")"
 [[ $(ps -o stat= -p "$BUS_PID") == T* ]] && ok "the bus was frozen all along" ||
     nok "bus state: $(ps -o stat= -p "$BUS_PID")"
 kill -CONT "$BUS_PID"
+if wait_for 30 owned; then
+    ok "bus thawed: org.wakewordd owned, properties answer"
+else
+    nok "no name after the thaw: $(prop State); $(grep -i d-bus "$T/err.log" | tail -2)"
+fi
+[ "$(count "D-Bus: connected to the system bus again" "$T/err.log")" -eq $((c + 1)) ] &&
+    ok "the connection after the thaw is logged" ||
+    nok "reconnect messages: $(count "connected to the system bus again" "$T/err.log") (before: $c)"
+kill -0 "$DPID" 2>/dev/null && daemon_stop 5 || nok "daemon died"
 if [ $fails -ne 0 ]; then
     echo "# daemon stderr:"
     grep -v "wake word 'tone' detected" "$T/err.log" | sed 's/^/#   /' | head -30
