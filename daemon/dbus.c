@@ -164,7 +164,36 @@ static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
  * stay well inside systemd's TimeoutStartSec (90 s by default). */
 #define STARTUP_NAME_TIMEOUT_USEC 5000000u
 
-static uint64_t monotonic_usec(void);
+static uint64_t monotonic_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Runs the connection (process, then wait) until done() says so: 0 then,
+ * -ETIMEDOUT once timeout_usec has passed, or the connection's error. The
+ * deadline is checked on every turn, so a peer that keeps sending cannot hold
+ * the caller past it. */
+static int pump_until(sd_bus *bus, uint64_t timeout_usec, int (*done)(sd_bus *, void *), void *arg)
+{
+    uint64_t end = monotonic_usec() + timeout_usec;
+    for (;;) {
+        if (done(bus, arg)) return 0;
+        uint64_t now = monotonic_usec();
+        if (now >= end) return -ETIMEDOUT;
+        int r = sd_bus_process(bus, NULL);
+        if (r == 0) r = sd_bus_wait(bus, end - now);
+        if (r < 0) return r;
+    }
+}
+
+static int name_answered(sd_bus *bus, void *arg)
+{
+    (void)bus;
+    const ww_dbus *b = arg;
+    return b->owned || b->name_error;
+}
 
 /* The asynchronous request, driven here until the answer or the deadline:
  * sd_bus_request_name would first wait for the authentication and Hello
@@ -176,22 +205,13 @@ static int request_name_bounded(ww_dbus *b, int *unanswered, ww_error *err)
     if (r < 0)
         return ww_fail(err, WW_EIO, "D-Bus: cannot ask the %s bus for %s: %s", b->which,
                        WW_DBUS_NAME, strerror(-r));
-    uint64_t end = monotonic_usec() + STARTUP_NAME_TIMEOUT_USEC;
-    while (!b->owned && !b->name_error) {
-        r = sd_bus_process(b->bus, NULL);
-        if (r > 0) continue;
-        uint64_t now = monotonic_usec();
-        if (r == 0 && now >= end) r = -ETIMEDOUT;
-        if (r == 0) r = sd_bus_wait(b->bus, end - now);
-        if (r < 0) {
-            if (r == -ETIMEDOUT)
-                return ww_fail(err, WW_EIO,
-                               "D-Bus: no answer from the %s bus within %u s (asking for %s)",
-                               b->which, STARTUP_NAME_TIMEOUT_USEC / 1000000u, WW_DBUS_NAME);
-            return ww_fail(err, WW_EIO, "D-Bus: lost the %s bus while asking for %s: %s", b->which,
-                           WW_DBUS_NAME, strerror(-r));
-        }
-    }
+    r = pump_until(b->bus, STARTUP_NAME_TIMEOUT_USEC, name_answered, b);
+    if (r == -ETIMEDOUT)
+        return ww_fail(err, WW_EIO, "D-Bus: no answer from the %s bus within %u s (asking for %s)",
+                       b->which, STARTUP_NAME_TIMEOUT_USEC / 1000000u, WW_DBUS_NAME);
+    if (r < 0)
+        return ww_fail(err, WW_EIO, "D-Bus: lost the %s bus while asking for %s: %s", b->which,
+                       WW_DBUS_NAME, strerror(-r));
     if (b->name_error) {
         *unanswered = b->name_unanswered;
         return ww_fail(err, WW_EIO, "D-Bus: %s", b->name_msg);
@@ -224,23 +244,11 @@ int ww_dbus_owned(const ww_dbus *b)
  * within systemd's TimeoutStopSec (and a reconnection not stall detection). */
 #define CLOSE_FLUSH_USEC 1000000u
 
-static uint64_t monotonic_usec(void)
+static int nothing_queued(sd_bus *bus, void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void flush_bounded(sd_bus *bus)
-{
-    uint64_t end = monotonic_usec() + CLOSE_FLUSH_USEC;
-    for (;;) {
-        uint64_t queued, now = monotonic_usec();
-        if (sd_bus_get_n_queued_write(bus, &queued) < 0 || !queued || now >= end) return;
-        int r = sd_bus_process(bus, NULL);
-        if (r == 0) r = sd_bus_wait(bus, end - now);
-        if (r < 0) return;
-    }
+    (void)arg;
+    uint64_t queued;
+    return sd_bus_get_n_queued_write(bus, &queued) < 0 || !queued;
 }
 
 void ww_dbus_close(ww_dbus *b)
@@ -250,7 +258,7 @@ void ww_dbus_close(ww_dbus *b)
      * flushing must not reach the daemon, which is done with this connection */
     sd_bus_slot_unref(b->name_slot);
     sd_bus_slot_unref(b->slot);
-    flush_bounded(b->bus);
+    pump_until(b->bus, CLOSE_FLUSH_USEC, nothing_queued, NULL);
     sd_bus_close_unref(b->bus);
     free(b);
 }
