@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
     const int32_t *bias = ww_s8_bias(h);
     const float *mult = ww_s8_mult(h);
     uint8_t *yb = (uint8_t *)y;
-    if ((mr == 4 || mr == 2) && noc == 16 * mr) {
+    if ((mr == 4 || mr == 2 || mr == 1) && noc == 16 * mr) {
         __m512i b[4];
         __m512 m[4];
         for (int i = 0; i < mr; i++) {
@@ -88,14 +88,18 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc0;
             __m512i q0 = requant16(&k, acc[0 * nr + j], b[0], m[0], 0xffff, yi, res);
-            __m512i q1 = requant16(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
             if (mr == 4) {
+                __m512i q1 = requant16(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
                 __m512i q2 = requant16(&k, acc[2 * nr + j], b[2], m[2], 0xffff, yi + 32, res);
                 __m512i q3 = requant16(&k, acc[3 * nr + j], b[3], m[3], 0xffff, yi + 48, res);
                 _mm512_storeu_si512(yb + yi, pack4_8(&k, q0, q1, q2, q3));
-            } else {
+            } else if (mr == 2) {
+                __m512i q1 = requant16(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
                 _mm256_storeu_si256((__m256i *)(yb + yi),
                                     _mm512_castsi512_si256(pack4_8(&k, q0, q1, q0, q1)));
+            } else {
+                _mm_storeu_si128((__m128i *)(yb + yi),
+                                 _mm512_castsi512_si128(pack4_8(&k, q0, q0, q0, q0)));
             }
         }
         return;

@@ -2,7 +2,8 @@
  * int32 lanes) x 6 pixels, 24 accumulators; per quad of k: 4 weight loads, 6
  * broadcasts of 4 activation bytes, 24 vpdpbusd (u8 activations x s8 weights,
  * exact: no intermediate saturation). 64x4 and 32x8 tiles for pixel counts 6
- * divides badly (the pack step chooses). Epilogue: requant.h in zmm. */
+ * divides badly, 16x16 for groups of 16 channels (the pack step chooses). Epilogue: requant.h in
+ * zmm. */
 #include "nn/kernels/conv2d_s8_avx512_internal.h"
 
 static inline __m512i bcast4(const uint8_t *p)
@@ -141,6 +142,56 @@ static void conv2d_s8_32x8_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
     finish(h, acc, 8, 2, oc0, noc, p0, npx, res, y);
 }
 
+/* 16 channels x 16 pixels: groups of 16 output channels (the stem and first
+ * stage of a network of width-16 runs side by side) would leave half of a
+ * 32-channel tile's lanes on zero weights. One weight vector per quad, 16
+ * broadcasts: load-bound at 17 loads per 16 dot products. */
+static void conv2d_s8_16x16_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void *const *px,
+                                            const void *wblock, int oc0, int noc, long p0, int npx,
+                                            const void *res, void *y)
+{
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
+            a06 = a00, a07 = a00, a08 = a00, a09 = a00, a010 = a00, a011 = a00, a012 = a00,
+            a013 = a00, a014 = a00, a015 = a00;
+    const ptrdiff_t *segs = ww_s8_segs(h);
+    const int8_t *wp = wblock;
+    const int kq = h->kq;
+    for (int seg = 0; seg < h->nseg; seg++) {
+        XPTR(0);
+        XPTR(1);
+        XPTR(2);
+        XPTR(3);
+        XPTR(4);
+        XPTR(5);
+        XPTR(6);
+        XPTR(7);
+        XPTR(8);
+        XPTR(9);
+        XPTR(10);
+        XPTR(11);
+        XPTR(12);
+        XPTR(13);
+        XPTR(14);
+        XPTR(15);
+        for (int q = 0; q < kq; q++, wp += 64) {
+            __m512i w0 = _mm512_loadu_si512(wp);
+            _mm_prefetch((const char *)wp + PF, _MM_HINT_T0);
+            __m512i b;
+#define ROW(j)                                                                                     \
+    BCAST(j);                                                                                      \
+    DOT(0, j);
+            /* clang-format off */
+            ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+            ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13) ROW(14) ROW(15)
+            /* clang-format on */
+#undef ROW
+        }
+    }
+    __m512i acc[16] = {a00, a01, a02,  a03,  a04,  a05,  a06,  a07,
+                       a08, a09, a010, a011, a012, a013, a014, a015};
+    finish(h, acc, 16, 1, oc0, noc, p0, npx, res, y);
+}
+
 /* vpdpbusd zmm: 2 per cycle on Zen 4/5 and recent Intel cores; 2 loads per cycle. */
 const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni = {
     .enc = WW_S8ENC_U8,
@@ -148,7 +199,8 @@ const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni = {
     .dots_per_cycle = 2,
     .loads_per_cycle = 2,
     .lanes = 16,
-    .ntiles = 3,
+    .ntiles = 4,
     .tiles = {{64, 6, conv2d_s8_64x6_fp32_avx512vnni},
               {64, 4, conv2d_s8_64x4_fp32_avx512vnni},
-              {32, 8, conv2d_s8_32x8_fp32_avx512vnni}}};
+              {32, 8, conv2d_s8_32x8_fp32_avx512vnni},
+              {16, 16, conv2d_s8_16x16_fp32_avx512vnni}}};
