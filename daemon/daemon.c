@@ -90,8 +90,8 @@ static void send_status(daemon_state *s)
         size_t l = strlen(kws);
         snprintf(kws + l, sizeof kws - l, "%s%s", i ? "," : "", ww_detector_keyword(s->det, i));
     }
-    sd_notifyf(0, "STATUS=%s on '%s' for %s; %" PRIu64 " detection%s", s->state, s->cfg.device, kws,
-               s->detections, s->detections == 1 ? "" : "s");
+    ww_events_notify("STATUS=%s on '%s' for %s; %" PRIu64 " detection%s", s->state, s->cfg.device,
+                     kws, s->detections, s->detections == 1 ? "" : "s");
 }
 
 static void update_state(daemon_state *s)
@@ -324,8 +324,8 @@ static void check_capture_events(daemon_state *s)
 
 static void reload(daemon_state *s)
 {
-    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading",
-               now_usec(CLOCK_MONOTONIC));
+    ww_events_notify("RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading",
+                     now_usec(CLOCK_MONOTONIC));
     ww_error err = {{0}};
     ww_config nc;
     ww_detector *nd = NULL;
@@ -339,7 +339,7 @@ static void reload(daemon_state *s)
         ww_log(LOG_ERR, WW_MSGID_RELOAD_FAILED,
                "reload failed, keeping the running configuration: %s", err.msg);
         malloc_trim(0); /* what the failed load allocated and freed */
-        sd_notify(0, "READY=1");
+        ww_events_notify("READY=1");
         send_status(s);
         return;
     }
@@ -371,7 +371,7 @@ static void reload(daemon_state *s)
     ww_log(LOG_NOTICE, WW_MSGID_RELOADED, "configuration reloaded: %d model%s, device '%s'",
            s->cfg.n_models, s->cfg.n_models == 1 ? "" : "s", s->cfg.device);
     ww_dbus_changed(s->bus, "Models", "Device", NULL);
-    sd_notify(0, "READY=1");
+    ww_events_notify("READY=1");
     send_status(s);
 }
 
@@ -504,7 +504,7 @@ int ww_daemon_run(const ww_config_source *src)
         update_state(&s);
         if (!s.ready && s.processed > 0) {
             s.ready = 1;
-            sd_notify(0, "READY=1");
+            ww_events_notify("READY=1");
             send_status(&s);
         }
         bus_check(&s);
@@ -515,14 +515,14 @@ int ww_daemon_run(const ww_config_source *src)
              * thread is busy retrying a lost device; a stall gets no ping */
             uint64_t hb = ww_capture_heartbeat(s.cap);
             int retrying = ww_capture_get_state(s.cap) == WW_CAPTURE_LOST && hb != wd_heartbeat;
-            if (s.processed != wd_processed || retrying) sd_notify(0, "WATCHDOG=1");
+            if (s.processed != wd_processed || retrying) ww_events_notify("WATCHDOG=1");
             wd_processed = s.processed;
             wd_heartbeat = hb;
             wd_next = now + wd_usec / 2;
         }
     }
     s.stopping = 1;
-    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    ww_events_notify("STOPPING=1\nSTATUS=stopping");
     s.state = "stopping";
     ww_dbus_changed(s.bus, "State", NULL);
     stop_capture(&s);

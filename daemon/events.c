@@ -13,6 +13,7 @@
 
 /* the writer thread's file and line would tell a reader of the journal nothing */
 #define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
 #include "daemon/outq.h"
@@ -164,10 +165,31 @@ static size_t stdout_notice(void *user, uint64_t n, char *buf, size_t size)
     return 0;
 }
 
+/* A notification is its text with the terminating NUL (sd_notify takes a C
+ * string). libsystemd's sd_notify sends on a blocking socket: it waits as long
+ * as the service manager's queue is full (net.unix.max_dgram_qlen datagrams),
+ * so it gets a writer of its own too. */
+static void notify_write(void *user, const char *rec, size_t len)
+{
+    (void)user;
+    if (len && rec[len - 1] == '\0') sd_notify(0, rec);
+}
+
+static size_t notify_notice(void *user, uint64_t n, char *buf, size_t size)
+{
+    (void)user, (void)buf, (void)size;
+    ww_log(LOG_WARNING, WW_MSGID_DROPPED,
+           "%" PRIu64 " notification%s to the service manager dropped: $NOTIFY_SOCKET was not read "
+           "fast enough",
+           n, n == 1 ? "" : "s");
+    return 0;
+}
+
 static output out_journal = {"ww-journal", journal_write, journal_notice, -1, NULL};
 static output out_stderr = {"ww-stderr", fd_write, stderr_notice, STDERR_FILENO, NULL};
 static output out_stdout = {"ww-stdout", fd_write, stdout_notice, STDOUT_FILENO, NULL};
-static output *const outputs[] = {&out_journal, &out_stderr, &out_stdout};
+static output out_notify = {"ww-notify", notify_write, notify_notice, -1, NULL};
+static output *const outputs[] = {&out_journal, &out_stderr, &out_stdout, &out_notify};
 #define N_OUTPUTS (sizeof outputs / sizeof outputs[0])
 static uint64_t dropped_by_stopped; /* by the queues ww_events_stop took down */
 
@@ -270,6 +292,18 @@ void ww_log(int priority, const char *msgid, const char *fmt, ...)
         text_add(&t, "wakewordd: %s\n", msg);
         emit(&out_stderr, &t);
     }
+}
+
+void ww_events_notify(const char *fmt, ...)
+{
+    char rec[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(rec, sizeof rec, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n + 1 >= sizeof rec || !getenv("NOTIFY_SOCKET")) return;
+    text t = {rec, sizeof rec, (size_t)n + 1}; /* the NUL goes too */
+    emit(&out_notify, &t);
 }
 
 void ww_events_detection(const ww_detection *d, uint64_t realtime_usec)

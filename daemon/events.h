@@ -4,9 +4,9 @@
  * without systemd. D-Bus signals are in daemon/dbus.h.
  *
  * Between ww_events_start() and ww_events_stop() none of this blocks: each of
- * the three outputs has its own writer thread fed through a bounded queue
- * (daemon/outq.h), so a hung journald or a pipe nobody reads costs messages
- * (counted, and said in their place once that output catches up), never a
+ * the outputs, and the notifications to the service manager, has its own
+ * writer thread fed through a bounded queue (daemon/outq.h), so a hung journald or a pipe nobody
+ * reads costs messages (counted, and said in their place once that output catches up), never a
  * stalled processing loop; and one stuck output does not hold up the others.
  * Outside that span the writes happen at once, on the caller's thread. Call
  * all of it from one thread, the queues' only producer. */
@@ -33,7 +33,8 @@
  * (decided by ww_events_init from $JOURNAL_STREAM unless forced). */
 void ww_events_init(int journal);
 
-/* Starts the writer threads of the journal, stderr and stdout. */
+/* Starts the writer threads of the journal, stderr, stdout and the
+ * service manager's notifications. */
 int ww_events_start(ww_error *err);
 
 /* Lets each writer write what is queued, waiting up to timeout_ms in all;
@@ -45,13 +46,20 @@ void ww_events_stop(int timeout_ms);
  * would otherwise wait for the next message). */
 void ww_events_tick(void);
 
-/* Records dropped so far by the three outputs (the D-Bus DroppedMessages). */
+/* Records dropped so far by the outputs (the D-Bus DroppedMessages). */
 uint64_t ww_events_dropped(void);
 
 /* A log line at syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO),
  * with a MESSAGE_ID when msgid is not NULL. */
 void ww_log(int priority, const char *msgid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A message to the service manager, sd_notify(3)'s READY=1, STATUS=...,
+ * WATCHDOG=1 (nothing without $NOTIFY_SOCKET). Queued to a writer of its own
+ * like the outputs above: a service manager that does not read its socket
+ * (hung, or a supervisor that only waits for READY=1) costs notifications,
+ * counted in DroppedMessages and said in the log, never a stalled loop. */
+void ww_events_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A detection: journal entry with WAKEWORD=, WAKEWORD_SCORE=, WAKEWORD_MODEL=,
  * WAKEWORD_TIME_S= (audio time) and WAKEWORD_TIMESTAMP_USEC= (wall clock). */
