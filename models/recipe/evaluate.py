@@ -274,6 +274,19 @@ def choose(rows, max_fa):
     return max(usable, key=lambda r: r["threshold"])
 
 
+def lowest_frr(rows, max_fa):
+    """The curve's best point within max_fa FA/h: its FRR and the thresholds that
+    reach it (what the rule in choose() trades away for its margin); None if no
+    threshold stays within max_fa."""
+    ok = [r for r in rows if r["fa_per_hour"] <= max_fa]
+    if not ok:
+        return None
+    best = min(r["frr"] for r in ok)
+    ths = [r["threshold"] for r in ok if r["frr"] == best]
+    return {"frr": best, "threshold_lo": min(ths), "threshold_hi": max(ths),
+            "fa_per_hour": max(r["fa_per_hour"] for r in ok if r["frr"] == best)}
+
+
 def at(rows, thr):
     return min(rows, key=lambda r: abs(r["threshold"] - thr))
 
@@ -447,7 +460,9 @@ def main():
             "chosen_fa_times_s": ch["fa_times_s"],
             "chosen_false_accepts": [{"time_s": t, "what": segment_at(segments, t)} for t in ch["fa_times_s"]],
             "chosen_misses_by": misses_by(info, pos_max, chosen_thr),
+            # the rule's pick on this model's own curve (for float: where its rule would sit)
             "best_at_max_fa": {k_: v for k_, v in choose(rows, a.max_fa_per_hour).items() if k_ != "fa_times_s"},
+            "lowest_frr_at_max_fa": lowest_frr(rows, a.max_fa_per_hour),
             "top_negative_scores": [{"time_s": float(neg_times[j]), "score": float(neg_avg[j]),
                                      "what": segment_at(segments, float(neg_times[j]))}
                                     for j in top_events(neg_avg, neg_times, 10, a.refractory_s)],
