@@ -434,12 +434,14 @@ int ww_daemon_run(const ww_config_source *src)
                            .resume = op_resume};
         s.bus_ops = ops;
         ww_error berr = {{0}};
-        int unanswered = 0;
+        int unanswered = 1; /* no bus yet counts as a bus that did not answer */
         if (ww_dbus_open(s.cfg.bus, &s.bus_ops, &s.bus, &berr) ||
-            (ww_dbus_request_name(s.bus, 1, &unanswered, &berr) && unanswered))
-            bus_lost(&s, berr.msg); /* no bus yet, or a frozen one: detect without it, retry */
-        else if (!ww_dbus_owned(s.bus))
-            rc = ww_fail(&err, WW_EIO, "%s", berr.msg); /* refused (policy, taken): fatal */
+            ww_dbus_request_name(s.bus, 1, &unanswered, &berr)) {
+            if (unanswered)
+                bus_lost(&s, berr.msg); /* no bus, or a frozen one: detect without it, retry */
+            else
+                rc = ww_fail(&err, WW_EIO, "%s", berr.msg); /* refused (policy, taken): fatal */
+        }
     }
     if (!rc) rc = start_capture(&s, &err);
     if (rc) {
