@@ -1,18 +1,23 @@
 #!/usr/bin/python3
-"""Stage: streaming evaluation on the test split, run as the daemon's detector
-runs, and the DET curve.
+"""Stage: streaming evaluation on the development or the test split, run as the
+daemon's detector runs, and the DET curve.
 
-Test audio (seeded, test voices only), written once to WORK:
+Both splits hold only the voices training never saw, drawn twice by gen_data.py
+(sets *_dev and *_test): the threshold (and any choice between runs) is made on
+dev (--threshold-out), and the test split is scored at that threshold
+(--threshold), so its figures are not bent by the choice.
+
+Audio of the split (seeded, held-out voices only), written once to WORK:
   positives: each test rendering of the phrase placed in 2.0 s of audio (its end
     0.9-1.6 s in), with a background (sox noise / babble) at 0-25 dB SNR three
     times out of four, at a random level; each clip is its own stream
     (WORK/pos/NNNN.wav).
-  negatives: one long stream (about 3.25 h) of other speech (man pages read by the
-    test voices), confusable phrases, noise and silence, with backgrounds
+  negatives: one long stream (dev about 6.4 h, test about 13 h) of other speech
+    (man pages read by the held-out voices), confusable phrases, noise and silence, with backgrounds
     (WORK/test_neg.wav), and where each piece sits in it
     (WORK/test_neg_segments.json), so that every false accept and every high
     score on the negatives is reported with what caused it.
-The test audio is rebuilt whenever the test sets in DATA change.
+The audio is rebuilt whenever the split's sets in DATA (or the seed) change.
 
 Two ways to score it:
   --model NAME=FILE.onnx (repeatable; the shipped path): `wakewordd detect
@@ -23,7 +28,8 @@ Two ways to score it:
     on the export, and the quick way while training).
 Detector rule (daemon/detector.c): log-mel frames stream in; when the frame
 count n satisfies n >= 101 and (n - 101) % 8 == 0 the model scores frames
-[n-101, n); softmax; P(keyword); the mean of the last k = 3 scores -- fewer at
+[n-101, n); softmax; P(keyword); the mean of the last k scores (k: the model's
+smoothing_frames; with --choose-smoothing, chosen on the split) -- fewer at
 the start of a stream, the mean of those available so far; a detection when the
 mean >= threshold and the refractory time (1.5 s of audio) since the last
 detection has passed. A positive clip counts as detected if it fires anywhere.
@@ -56,11 +62,11 @@ def write_wav(path, x):
         w.writeframes(x.tobytes())
 
 
-def build_test_audio(data, rng):
-    pos, ptags = mix.load_set(data, "pos_test")
-    conf, ctags = mix.load_filtered(data, "conf_test")
-    speech, stags = mix.load_set(data, "speech_test")
-    noises, _ = mix.load_set(data, "noise_test")
+def build_test_audio(data, split, rng):
+    pos, ptags = mix.load_set(data, "pos_" + split)
+    conf, ctags = mix.load_filtered(data, "conf_" + split)
+    speech, stags = mix.load_set(data, "speech_" + split)
+    noises, _ = mix.load_set(data, "noise_" + split)
     speech = [mix.trim(u) for u in speech]
     bgs = mix.Backgrounds(noises, speech)
     clips, info = [], []
@@ -251,9 +257,9 @@ THRESHOLDS = sorted(set(np.round(np.concatenate([
     np.arange(0.9991, 0.99991, 0.0001), np.arange(0.99991, 0.999991, 0.00001)]), 8)))
 
 
-def sweep(pos_max, neg_avg, neg_times, hours, refractory):
+def sweep(pos_max, neg_avg, neg_times, hours, refractory, thresholds):
     rows = []
-    for t in THRESHOLDS:
+    for t in thresholds:
         fires = detections(neg_avg, neg_times, t, refractory)
         miss = int((pos_max < t).sum())
         rows.append({"threshold": float(t), "frr": miss / len(pos_max), "misses": miss,
@@ -304,6 +310,27 @@ def misses_by(info, pos_max, thr):
     return {k: {"clips": v[0], "misses": v[1], "frr": v[1] / v[0]} for k, v in sorted(by.items())}
 
 
+def model_smoothing(path):
+    import onnx
+    m = onnx.load(path, load_external_data=False)
+    return int(next((p.value for p in m.metadata_props if p.key == "smoothing_frames"), "3"))
+
+
+def with_smoothing(path, k, out):
+    """A copy of the model at out whose metadata says smoothing_frames k."""
+    import onnx
+    m = onnx.load(path)
+    props = [p for p in m.metadata_props if p.key == "smoothing_frames"]
+    if props:
+        props[0].value = str(k)
+    else:
+        p = m.metadata_props.add()
+        p.key, p.value = "smoothing_frames", str(k)
+    onnx.save(m, out + ".tmp")
+    os.replace(out + ".tmp", out)
+    return out
+
+
 def c_scores(wakewordd, model, files, tsv):
     """Every smoothed score of the daemon's detector over files: {file: (times, scores)}."""
     r = subprocess.run([wakewordd, "detect", "--model", model, "--threshold", "1", "--scores", tsv, *files],
@@ -325,7 +352,9 @@ def c_scores(wakewordd, model, files, tsv):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True, help="cache dir for the test audio and scores")
+    ap.add_argument("--split", choices=("dev", "test"), default="test",
+                    help="dev: where the threshold and runs are chosen; test: scored at that threshold")
+    ap.add_argument("--work", required=True, help="cache dir for the split's audio and scores")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=FILE.onnx",
                     help="score through `wakewordd detect` (repeatable)")
     ap.add_argument("--ckpt", default=None, help="score a PyTorch checkpoint (simulated detector)")
@@ -336,13 +365,29 @@ def main():
     ap.add_argument("--choose-on", default=None, help="NAME of the model whose sweep picks the threshold "
                                                       "(default: the last)")
     ap.add_argument("--threshold-out", default=None, help="writes {\"threshold\": chosen} here")
-    ap.add_argument("--smoothing-frames", type=int, default=3)
+    ap.add_argument("--threshold", default=None, help="score at this threshold instead of choosing one: a "
+                                                      "number, or the JSON file --threshold-out wrote")
+    ap.add_argument("--smoothing-frames", type=int, default=3, help="for --ckpt (a model's own is in its metadata)")
+    ap.add_argument("--choose-smoothing", default=None, metavar="K,K,...",
+                    help="choose the detector's smoothing_frames among these with the threshold (written to "
+                         "--threshold-out); --model only")
     ap.add_argument("--refractory-s", type=float, default=1.5)
     ap.add_argument("--max-fa-per-hour", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=777)
+    ap.add_argument("--seed", type=int, default=None, help="mixing seed (default: dev 777, test 778)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
+    if a.seed is None:
+        a.seed = 777 if a.split == "dev" else 778
+    given_thr = None
+    if a.threshold is not None:
+        try:
+            given_thr = float(a.threshold)
+        except ValueError:
+            try:
+                given_thr = float(json.load(open(a.threshold))["threshold"])
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                sys.exit("evaluate.py: --threshold %s: neither a number nor a threshold JSON (%s)" % (a.threshold, e))
     os.makedirs(a.work, exist_ok=True)
     if a.json_dir:
         os.makedirs(a.json_dir, exist_ok=True)
@@ -355,7 +400,8 @@ def main():
     stamp_path = os.path.join(a.work, "test_audio.json")
     seg_path = os.path.join(a.work, "test_neg_segments.json")
     stamp = {"seed": a.seed, "sets": {}}
-    for name in ("pos_test", "conf_test", "speech_test", "noise_test"):
+    for name in ("pos_", "conf_", "speech_", "noise_"):
+        name += a.split
         st = os.stat(os.path.join(a.data, name + ".npz"))
         stamp["sets"][name] = [st.st_size, st.st_mtime_ns]
     try:
@@ -365,7 +411,7 @@ def main():
     rebuilt = False
     if not (fresh and all(os.path.exists(p) for p in (clips_path, neg_path, seg_path))):
         rebuilt = True
-        clips, info, neg, n_conf, segments = build_test_audio(a.data, rng)
+        clips, info, neg, n_conf, segments = build_test_audio(a.data, a.split, rng)
         json.dump(segments, open(seg_path + ".tmp", "w"))
         os.replace(seg_path + ".tmp", seg_path)
         np.savez(clips_path + ".tmp.npz", clips=np.stack(clips), info=np.array([json.dumps(i) for i in info]),
@@ -426,22 +472,59 @@ def main():
         results.append(("pytorch", np.array(pos_max), neg_avg, neg_times,
                         {"model": os.path.abspath(a.ckpt), "width": ck["width"],
                          "scored_by": "evaluate.py (PyTorch, simulated detector)"}))
+    ks = [int(v) for v in a.choose_smoothing.split(",")] if a.choose_smoothing else None
+    raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
     for spec in a.model:
         name, path = spec.split("=", 1)
-        sc, summary = c_scores(a.wakewordd, path, pos_files + [neg_path],
+        # with --choose-smoothing the detector scores every window unsmoothed (a copy of
+        # the model with smoothing_frames 1) and the smoothing is applied here, as
+        # daemon/detector.c applies it, for each k
+        scored = with_smoothing(path, 1, os.path.join(a.work, "k1_%s.onnx" % name)) if ks else path
+        sc, summary = c_scores(a.wakewordd, scored, pos_files + [neg_path],
                                os.path.join(a.work, "scores_%s.tsv" % name))
+        extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
+                 "wakewordd_summary": summary}
+        if ks:
+            raw[name] = ([sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg_path][0], sc[neg_path][1])
+            continue
+        extra["smoothing_frames"] = model_smoothing(path)
         pos_max = np.array([sc[f][1].max() if f in sc else 0.0 for f in pos_files])
         neg_times, neg_avg = sc[neg_path]
-        results.append((name, pos_max, neg_avg, neg_times,
-                        {"model": os.path.abspath(path),
-                         "scored_by": "wakewordd detect --scores (daemon/detector.c)",
-                         "wakewordd_summary": summary}))
-    if not results:
+        results.append((name, pos_max, neg_avg, neg_times, extra))
+    if not results and not raw:
         sys.exit("nothing to score: give --model NAME=FILE and/or --ckpt")
 
-    sweeps = {name: sweep(pm, na, nt, hours, a.refractory_s) for name, pm, na, nt, _ in results}
-    chooser = a.choose_on or results[-1][0]
-    chosen_thr = choose(sweeps[chooser], a.max_fa_per_hour)["threshold"]
+    ths = sorted(set(THRESHOLDS) | ({given_thr} if given_thr is not None else set()))
+    chooser = a.choose_on or (list(raw) or [r[0] for r in results])[-1]
+    smoothing_sweep = None
+    if ks:
+        # the smoothing is chosen with the threshold: for each k the rule's threshold on
+        # the chooser's curve; the k whose pick has the lowest FRR (ties: the higher
+        # threshold) is kept, and every model is smoothed with it
+        def smoothed(name, k_):
+            pos_raw, nt, nr = raw[name]
+            return np.array([smooth(p, k_).max() for p in pos_raw]), smooth(nr, k_), nt
+
+        smoothing_sweep = []
+        for k_ in ks:
+            pm, na, nt = smoothed(chooser, k_)
+            ch = choose(sweep(pm, na, nt, hours, a.refractory_s, ths), a.max_fa_per_hour)
+            smoothing_sweep.append({"smoothing_frames": k_, **{x: ch[x] for x in
+                                    ("threshold", "frr", "misses", "false_accepts", "fa_per_hour")}})
+            print("smoothing %d: the rule's threshold %g, FRR %.2f%%, %d false accepts" %
+                  (k_, ch["threshold"], ch["frr"] * 100, ch["false_accepts"]), flush=True)
+        k = min(smoothing_sweep, key=lambda r: (r["frr"], -r["threshold"]))["smoothing_frames"]
+        for name in raw:
+            pm, na, nt = smoothed(name, k)
+            results.append((name, pm, na, nt, {"model": os.path.abspath(dict(m.split("=", 1) for m in a.model)[name]),
+                                               "scored_by": "wakewordd detect --scores (daemon/detector.c), "
+                                                            "unsmoothed; smoothed by evaluate.py"}))
+    sweeps = {name: sweep(pm, na, nt, hours, a.refractory_s, ths) for name, pm, na, nt, _ in results}
+    if given_thr is not None:
+        chooser = "given: %s" % a.threshold
+        chosen_thr = given_thr
+    else:
+        chosen_thr = choose(sweeps[chooser], a.max_fa_per_hour)["threshold"]
     curves = []
     colours = ["#1f5fbf", "#c33", "#393"]
     for i, (name, pos_max, neg_avg, neg_times, extra) in enumerate(results):
@@ -449,10 +532,12 @@ def main():
         ch = at(rows, chosen_thr)
         res = {
             **extra,
-            "detector": {"hop_frames": 8, "window_frames": WIN, "smoothing_frames": k,
+            "detector": {"hop_frames": 8, "window_frames": WIN, "smoothing_frames": extra.pop("smoothing_frames", k),
                          "smoothing_start": "mean of the scores so far", "refractory_s": a.refractory_s},
             "positives": {"clips": len(pos_max), "clip_seconds": 2.0},
             "negatives": {"hours": hours, "confusable_phrases": n_conf, "scored_windows": int(len(neg_avg))},
+            "split": a.split,
+            "smoothing_chosen_on_this_split": smoothing_sweep,
             "threshold_chosen_on": chooser,
             "target": {"max_frr": 0.05, "max_fa_per_hour": a.max_fa_per_hour,
                        "met": bool(ch["frr"] <= 0.05 and ch["fa_per_hour"] <= a.max_fa_per_hour)},
@@ -479,12 +564,15 @@ def main():
         for fa in res["chosen_false_accepts"]:
             print("  false accept at %.2f s: %s" % (fa["time_s"], fa["what"]))
     if a.svg:
-        det_svg(a.svg, curves, f"{html.escape(a.keyword)}: DET on the test split ({len(clips)} positive clips, "
+        det_svg(a.svg, curves, f"{html.escape(a.keyword)}: DET on the {a.split} split ({len(clips)} positive clips, "
                                f"{hours:.2f} h of negatives; wakewordd's detector)")
     if a.threshold_out:
-        json.dump({"threshold": "%g" % chosen_thr}, open(a.threshold_out, "w"))
+        out = {"threshold": "%g" % chosen_thr}
+        if ks:
+            out["smoothing_frames"] = str(k)
+        json.dump(out, open(a.threshold_out, "w"))
     print("%-10s" % "threshold" + "".join("  %-22s" % n for n in sweeps))
-    for j, t in enumerate(THRESHOLDS):
+    for j, t in enumerate(ths):
         print("%-10.6g" % t + "".join("  FRR %5.1f%% FA/h %6.2f" % (sweeps[n][j]["frr"] * 100,
                                                                   sweeps[n][j]["fa_per_hour"]) for n in sweeps))
 

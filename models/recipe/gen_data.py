@@ -2,10 +2,13 @@
 """Stage 1: synthetic audio for one wake phrase, from espeak-ng and flite only.
 
 Writes DATA/<set>.npz (concatenated int16 audio + offsets + per-utterance tags)
-for: pos_{train,test} (the phrase), conf_{train,test} (confusable phrases),
-speech_{train,test} (other English speech), noise_{train,test} (sox white,
-pink, brown noise). Voices are split: one espeak-ng voice, a fifth of the
-espeak-ng variants and one flite voice are only ever used for the test split.
+for: pos_{train,dev,test} (the phrase), conf_{train,dev,test} (confusable
+phrases), speech_{train,dev,test} (other English speech), noise_{train,dev,test}
+(sox white, pink, brown noise). Voices are split: one espeak-ng voice, a fifth of
+the espeak-ng variants and one flite voice are held out of training. The held-out
+voices are drawn twice: the development split (dev: what runs, mixes and the
+threshold are chosen on) and, with generators of their own and other text, the
+test split (scored once the choice is made).
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
 pitch shift and reverb. Everything is drawn from seeded generators, one per group
 of sets, so adding a group leaves the others as they were. Later groups add
@@ -31,6 +34,7 @@ ESPEAK_VOICES = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-
 TEST_ESPEAK_VOICE = "en-gb-x-gbcwmd"
 FLITE_VOICES = ["kal16", "awb", "rms", "slt"]
 TEST_FLITE_VOICE = "rms"
+NOISE_COLORS = ("whitenoise", "pinknoise", "brownnoise")
 # Extra training renderings (sets *_extra_train) also use flite's 8 kHz diphone voice.
 EXTRA_FLITE_VOICES = ["kal16", "awb", "slt", "kal"]
 # flite's statistical (clustergen) voices ignore int_f0_target_mean; their pitch moves with f0_shift.
@@ -163,7 +167,7 @@ def phrase_texts(keyword):
 
 def split_of(voice, variant, test_variants):
     if voice in (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE) or variant in test_variants:
-        return "test"
+        return "heldout"
     return "train"
 
 
@@ -233,32 +237,38 @@ def package_version(pkg):
     return r.stdout.strip() if r.returncode == 0 else "not installed"
 
 
-def forget_stale_speech(out, test_speech_s):
-    """The speech sets are kept between runs like every set; they are rendered again
-    when what they were read from changed (another version of a text package, another
-    amount of test speech, or a cache from before the text came from named packages)."""
+def forget_stale_speech(out, dev_speech_s, test_speech_s):
+    """The speech sets are kept between runs like every set; a set is rendered again
+    when what it was read from changed (another version of its text package, another
+    amount of held-out speech, or a cache from before the text came from named
+    packages)."""
     want = {"base-files": package_version("base-files"),
             TRAIN_TEXT_PACKAGE: package_version(TRAIN_TEXT_PACKAGE),
-            TEST_TEXT_PACKAGE: package_version(TEST_TEXT_PACKAGE), "test_speech_s": test_speech_s}
+            TEST_TEXT_PACKAGE: package_version(TEST_TEXT_PACKAGE),
+            "dev_speech_s": dev_speech_s, "test_speech_s": test_speech_s}
+    depends = {"speech_dev": (TEST_TEXT_PACKAGE, "dev_speech_s"), "speech_test": (TEST_TEXT_PACKAGE, "test_speech_s")}
+    train_keys = ("base-files", TRAIN_TEXT_PACKAGE)
     path = os.path.join(out, "speech_sources.json")
     try:
         have = json.load(open(path))
     except (OSError, ValueError):
-        have = None
-    if have != want:
-        for name in glob.glob(os.path.join(out, "speech_*.npz")):
+        have = {}
+    for name in glob.glob(os.path.join(out, "speech_*.npz")):
+        keys = depends.get(os.path.basename(name)[:-4], train_keys)
+        if any(have.get(k) != want[k] for k in keys):
             os.remove(name)
-        with open(path, "w") as f:
-            json.dump(want, f, indent=1)
+    with open(path, "w") as f:
+        json.dump(want, f, indent=1)
 
 
-def man_page_texts(rng, n_pages):
-    """n_pages man pages of the test package (those longer than 500 characters), in a
-    random order."""
+def man_page_texts(rng, n_pages, skip=0):
+    """n_pages man pages of the held-out text package (those longer than 500
+    characters), in a random order, after the first `skip` pages of that order (what
+    an earlier call with the same generator could have read: 3 x its n_pages)."""
     pages = package_man_pages(TEST_TEXT_PACKAGE)
     rng.shuffle(pages)
     texts = []
-    for p in pages[: n_pages * 3]:
+    for p in pages[skip: skip + n_pages * 3]:
         t = render_man_page(p)
         if len(t) > 500:
             texts.append(t)
@@ -286,6 +296,35 @@ def wide_speech_job(rng, text, p_flite, train_grid):
     return (eng, vname, text, espeak_args_wide(rng), sox_effects_wide(rng), vname)
 
 
+def heldout_speech(rng, pages, seconds, grid, name, workers):
+    """Paragraphs of 70 words of the pages read by the held-out voices (one in ten by
+    the held-out flite voice) until `seconds` of speech; saved as set `name`."""
+    paras = []
+    for t in pages:
+        words = re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
+        for i in range(0, len(words) - 40, 70):
+            paras.append(" ".join(words[i:i + 70]))
+    rng.shuffle(paras)
+    out, tags, total, i = [], [], 0.0, 0
+    while total < seconds and i < len(paras):
+        jobs = []
+        for p in paras[i:i + 64]:
+            if rng.random() < 0.1:
+                jobs.append(("flite", TEST_FLITE_VOICE, p, flite_args(rng), sox_effects(rng), "flite-rms"))
+            else:
+                eng, vname, v, var = rng.choice(grid)
+                jobs.append((eng, vname, p, espeak_args(rng), sox_effects(rng), vname))
+        i += 64
+        res = run_jobs(jobs, workers)
+        out += res
+        tags += [j[5] for j in jobs]
+        total += sum(len(r) for r in res) / SR
+        print("%s: %.0f s" % (name, total), flush=True)
+    if total < seconds:
+        print("%s: the text ran out at %.0f of %.0f s" % (name, total, seconds), flush=True)
+    return out, tags
+
+
 def run_jobs(jobs, workers):
     with cf.ThreadPoolExecutor(workers) as ex:
         return list(ex.map(render, [j[:5] for j in jobs]))
@@ -310,13 +349,18 @@ def main():
                     help="seconds of training speech for the negative stream (set speech_stream_train: "
                          "features.py turns it into one long feature stream, train.py crops it afresh "
                          "every epoch; 0: none)")
-    ap.add_argument("--test-speech-s", type=float, default=20000,
-                    help="seconds of test speech (with the confusables, noise and pauses between, about "
-                         "6.5 h of negatives: at 0.5 false accepts per hour three false accepts are allowed, "
-                         "so the operating point does not rest on a single window)")
+    ap.add_argument("--dev-speech-s", type=float, default=20000,
+                    help="seconds of development speech (with the confusables, noise and pauses between, "
+                         "about 6.5 h of negatives)")
+    ap.add_argument("--test-speech-s", type=float, default=40000,
+                    help="seconds of test speech (about 13 h of negatives: at 0.5 false accepts per hour six "
+                         "false accepts are allowed, so the operating point does not rest on one passage)")
+    ap.add_argument("--test-renders", type=int, default=2,
+                    help="test renderings of the phrase and of a confusable per held-out voice+variant "
+                         "(40 per render for the held-out flite voice)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    forget_stale_speech(a.out, a.test_speech_s)
+    forget_stale_speech(a.out, a.dev_speech_s, a.test_speech_s)
     rng = random.Random(a.seed)
     kw = a.keyword.strip().lower()
     variants = espeak_variants()
@@ -331,9 +375,9 @@ def main():
 
     # --- the phrase, and confusable phrases -------------------------------------------
     for kind in ("pos", "conf"):
-        if all(os.path.exists(os.path.join(a.out, f"{kind}_{s}.npz")) for s in ("train", "test")):
+        if all(os.path.exists(os.path.join(a.out, f"{kind}_{s}.npz")) for s in ("train", "dev")):
             continue
-        jobs = {"train": [], "test": []}
+        jobs = {"train": [], "heldout": []}
         for eng, vname, v, var in voice_grid():
             s = split_of(v, var, test_variants)
             n = a.renders if s == "train" else 1
@@ -341,15 +385,15 @@ def main():
                 t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
                 jobs[s].append((eng, vname, t, espeak_args(rng), sox_effects(rng), f"{vname}|{t}"))
         for fv in FLITE_VOICES:
-            s = "test" if fv == TEST_FLITE_VOICE else "train"
+            s = "heldout" if fv == TEST_FLITE_VOICE else "train"
             for _ in range(60 if s == "train" else 40):
                 t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
                 jobs[s].append(("flite", fv, t, flite_args(rng), sox_effects(rng), f"flite-{fv}|{t}"))
-        for s in ("train", "test"):
+        for s, name in (("train", "train"), ("heldout", "dev")):
             out = run_jobs(jobs[s], a.workers)
-            save_set(os.path.join(a.out, f"{kind}_{s}"), out, [j[5] for j in jobs[s]])
+            save_set(os.path.join(a.out, f"{kind}_{name}"), out, [j[5] for j in jobs[s]])
 
-    # --- other speech: license texts for training, man pages for test -------------------
+    # --- other speech: license texts for training, man pages for dev and test -----------
     if not os.path.exists(os.path.join(a.out, "speech_train.npz")):
         sents = training_sentences(rng, 0)
         jobs = []
@@ -363,36 +407,14 @@ def main():
                 jobs.append((eng, vname, sent, espeak_args(rng), sox_effects(rng), vname))
         save_set(os.path.join(a.out, "speech_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
-    if not os.path.exists(os.path.join(a.out, "speech_test.npz")):
-        # a generator of its own: the test speech comes out the same whether or not the
+    heldout_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "heldout"]
+    if not os.path.exists(os.path.join(a.out, "speech_dev.npz")):
+        # a generator of its own: the dev speech comes out the same whether or not the
         # sets before it were already cached
-        trng = random.Random(a.seed + 3)
-        test_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "test"]
-        pages = man_page_texts(trng, 400)
-        paras = []
-        for t in pages:
-            words = re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
-            for i in range(0, len(words) - 40, 70):
-                paras.append(" ".join(words[i:i + 70]))
-        trng.shuffle(paras)
-        out, tags, total = [], [], 0.0
-        batch = 64
-        i = 0
-        while total < a.test_speech_s and i < len(paras):
-            jobs = []
-            for p in paras[i:i + batch]:
-                if trng.random() < 0.1:
-                    jobs.append(("flite", TEST_FLITE_VOICE, p, flite_args(trng), sox_effects(trng), "flite-rms"))
-                else:
-                    eng, vname, v, var = trng.choice(test_grid)
-                    jobs.append((eng, vname, p, espeak_args(trng), sox_effects(trng), vname))
-            i += batch
-            res = run_jobs(jobs, a.workers)
-            out += res
-            tags += [j[5] for j in jobs]
-            total += sum(len(r) for r in res) / SR
-            print("speech_test: %.0f s" % total, flush=True)
-        save_set(os.path.join(a.out, "speech_test"), out, tags)
+        drng = random.Random(a.seed + 3)
+        out, tags = heldout_speech(drng, man_page_texts(drng, 400), a.dev_speech_s, heldout_grid, "speech_dev",
+                                   a.workers)
+        save_set(os.path.join(a.out, "speech_dev"), out, tags)
 
     # --- extra training renderings, more varied (sets *_extra_train). A generator of their
     # own, so the sets above (and the test split) are drawn exactly as before. ----------
@@ -462,19 +484,53 @@ def main():
         save_set(os.path.join(a.out, "speech_flite_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first
-    # half for training, the second half for test -----------------------------------
-    if not os.path.exists(os.path.join(a.out, "noise_test.npz")):
-        halves = {"train": [], "test": []}
-        colors = ("whitenoise", "pinknoise", "brownnoise")
-        for color in colors:
+    # half for training, the second half for dev -------------------------------------
+    if not os.path.exists(os.path.join(a.out, "noise_dev.npz")):
+        halves = {"train": [], "dev": []}
+        for color in NOISE_COLORS:
             r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
                                 "-e", "signed", "-", "synth", "240", color, "norm", "-6"],
                                capture_output=True, check=True)
             x = read_wav_bytes(r.stdout)
             halves["train"].append(x[: len(x) // 2])
-            halves["test"].append(x[len(x) // 2:])
-        for s in ("train", "test"):
-            save_set(os.path.join(a.out, f"noise_{s}"), halves[s], list(colors))
+            halves["dev"].append(x[len(x) // 2:])
+        for s in ("train", "dev"):
+            save_set(os.path.join(a.out, f"noise_{s}"), halves[s], list(NOISE_COLORS))
+
+    # --- the test split (session 11): the held-out voices drawn again, scored only once
+    # the runs, the mix and the threshold have been chosen on dev. Generators of their
+    # own; the speech reads the held-out text's pages from the other end of dev's order,
+    # so no page is read in both; the noise is seconds 240-480 of the same sox synths
+    # run for 480 s (sox -R repeats its first 240 s, which train and dev hold). ----------
+    trng = random.Random(a.seed + 5)
+    for kind in ("pos", "conf"):
+        if os.path.exists(os.path.join(a.out, f"{kind}_test.npz")):
+            continue
+        jobs = []
+        for eng, vname, v, var in heldout_grid:
+            for _ in range(a.test_renders):
+                t = trng.choice(texts) if kind == "pos" else trng.choice(confusables)
+                jobs.append((eng, vname, t, espeak_args(trng), sox_effects(trng), f"{vname}|{t}"))
+        for _ in range(40 * a.test_renders):
+            t = trng.choice(texts) if kind == "pos" else trng.choice(confusables)
+            jobs.append(("flite", TEST_FLITE_VOICE, t, flite_args(trng), sox_effects(trng),
+                         f"flite-{TEST_FLITE_VOICE}|{t}"))
+        save_set(os.path.join(a.out, f"{kind}_test"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+    if not os.path.exists(os.path.join(a.out, "noise_test.npz")):
+        parts = []
+        for color in NOISE_COLORS:
+            r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                                "-e", "signed", "-", "synth", "480", color, "norm", "-6"],
+                               capture_output=True, check=True)
+            parts.append(read_wav_bytes(r.stdout)[240 * SR:])
+        save_set(os.path.join(a.out, "noise_test"), parts, list(NOISE_COLORS))
+    if not os.path.exists(os.path.join(a.out, "speech_test.npz")):
+        srng = random.Random(a.seed + 3)  # dev's page order, past every page dev can read
+        pages = man_page_texts(srng, 400, skip=3 * 400)
+        if len(pages) < 100:
+            sys.exit("gen_data.py: %s has too few pages left for the test split" % TEST_TEXT_PACKAGE)
+        out, tags = heldout_speech(trng, pages, a.test_speech_s, heldout_grid, "speech_test", a.workers)
+        save_set(os.path.join(a.out, "speech_test"), out, tags)
     open(os.path.join(a.out, "test_variants.txt"), "w").write(
         "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
         (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Makes the wake word clips in tests/fixtures/clips/ from the recipe's test split
-(voices never seen in training), and records what the float model does on them.
+"""Makes the wake word clips in tests/fixtures/clips/ from the recipe's development
+split (voices never seen in training; until session 11 it was the test split, and
+the clips were made from it then), and records what the models do on them.
 
     /usr/bin/python3 tests/gen/make_clips.py [--detections-only] [CACHE_WORK_DIR]
                                             (default /work/cache/recipe/hey_jarvis)
@@ -8,7 +9,7 @@
 Needs the recipe's data and eval stages (make -C models/recipe eval) and
 build/wakewordd. Writes
 16 kHz mono 16-bit WAVs:
-  pos_{1,2,3}.wav   "hey jarvis" in 2 s: the first test clip of each source (the
+  pos_{1,2,3}.wav   "hey jarvis" in 2 s: the first dev clip of each source (the
                     held-out espeak-ng voice, a held-out espeak-ng variant, flite's
                     rms) whose background is clean or >= 10 dB SNR
   neg_{1,2,3}.wav   2 s: a confusable phrase, other speech, noise
@@ -47,7 +48,7 @@ def q(x):
 
 def make_clips():
     os.makedirs(OUT, exist_ok=True)
-    z = np.load(os.path.join(WORK, "eval", "test_pos.npz"))
+    z = np.load(os.path.join(WORK, "eval_dev", "test_pos.npz"))
     clips = z["clips"]
     info = [json.loads(s) for s in z["info"]]
     ok = lambda c: c == "clean" or float(c.split("@")[1].rstrip("dB")) >= 10  # noqa: E731
@@ -67,10 +68,10 @@ def make_clips():
         out[name] = {"source": info[i]["tag"], "condition": info[i]["condition"], "keyword": True}
 
     data = os.path.join(WORK, "data")
-    conf, ctags = mix.load_filtered(data, "conf_test")
-    speech, _ = mix.load_set(data, "speech_test")
-    noises, _ = mix.load_set(data, "noise_test")
-    pos, ptags = mix.load_set(data, "pos_test")
+    conf, ctags = mix.load_filtered(data, "conf_dev")
+    speech, _ = mix.load_set(data, "speech_dev")
+    noises, _ = mix.load_set(data, "noise_dev")
+    pos, ptags = mix.load_set(data, "pos_dev")
     ci = next(i for i, t in enumerate(ctags) if t.endswith("|hey travis") or t.endswith("hey jarvey"))
     c = mix.trim(conf[ci])
     neg1 = mix.crop(rng, c, 2 * SR)
