@@ -388,6 +388,16 @@ def main():
                 given_thr = float(json.load(open(a.threshold))["threshold"])
             except (OSError, ValueError, KeyError, TypeError) as e:
                 sys.exit("evaluate.py: --threshold %s: neither a number nor a threshold JSON (%s)" % (a.threshold, e))
+    ks = None
+    if a.choose_smoothing:
+        try:
+            ks = [int(v) for v in a.choose_smoothing.split(",")]
+        except ValueError:
+            ks = []
+        if not ks or not all(1 <= v <= 64 for v in ks):
+            sys.exit("evaluate.py: --choose-smoothing %s: want numbers 1..64 separated by commas" % a.choose_smoothing)
+        if not a.model:
+            sys.exit("evaluate.py: --choose-smoothing needs --model (the PyTorch path smooths with --smoothing-frames)")
     os.makedirs(a.work, exist_ok=True)
     if a.json_dir:
         os.makedirs(a.json_dir, exist_ok=True)
@@ -402,7 +412,11 @@ def main():
     stamp = {"seed": a.seed, "sets": {}}
     for name in ("pos_", "conf_", "speech_", "noise_"):
         name += a.split
-        st = os.stat(os.path.join(a.data, name + ".npz"))
+        try:
+            st = os.stat(os.path.join(a.data, name + ".npz"))
+        except OSError as e:
+            sys.exit("evaluate.py: %s (the recipe's data stage, gen_data.py, writes the %s split's sets)"
+                     % (e, a.split))
         stamp["sets"][name] = [st.st_size, st.st_mtime_ns]
     try:
         fresh = json.load(open(stamp_path)) == stamp
@@ -472,7 +486,6 @@ def main():
         results.append(("pytorch", np.array(pos_max), neg_avg, neg_times,
                         {"model": os.path.abspath(a.ckpt), "width": ck["width"],
                          "scored_by": "evaluate.py (PyTorch, simulated detector)"}))
-    ks = [int(v) for v in a.choose_smoothing.split(",")] if a.choose_smoothing else None
     raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
     for spec in a.model:
         name, path = spec.split("=", 1)
@@ -498,6 +511,8 @@ def main():
     chooser = a.choose_on or (list(raw) or [r[0] for r in results])[-1]
     smoothing_sweep = None
     if ks:
+        if chooser not in raw:
+            sys.exit("evaluate.py: --choose-on %s: with --choose-smoothing, name one of the --model entries" % chooser)
         # the smoothing is chosen with the threshold: for each k the rule's threshold on
         # the chooser's curve; the k whose pick has the lowest FRR (ties: the higher
         # threshold) is kept, and every model is smoothed with it
