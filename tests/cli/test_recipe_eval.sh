@@ -1,0 +1,74 @@
+#!/bin/bash
+# The recipe's evaluation stage (models/recipe/evaluate.py, set_threshold.py) end
+# to end on a tiny split made of the committed clips, scored by this build's
+# detector: the threshold and the smoothing are chosen on "dev", written into a
+# copy of the shipped int8 model, and scoring that copy at them through the
+# daemon's own smoothing gives the sweep the choice was made on (evaluate.py
+# smooths unsmoothed scores itself while choosing). Bad options: one-line errors.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+R=$ROOT/models/recipe
+C=$ROOT/tests/fixtures/clips
+M=$ROOT/models/hey_jarvis.int8.onnx
+D=$TMP/data
+mkdir -p "$D"
+# the clips as a split's sets: three phrases (pos_3 scores just under the shipped
+# threshold, so the misses move across the sweep), a confusable, other speech, noise
+"$PY" - "$C" "$D" <<'EOF' || t_fail "tiny split written"
+import sys, wave
+import numpy as np
+c, d = sys.argv[1], sys.argv[2]
+def rd(name):
+    with wave.open("%s/%s.wav" % (c, name)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16)
+def save(name, arrays, tags):
+    offs = np.concatenate([[0], np.cumsum([len(a) for a in arrays])])
+    np.savez("%s/%s.npz" % (d, name), audio=np.concatenate(arrays), offsets=offs, tags=np.array(tags))
+save("pos_dev", [rd("pos_1"), rd("pos_2"), rd("pos_3")],
+     ["en-gb-x-gbcwmd+Alex|hey jarvis.", "en-gb+Alex|hey jarvis.", "flite-rms|hey, jarvis"])
+save("conf_dev", [rd("neg_1")], ["en-us+robosoft7|hey jarvey"])
+save("speech_dev", [rd("neg_2"), rd("demo")[:3 * 16000], rd("neg_2")], ["en-us", "en-us", "en-us"])
+save("noise_dev", [rd("neg_3")] * 3, ["whitenoise", "pinknoise", "brownnoise"])
+EOF
+
+ev() { "$PY" "$R/evaluate.py" --split dev --data "$D" --wakewordd "$WW" "$@"; }
+t_run "choose threshold and smoothing on dev" 0 ev --work "$TMP/w1" --model int8="$M" --choose-on int8 \
+    --choose-smoothing 1,2,3 --json-dir "$TMP/j1" --threshold-out "$TMP/thr.json"
+grep -q '^smoothing 3: ' <<<"$OUT" && t_ok "every smoothing swept" || t_fail "every smoothing swept" "$OUT"
+cp "$M" "$TMP/copy.onnx"
+t_run "set_threshold writes both" 0 "$PY" "$R/set_threshold.py" --threshold-json "$TMP/thr.json" "$TMP/copy.onnx"
+t_run "score the copy at the chosen threshold" 0 ev --work "$TMP/w1" --model int8="$TMP/copy.onnx" \
+    --threshold "$TMP/thr.json" --json-dir "$TMP/j2"
+"$PY" - "$TMP/thr.json" "$TMP/j1/eval_int8.json" "$TMP/j2/eval_int8.json" <<'EOF' && t_ok "the daemon's smoothing reproduces the choice" || t_fail "the daemon's smoothing reproduces the choice"
+import json, sys
+thr, dev, again = (json.load(open(p)) for p in sys.argv[1:])
+k = int(thr["smoothing_frames"])
+assert [r["smoothing_frames"] for r in dev["smoothing_chosen_on_this_split"]] == [1, 2, 3], "sweep of k"
+assert dev["detector"]["smoothing_frames"] == k == again["detector"]["smoothing_frames"], "k"
+assert again["chosen"]["threshold"] == float(thr["threshold"]) == dev["chosen"]["threshold"], "threshold"
+# the choice's sweep and top scores (smoothed by evaluate.py) and the copy's (smoothed
+# by the detector) agree
+rows = lambda j: {r["threshold"]: (r["misses"], r["false_accepts"]) for r in j["sweep"]}
+a, b = rows(dev), rows(again)
+bad = [(t, a[t], b[t]) for t in a if a[t] != b[t]]
+assert not bad, "sweeps differ: %s" % bad[:3]
+assert len({m for m, _ in a.values()}) > 1, "the misses never move: the sweep says nothing"
+ta, tb = dev["top_negative_scores"], again["top_negative_scores"]
+assert len(ta) == len(tb) and all(abs(x["score"] - y["score"]) <= 1e-6 + 1e-4 * y["score"]
+                                  for x, y in zip(ta, tb)), "top scores differ: %s %s" % (ta[:2], tb[:2])
+EOF
+
+t_run "a bad --choose-smoothing is refused" 1 ev --work "$TMP/w2" --model int8="$M" --choose-smoothing 0,2
+grep -q -- '--choose-smoothing 0,2' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
+    t_ok "bad --choose-smoothing: one line" || t_fail "bad --choose-smoothing: one line" "$ERR"
+t_run "a missing split is refused" 1 "$PY" "$R/evaluate.py" --split test --data "$D" --work "$TMP/w3" --model int8="$M"
+grep -q 'pos_test.npz' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
+    t_ok "missing split: one line naming the set" || t_fail "missing split: one line naming the set" "$ERR"
+t_run "a bad threshold file is refused" 1 ev --work "$TMP/w1" --model int8="$M" --threshold "$TMP/none.json"
+grep -q 'none.json' <<<"$ERR" && t_ok "bad --threshold: names the file" || t_fail "bad --threshold: names the file" "$ERR"
+echo '{"threshold": "0.9", "smoothing_frames": "0"}' >"$TMP/bad.json"
+cp "$M" "$TMP/copy2.onnx"
+t_run "set_threshold refuses smoothing 0" 1 "$PY" "$R/set_threshold.py" --threshold-json "$TMP/bad.json" "$TMP/copy2.onnx"
+cmp -s "$M" "$TMP/copy2.onnx" && t_ok "a refused threshold leaves the model as it was" ||
+    t_fail "a refused threshold leaves the model as it was"
+t_done
