@@ -46,6 +46,7 @@ import wave
 import numpy as np
 
 import mix
+import set_threshold
 import wwfeat
 
 SR = mix.SR
@@ -316,21 +317,6 @@ def model_smoothing(path):
     return int(next((p.value for p in m.metadata_props if p.key == "smoothing_frames"), "3"))
 
 
-def with_smoothing(path, k, out):
-    """A copy of the model at out whose metadata says smoothing_frames k."""
-    import onnx
-    m = onnx.load(path)
-    props = [p for p in m.metadata_props if p.key == "smoothing_frames"]
-    if props:
-        props[0].value = str(k)
-    else:
-        p = m.metadata_props.add()
-        p.key, p.value = "smoothing_frames", str(k)
-    onnx.save(m, out + ".tmp")
-    os.replace(out + ".tmp", out)
-    return out
-
-
 def c_scores(wakewordd, model, files, tsv):
     """Every smoothed score of the daemon's detector over files: {file: (times, scores)}."""
     r = subprocess.run([wakewordd, "detect", "--model", model, "--threshold", "1", "--scores", tsv, *files],
@@ -492,13 +478,18 @@ def main():
         # with --choose-smoothing the detector scores every window unsmoothed (a copy of
         # the model with smoothing_frames 1) and the smoothing is applied here, as
         # daemon/detector.c applies it, for each k
-        scored = with_smoothing(path, 1, os.path.join(a.work, "k1_%s.onnx" % name)) if ks else path
+        scored = path
+        if ks:
+            scored = os.path.join(a.work, "k1_%s.onnx" % name)
+            set_threshold.write_metadata(path, scored, {"smoothing_frames": "1"})
         sc, summary = c_scores(a.wakewordd, scored, pos_files + [neg_path],
                                os.path.join(a.work, "scores_%s.tsv" % name))
         extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
                  "wakewordd_summary": summary}
         if ks:
-            raw[name] = ([sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg_path][0], sc[neg_path][1])
+            extra["scored_by"] += ", unsmoothed; smoothed by evaluate.py"
+            raw[name] = ([sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg_path][0],
+                         sc[neg_path][1], extra)
             continue
         extra["smoothing_frames"] = model_smoothing(path)
         pos_max = np.array([sc[f][1].max() if f in sc else 0.0 for f in pos_files])
@@ -517,7 +508,7 @@ def main():
         # the chooser's curve; the k whose pick has the lowest FRR (ties: the higher
         # threshold) is kept, and every model is smoothed with it
         def smoothed(name, k_):
-            pos_raw, nt, nr = raw[name]
+            pos_raw, nt, nr, _ = raw[name]
             return np.array([smooth(p, k_).max() for p in pos_raw]), smooth(nr, k_), nt
 
         smoothing_sweep = []
@@ -531,9 +522,7 @@ def main():
         k = min(smoothing_sweep, key=lambda r: (r["frr"], -r["threshold"]))["smoothing_frames"]
         for name in raw:
             pm, na, nt = smoothed(name, k)
-            results.append((name, pm, na, nt, {"model": os.path.abspath(dict(m.split("=", 1) for m in a.model)[name]),
-                                               "scored_by": "wakewordd detect --scores (daemon/detector.c), "
-                                                            "unsmoothed; smoothed by evaluate.py"}))
+            results.append((name, pm, na, nt, raw[name][3]))
     sweeps = {name: sweep(pm, na, nt, hours, a.refractory_s, ths) for name, pm, na, nt, _ in results}
     if given_thr is not None:
         chooser = "given: %s" % a.threshold

@@ -325,6 +325,22 @@ def heldout_speech(rng, pages, seconds, grid, name, workers):
     return out, tags
 
 
+def phrase_jobs(rng, kind, texts, confusables, grid, per_voice, espeak_fn, flite_voices, per_flite, flite_fn, sox_fn):
+    """Rendering jobs for the phrase (kind "pos") or a confusable phrase ("conf"):
+    per_voice for each espeak-ng voice+variant of grid, then per_flite for each flite
+    voice, every draw from rng in that order."""
+    jobs = []
+    for eng, vname, v, var in grid:
+        for _ in range(per_voice):
+            t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
+            jobs.append((eng, vname, t, espeak_fn(rng), sox_fn(rng), f"{vname}|{t}"))
+    for fv in flite_voices:
+        for _ in range(per_flite):
+            t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
+            jobs.append(("flite", fv, t, flite_fn(rng), sox_fn(rng), f"flite-{fv}|{t}"))
+    return jobs
+
+
 def run_jobs(jobs, workers):
     with cf.ThreadPoolExecutor(workers) as ex:
         return list(ex.map(render, [j[:5] for j in jobs]))
@@ -424,15 +440,8 @@ def main():
     for kind in ("pos", "conf"):
         if os.path.exists(os.path.join(a.out, f"{kind}_extra_train.npz")):
             continue
-        jobs = []
-        for eng, vname, v, var in train_grid:
-            for _ in range(a.extra_renders):
-                t = xrng.choice(texts) if kind == "pos" else xrng.choice(xconf)
-                jobs.append((eng, vname, t, espeak_args_wide(xrng), sox_effects_wide(xrng), f"{vname}|{t}"))
-        for fv in EXTRA_FLITE_VOICES:
-            for _ in range(a.extra_flite):
-                t = xrng.choice(texts) if kind == "pos" else xrng.choice(xconf)
-                jobs.append(("flite", fv, t, flite_args_wide(xrng), sox_effects_wide(xrng), f"flite-{fv}|{t}"))
+        jobs = phrase_jobs(xrng, kind, texts, xconf, train_grid, a.extra_renders, espeak_args_wide,
+                           EXTRA_FLITE_VOICES, a.extra_flite, flite_args_wide, sox_effects_wide)
         save_set(os.path.join(a.out, f"{kind}_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if not os.path.exists(os.path.join(a.out, "speech_extra_train.npz")):
@@ -499,22 +508,15 @@ def main():
 
     # --- the test split (session 11): the held-out voices drawn again, scored only once
     # the runs, the mix and the threshold have been chosen on dev. Generators of their
-    # own; the speech reads the held-out text's pages from the other end of dev's order,
-    # so no page is read in both; the noise is seconds 240-480 of the same sox synths
-    # run for 480 s (sox -R repeats its first 240 s, which train and dev hold). ----------
+    # own; the speech reads the held-out text's pages past every page dev can read, so
+    # no page is read in both; the noise is seconds 240-480 of the same sox synths run
+    # for 480 s (sox -R repeats its first 240 s, which train and dev hold). ----------
     trng = random.Random(a.seed + 5)
     for kind in ("pos", "conf"):
         if os.path.exists(os.path.join(a.out, f"{kind}_test.npz")):
             continue
-        jobs = []
-        for eng, vname, v, var in heldout_grid:
-            for _ in range(a.test_renders):
-                t = trng.choice(texts) if kind == "pos" else trng.choice(confusables)
-                jobs.append((eng, vname, t, espeak_args(trng), sox_effects(trng), f"{vname}|{t}"))
-        for _ in range(40 * a.test_renders):
-            t = trng.choice(texts) if kind == "pos" else trng.choice(confusables)
-            jobs.append(("flite", TEST_FLITE_VOICE, t, flite_args(trng), sox_effects(trng),
-                         f"flite-{TEST_FLITE_VOICE}|{t}"))
+        jobs = phrase_jobs(trng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
+                           [TEST_FLITE_VOICE], 40 * a.test_renders, flite_args, sox_effects)
         save_set(os.path.join(a.out, f"{kind}_test"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
     if not os.path.exists(os.path.join(a.out, "noise_test.npz")):
         parts = []

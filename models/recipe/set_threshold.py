@@ -10,6 +10,21 @@ import os
 import onnx
 
 
+def write_metadata(src, dst, keys):
+    """Copies the model src to dst (both may be the same path) with the metadata_props
+    in keys set, through a temporary file; nothing else changes."""
+    m = onnx.load(src)
+    for key, value in keys.items():
+        props = [p for p in m.metadata_props if p.key == key]
+        if props:
+            props[0].value = value
+        else:
+            p = m.metadata_props.add()
+            p.key, p.value = key, value
+    onnx.save(m, dst + ".tmp")
+    os.replace(dst + ".tmp", dst)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threshold-json", required=True)
@@ -25,16 +40,7 @@ def main():
         if not 1 <= int(keys["smoothing_frames"]) <= 64:
             raise SystemExit("%s: smoothing_frames %s is not in 1..64" % (a.threshold_json, keys["smoothing_frames"]))
     for path in a.models:
-        m = onnx.load(path)
-        for key, value in keys.items():
-            props = [p for p in m.metadata_props if p.key == key]
-            if props:
-                props[0].value = value
-            else:
-                p = m.metadata_props.add()
-                p.key, p.value = key, value
-        onnx.save(m, path + ".tmp")
-        os.replace(path + ".tmp", path)
+        write_metadata(path, path, keys)
         print("%s: %s" % (path, ", ".join("%s %s" % kv for kv in keys.items())))
 
 
