@@ -411,6 +411,7 @@ static int fold_batchnorm(ww_graph *g, ww_error *err)
             if (!ww_in(g, bn, j)->is_const) ok = 0;
         if (!ok) continue;
         int64_t cout = w->dims[0];
+        if (cout <= 0) continue; /* no output channels: nothing to fold into */
         size_t per = w->count / (size_t)cout;
         const float *scale = ww_in(g, bn, 1)->data, *beta = ww_in(g, bn, 2)->data;
         const float *mean = ww_in(g, bn, 3)->data, *var = ww_in(g, bn, 4)->data;

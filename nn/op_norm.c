@@ -38,7 +38,8 @@ static int bn_run(ww_graph *g, ww_node *n, ww_error *err)
     const float *mean = ww_in(g, n, 3)->data, *var = ww_in(g, n, 4)->data;
     float eps = ww_attr_float(n, "epsilon", 1e-5f);
     int64_t N = x->dims[0], C = x->dims[1];
-    size_t inner = C ? x->count / (size_t)(N * C) : 0;
+    /* an empty batch (N = 0) with channels is a valid shape: nothing to do */
+    size_t planes = (size_t)(N * C), inner = planes ? x->count / planes : 0;
     const float *in = x->data;
     float *out = y->data;
     for (int64_t b = 0; b < N; b++)
