@@ -12,7 +12,8 @@ of four, and a random level. Writes FEAT/train.npz with
 X [N,64,101] float16 (mels x time, as the model reads them) and y; and, when the
 data has the set speech_stream_train, FEAT/speech_stream.npy: that speech as one
 long stream of log-mel frames, which train.py crops afresh every epoch.
---stream-only 1 writes just the stream.
+With the sets *_prosody_train, also FEAT/prosody.npz (X, y): windows of the
+word-by-word renderings, for train.py --extra-feat. --stream-only 1 writes just the stream.
 """
 import argparse
 import os
@@ -34,6 +35,35 @@ def place(rng, out_len, utt, end_pos):
     if b > a:
         out[a:b] = utt[a - s:b - s]
     return out
+
+
+def phrase_windows(rng, pos, conf, add, pos_per_utt, late_cutoffs):
+    """Windows of the phrase (pos_per_utt each, placed as the detector sees it), of the
+    phrase cut off, and of the confusables, each handed to add(x, level, label, kind)."""
+    for u in pos:
+        lvl = mix.rms(u)
+        for _ in range(pos_per_utt):
+            cut_max = int(0.2 * len(u))
+            lo, hi = int(0.02 * SR), int(0.30 * SR)
+            hi = max(lo + 1, min(hi, W - len(u) + cut_max))
+            end = W - rng.integers(lo, hi)
+            add(place(rng, W, u, end), lvl, 1, "pos")
+        # the phrase cut off: the window ends 35-70% of the way through it
+        end = W - rng.integers(0, int(0.3 * SR))
+        cut = int(len(u) * rng.uniform(0.35, 0.7))
+        add(place(rng, W, u[:cut], end), lvl, 0, "cutoff")
+        # ... and just before its last sound (78-88 %: "hey jarvi" of "hey jarvis" is ~91 %),
+        # so the network needs the whole phrase and "hey jarvey" or "jarvin" do not pass
+        if late_cutoffs:
+            end = W - rng.integers(0, int(0.15 * SR))
+            cut = int(len(u) * rng.uniform(0.78, 0.88))
+            add(place(rng, W, u[:cut], end), lvl, 0, "late_cutoff")
+
+    for u in conf:
+        lvl = mix.rms(u)
+        for _ in range(2):
+            end = W - rng.integers(int(0.0 * SR), int(0.5 * SR))
+            add(place(rng, W, u, end), lvl, 0, "confusable")
 
 
 def main():
@@ -80,30 +110,7 @@ def main():
         labels.append(label)
         kinds.append(kind)
 
-    for u in pos:
-        lvl = mix.rms(u)
-        for _ in range(a.pos_per_utt):
-            cut_max = int(0.2 * len(u))
-            lo, hi = int(0.02 * SR), int(0.30 * SR)
-            hi = max(lo + 1, min(hi, W - len(u) + cut_max))
-            end = W - rng.integers(lo, hi)
-            add(place(rng, W, u, end), lvl, 1, "pos")
-        # the phrase cut off: the window ends 35-70% of the way through it
-        end = W - rng.integers(0, int(0.3 * SR))
-        cut = int(len(u) * rng.uniform(0.35, 0.7))
-        add(place(rng, W, u[:cut], end), lvl, 0, "cutoff")
-        # ... and just before its last sound (78-88 %: "hey jarvi" of "hey jarvis" is ~91 %),
-        # so the network needs the whole phrase and "hey jarvey" or "jarvin" do not pass
-        if a.late_cutoffs:
-            end = W - rng.integers(0, int(0.15 * SR))
-            cut = int(len(u) * rng.uniform(0.78, 0.88))
-            add(place(rng, W, u[:cut], end), lvl, 0, "late_cutoff")
-
-    for u in conf:
-        lvl = mix.rms(u)
-        for _ in range(2):
-            end = W - rng.integers(int(0.0 * SR), int(0.5 * SR))
-            add(place(rng, W, u, end), lvl, 0, "confusable")
+    phrase_windows(rng, pos, conf, add, a.pos_per_utt, a.late_cutoffs)
 
     stream = np.concatenate([np.concatenate([u, np.zeros(rng.integers(0, SR // 2), np.float32)])
                              for u in speech])
@@ -125,11 +132,7 @@ def main():
         kinds.append("noise")
 
     mel = wwfeat.Mel()
-    X = np.empty((len(wins), wwfeat.N_MELS, wwfeat.WINDOW_FRAMES), np.float16)
-    for i, w in enumerate(wins):
-        f = mel.features(w)
-        assert f.shape == (wwfeat.WINDOW_FRAMES, wwfeat.N_MELS), f.shape
-        X[i] = f.T
+    X = window_features(mel, wins)
     y = np.array(labels, np.int64)
     os.makedirs(a.out, exist_ok=True)
     if os.path.exists(os.path.join(a.data, "speech_stream_train.npz")):
@@ -137,8 +140,40 @@ def main():
     tmp = os.path.join(a.out, "train.tmp.npz")
     np.savez(tmp, X=X, y=y, kinds=np.array(kinds))
     os.replace(tmp, os.path.join(a.out, "train.npz"))
+    if os.path.exists(os.path.join(a.data, "pos_prosody_train.npz")):
+        write_prosody(a.seed + 1, a.data, bgs, mel, os.path.join(a.out, "prosody"), a.pos_per_utt)
     u, c = np.unique(kinds, return_counts=True)
     print("windows: %d (%d positive); %s" % (len(y), y.sum(), dict(zip(u.tolist(), c.tolist()))))
+
+
+def window_features(mel, wins):
+    """Log-mel features [N, 64, 101] float16 (mels x time, as the model reads them)."""
+    X = np.empty((len(wins), wwfeat.N_MELS, wwfeat.WINDOW_FRAMES), np.float16)
+    for i, w in enumerate(wins):
+        f = mel.features(w)
+        assert f.shape == (wwfeat.WINDOW_FRAMES, wwfeat.N_MELS), f.shape
+        X[i] = f.T
+    return X
+
+
+def write_prosody(seed, data, bgs, mel, path, pos_per_utt):
+    """FEAT/prosody.npz: windows of the word-by-word renderings (gen_data.py
+    *_prosody_train), made as the phrase and confusable windows are, with a generator of
+    their own so train.npz stays as it was; train.py --extra-feat adds them."""
+    rng = np.random.default_rng(seed)
+    pos = [mix.trim(u) for u in mix.load_set(data, "pos_prosody_train")[0]]
+    conf = [mix.trim(u) for u in mix.load_filtered(data, "conf_prosody_train")[0]]
+    wins, labels = [], []
+
+    def add(x, fg_level, label, kind, p_clean=0.25):
+        wins.append(mix.set_level(rng, bgs.mix(rng, x, fg_level, p_clean)))
+        labels.append(label)
+
+    phrase_windows(rng, pos, conf, add, pos_per_utt, 0)
+    y = np.array(labels, np.int64)
+    np.savez(path + ".tmp.npz", X=window_features(mel, wins), y=y)
+    os.replace(path + ".tmp.npz", path + ".npz")
+    print("prosody windows: %d (%d positive)" % (len(y), y.sum()), flush=True)
 
 
 def write_stream(rng, mel, data, bgs, path, seg_s=20):

@@ -12,8 +12,10 @@ test split (scored once the choice is made).
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
 pitch shift and reverb. Everything is drawn from seeded generators, one per group
 of sets, so adding a group leaves the others as they were. Later groups add
-training-only renderings: *_extra_train (wider augmentation, more confusables)
-and *_flite_train (the training flite voices with their rate and pitch varied)."""
+training-only renderings: *_extra_train (wider augmentation, more confusables),
+*_flite_train (the training flite voices with their rate and pitch varied) and
+*_prosody_train (the training flite voices saying the phrase's words one at a time,
+joined with their own rate, pitch, intonation and pause)."""
 import argparse
 import concurrent.futures as cf
 import glob
@@ -86,21 +88,88 @@ def sox_effects(rng):
 def render(job):
     """job = (engine, voice, text, engine_args, sox_fx) -> int16 array at 16 kHz."""
     engine, voice, text, eargs, fx = job
+    # to_16k runs sox with -R: sox dithers whenever it writes 16 bits, from a fresh
+    # random seed unless told not to; without it two runs of the recipe rendered
+    # different audio (session 9: the same model scored 3 false accepts at 0.996 on one
+    # rendering of the test split, 4 on another)
+    return to_16k(engine_audio(engine, voice, text, eargs), fx)
+
+
+def engine_audio(engine, voice, text, eargs):
+    """One engine call -> the WAV bytes it writes (any rate)."""
     if engine == "espeak":
-        cmd1 = ["espeak-ng", "-v", voice, *eargs, "--stdout", text]
-        p1 = subprocess.run(cmd1, capture_output=True, check=True)
-        src = p1.stdout
+        cmd = ["espeak-ng", "-v", voice, *eargs, "--stdout", text]
     else:
-        cmd1 = ["flite", "-voice", voice, *eargs, "-t", text, "-o", "/dev/stdout"]
-        p1 = subprocess.run(cmd1, capture_output=True, check=True)
-        src = p1.stdout
-    # -R: sox dithers whenever it writes 16 bits, from a fresh random seed unless told
-    # not to; without it two runs of the recipe rendered different audio (session 9: the
-    # same model scored 3 false accepts at 0.996 on one rendering of the test split, 4 on
-    # another)
-    p2 = subprocess.run(["sox", "-q", "-R", "-t", "wav", "-", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
-                         "-e", "signed", "-", *fx], input=src, capture_output=True, check=True)
-    return read_wav_bytes(p2.stdout)
+        cmd = ["flite", "-voice", voice, *eargs, "-t", text, "-o", "/dev/stdout"]
+    return subprocess.run(cmd, capture_output=True, check=True).stdout
+
+
+def to_16k(src, fx=()):
+    """WAV bytes -> int16 at 16 kHz through sox, with effects fx."""
+    p = subprocess.run(["sox", "-q", "-R", "-t", "wav", "-", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                        "-e", "signed", "-", *fx], input=src, capture_output=True, check=True)
+    return read_wav_bytes(p.stdout)
+
+
+def wav_bytes(x):
+    b = io.BytesIO()
+    with wave.open(b, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(x.astype(np.int16).tobytes())
+    return b.getvalue()
+
+
+def trim_silence(x, rel_db=-40.0, frame=80):
+    """Cuts leading and trailing 5 ms frames quieter than rel_db below the loudest."""
+    n = len(x) // frame
+    if n == 0:
+        return x
+    e = (x[: n * frame].astype(np.float64).reshape(n, frame) ** 2).mean(1) + 1e-9
+    db = 10 * np.log10(e)
+    on = np.nonzero(db > db.max() + rel_db)[0]
+    return x[on[0] * frame:(on[-1] + 1) * frame] if len(on) else x
+
+
+def render_words(job):
+    """job = (voice, [(word, flite_args), ...], [pause_s, ...], sox_fx) -> int16 at 16 kHz:
+    each word rendered alone by flite (so each gets its own rate, pitch and sentence
+    intonation), trimmed, joined with the pauses (a negative pause overlaps the words
+    with a linear crossfade), then the sox effects over the whole."""
+    voice, words, pauses, fx = job
+    out = trim_silence(to_16k(engine_audio("flite", voice, words[0][0], words[0][1])))
+    for (word, eargs), pause in zip(words[1:], pauses):
+        w = trim_silence(to_16k(engine_audio("flite", voice, word, eargs)))
+        k = int(round(pause * SR))
+        if k >= 0:
+            out = np.concatenate([out, np.zeros(k, np.int16), w])
+        else:
+            k = min(-k, len(out), len(w))
+            ramp = np.linspace(0.0, 1.0, k)
+            mid = out[len(out) - k:] * (1 - ramp) + w[:k] * ramp
+            out = np.concatenate([out[:len(out) - k], mid.astype(np.int16), w[k:]])
+    return to_16k(wav_bytes(out), fx)
+
+
+def word_prosody_job(rng, voice, phrase):
+    """The words of a two-part phrase ("hey" + "jarvis") for render_words: each word a
+    rate of its own (duration_stretch 0.7-1.8: the held-out flite voice's slow
+    "hey, jarvis" was its most-missed rendering), a pitch of its own, and its own
+    ending punctuation (flite's intonation for a statement, a call, a question); a
+    pause of -60..+350 ms between them."""
+    first, rest = phrase.split(" ", 1)
+    words = []
+    for w, ends in ((first, ("", ",", "!", "?", ".")), (rest, ("", "!", "?", "."))):
+        eargs = ["--setf", "duration_stretch=%.2f" % rng.uniform(0.7, 1.8)]
+        if voice in FLITE_CG_VOICES:
+            eargs += ["--setf", "f0_shift=%.2f" % rng.uniform(0.7, 1.4)]
+        else:
+            eargs += ["--setf", "int_f0_target_mean=%d" % rng.randint(70, 240),
+                      "--setf", "int_f0_target_stddev=%d" % rng.randint(5, 50)]
+        words.append((w + rng.choice(ends), eargs))
+    pause = rng.uniform(-0.06, 0.0) if rng.random() < 0.15 else rng.uniform(0.0, 0.35)
+    return (voice, words, [pause], sox_effects_wide(rng), f"flite-{voice}-words|{phrase}")
 
 
 def sox_effects_wide(rng):
@@ -361,6 +430,9 @@ def main():
                     help="flite-only training renderings per extra flite voice (sets *_flite_train; 0: none. "
                          "300 was tried, with features.py --flite-sets 1: no better on the held-out flite voice)")
     ap.add_argument("--flite-speech", type=int, default=400, help="flite-only training sentences")
+    ap.add_argument("--prosody-renders", type=int, default=150,
+                    help="renderings of the phrase, and of two-part confusables, word by word per training "
+                         "flite voice (sets *_prosody_train; 0: none)")
     ap.add_argument("--stream-speech-s", type=float, default=20000,
                     help="seconds of training speech for the negative stream (set speech_stream_train: "
                          "features.py turns it into one long feature stream, train.py crops it afresh "
@@ -491,6 +563,24 @@ def main():
             fv = frng.choice(EXTRA_FLITE_VOICES)
             jobs.append(("flite", fv, sent, flite_args_voice(frng, fv), sox_effects_wide(frng), f"flite-{fv}"))
         save_set(os.path.join(a.out, "speech_flite_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+
+    # --- the phrase's words one at a time (sets *_prosody_train, session 12): the held-out
+    # flite voice's most-missed rendering was its own slow "hey, jarvis", whose phrasing
+    # of the two words the training voices never produced. Each training flite voice says
+    # each word alone with its own rate, pitch and intonation, joined at a drawn pause;
+    # the two-part confusables ("hey" + "travis", "a" + "jar of") are made the same way,
+    # so the join itself says nothing. A generator of its own. -----------------------
+    prng = random.Random(a.seed + 6)
+    two_part = {"pos": [kw] if " " in kw else [], "conf": [c for c in xconf if " " in c]}
+    for kind in ("pos", "conf"):
+        if a.prosody_renders <= 0 or not two_part["pos"] or \
+                os.path.exists(os.path.join(a.out, f"{kind}_prosody_train.npz")):
+            continue
+        jobs = [word_prosody_job(prng, fv, prng.choice(two_part[kind]))
+                for fv in EXTRA_FLITE_VOICES for _ in range(a.prosody_renders)]
+        with cf.ThreadPoolExecutor(a.workers) as ex:
+            out = list(ex.map(render_words, [j[:4] for j in jobs]))
+        save_set(os.path.join(a.out, f"{kind}_prosody_train"), out, [j[4] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first
     # half for training, the second half for dev -------------------------------------

@@ -118,6 +118,10 @@ def main():
     ap.add_argument("--avg-every", type=int, default=5, help="--keep avg: of those, every Nth epoch")
     ap.add_argument("--init", default=None, help="start from this checkpoint (fine-tuning)")
     ap.add_argument("--extra-feat", default=None, help="more training windows (.npz with X, y)")
+    ap.add_argument("--freeze-bn", action="store_true",
+                    help="keep every BatchNorm in inference form (its running statistics neither used from the "
+                         "batch nor updated): fine-tuning a run taken out of an exported file (unmerge.py), "
+                         "whose BatchNorms are folded into the convolutions, then starts from the same function")
     ap.add_argument("--subsample", type=float, default=1.0,
                     help="share of the training windows drawn afresh each epoch (the extra ones always)")
     ap.add_argument("--vtlp", type=float, default=0.12, help="warp factor range 1 +- this (0: off)")
@@ -244,6 +248,10 @@ def main():
         if out_of_time:
             break
         model.train()
+        if a.freeze_bn:
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
         t0 = time.time()
         # every extra window, and all (or a random --subsample share) of the others
         ep_idx = tr_idx if a.subsample >= 1 else rng.choice(tr_idx, int(len(tr_idx) * a.subsample), replace=False)
@@ -328,6 +336,9 @@ def main():
         # a run cut short by its time budget may end before any epoch to average
         print("--keep avg: no epoch to average (every %d from %g of the schedule); keeping the last weights"
               % (a.avg_every, a.avg_from), flush=True)
+    elif a.keep == "avg" and a.freeze_bn:
+        model.load_state_dict(avg_state, strict=False)
+        print("model.pt: the mean of the weights of %d epochs (BatchNorm statistics frozen)" % n_avg, flush=True)
     elif a.keep == "avg":
         # the averaged weights need their own BatchNorm statistics: a pass over training
         # windows in train mode with a cumulative (momentum-free) mean
