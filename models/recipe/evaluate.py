@@ -27,12 +27,13 @@ Two ways to score it:
   --ckpt model.pt: a PyTorch re-implementation of the same detector (a check
     on the export, and the quick way while training).
 Detector rule (daemon/detector.c): log-mel frames stream in; when the frame
-count n satisfies n >= 101 and (n - 101) % 8 == 0 the model scores frames
-[n-101, n); softmax; P(keyword); the mean of the last k scores (k: the model's
-smoothing_frames; with --choose-smoothing, chosen on the split) -- fewer at
-the start of a stream, the mean of those available so far; a detection when the
-mean >= threshold and the refractory time (1.5 s of audio) since the last
-detection has passed. A positive clip counts as detected if it fires anywhere.
+count n satisfies n >= 101 and (n - 101) % hop == 0 (hop: the model's
+hop_frames, 8 by default) the model scores frames [n-101, n); softmax;
+P(keyword); the mean of the last k scores (k: the model's smoothing_frames;
+with --choose-smoothing, chosen on the split) -- fewer at the start of a
+stream, the mean of those available so far; a detection when the mean >=
+threshold and the refractory time (1.5 s of audio) since the last detection
+has passed. A positive clip counts as detected if it fires anywhere.
 Writes one JSON per model (the sweep, the chosen threshold, misses by
 condition) and one SVG with every model's DET curve."""
 import argparse
@@ -148,9 +149,12 @@ def segment_at(segments, t, lookback_s=1.2):
     return "; ".join(dict.fromkeys(found)) or "pause"
 
 
+DEFAULT_HOP_FRAMES = 8  # daemon/detector.c's default, which the --ckpt path simulates
+
+
 def window_starts(n_frames):
     """Frame counts at which the detector runs, as start indices of the window."""
-    return np.arange(WIN, n_frames + 1, 8) - WIN
+    return np.arange(WIN, n_frames + 1, DEFAULT_HOP_FRAMES) - WIN
 
 
 def score_windows(model, feats, starts, batch=256):
@@ -311,10 +315,13 @@ def misses_by(info, pos_max, thr):
     return {k: {"clips": v[0], "misses": v[1], "frr": v[1] / v[0]} for k, v in sorted(by.items())}
 
 
-def model_smoothing(path):
+def model_detector(path):
+    """The detector settings a model carries in its metadata (daemon/detector.c's defaults
+    where it carries none): what `wakewordd detect` ran it with."""
     import onnx
-    m = onnx.load(path, load_external_data=False)
-    return int(next((p.value for p in m.metadata_props if p.key == "smoothing_frames"), "3"))
+    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    return {"hop_frames": int(props.get("hop_frames", DEFAULT_HOP_FRAMES)),
+            "smoothing_frames": int(props.get("smoothing_frames", 3))}
 
 
 def c_scores(wakewordd, model, files, tsv):
@@ -471,7 +478,8 @@ def main():
         neg_times = np.round(((st + WIN - 1) * HOP + 512) / SR, 4)  # the end of the newest frame
         results.append(("pytorch", np.array(pos_max), neg_avg, neg_times,
                         {"model": os.path.abspath(a.ckpt), "width": ck["width"],
-                         "scored_by": "evaluate.py (PyTorch, simulated detector)"}))
+                         "scored_by": "evaluate.py (PyTorch, simulated detector)",
+                         "detector": {"hop_frames": DEFAULT_HOP_FRAMES, "smoothing_frames": k}}))
     raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
     for spec in a.model:
         name, path = spec.split("=", 1)
@@ -485,13 +493,12 @@ def main():
         sc, summary = c_scores(a.wakewordd, scored, pos_files + [neg_path],
                                os.path.join(a.work, "scores_%s.tsv" % name))
         extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
-                 "wakewordd_summary": summary}
+                 "wakewordd_summary": summary, "detector": model_detector(path)}
         if ks:
             extra["scored_by"] += ", unsmoothed; smoothed by evaluate.py"
             raw[name] = ([sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg_path][0],
                          sc[neg_path][1], extra)
             continue
-        extra["smoothing_frames"] = model_smoothing(path)
         pos_max = np.array([sc[f][1].max() if f in sc else 0.0 for f in pos_files])
         neg_times, neg_avg = sc[neg_path]
         results.append((name, pos_max, neg_avg, neg_times, extra))
@@ -522,6 +529,7 @@ def main():
         k = min(smoothing_sweep, key=lambda r: (r["frr"], -r["threshold"]))["smoothing_frames"]
         for name in raw:
             pm, na, nt = smoothed(name, k)
+            raw[name][3]["detector"]["smoothing_frames"] = k
             results.append((name, pm, na, nt, raw[name][3]))
     sweeps = {name: sweep(pm, na, nt, hours, a.refractory_s, ths) for name, pm, na, nt, _ in results}
     if given_thr is not None:
@@ -536,7 +544,7 @@ def main():
         ch = at(rows, chosen_thr)
         res = {
             **extra,
-            "detector": {"hop_frames": 8, "window_frames": WIN, "smoothing_frames": extra.pop("smoothing_frames", k),
+            "detector": {**extra["detector"], "window_frames": WIN,
                          "smoothing_start": "mean of the scores so far", "refractory_s": a.refractory_s},
             "positives": {"clips": len(pos_max), "clip_seconds": 2.0},
             "negatives": {"hours": hours, "confusable_phrases": n_conf, "scored_windows": int(len(neg_avg))},
