@@ -41,6 +41,11 @@ def main():
     jp = os.path.join(a.clips, "clips.json")
     d = json.load(open(jp))
     meta = {p.key: p.value for p in onnx.load(a.int8).metadata_props}
+    fmeta = {p.key: p.value for p in onnx.load(a.float_model).metadata_props}
+    for key in ("threshold", "hop_frames", "smoothing_frames", "refractory_s"):
+        if fmeta.get(key) != meta.get(key):
+            raise SystemExit("%s: %s %s, but %s has %s: the clips describe one detector" %
+                             (a.float_model, key, fmeta.get(key), a.int8, meta.get(key)))
     d["threshold"] = float(meta["threshold"])
     d["hop_frames"] = int(meta["hop_frames"])
     d["smoothing_frames"] = int(meta["smoothing_frames"])

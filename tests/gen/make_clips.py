@@ -3,7 +3,7 @@
 split (voices never seen in training; until session 11 it was the test split, and
 the clips were made from it then), and records what the models do on them.
 
-    /usr/bin/python3 tests/gen/make_clips.py [--detections-only] [CACHE_WORK_DIR]
+    /usr/bin/python3 tests/gen/make_clips.py [CACHE_WORK_DIR]
                                             (default /work/cache/recipe/hey_jarvis)
 
 Needs the recipe's data and eval stages (make -C models/recipe eval) and
@@ -14,16 +14,13 @@ build/wakewordd. Writes
                     rms) whose background is clean or >= 10 dB SNR
   neg_{1,2,3}.wav   2 s: a confusable phrase, other speech, noise
   demo.wav          ~15 s of other speech with the phrase said three times
-and clips.json: the phrase times in demo.wav and, for every clip, the detections
-of the shipped float and int8 models (models/hey_jarvis{,.int8}.onnx) with their
-own metadata defaults, and their highest smoothed score, from the daemon's own
-detector (`wakewordd detect --scores`). --detections-only keeps the WAVs and
-only recomputes those (after a new model)."""
+and clips.json: the phrase times in demo.wav and each clip's source, then
+models/recipe/describe_clips.py adds the shipped models' detections and highest
+smoothed scores from the daemon's own detector (run it alone after a new model)."""
 import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
@@ -33,9 +30,7 @@ sys.path.insert(0, os.path.join(REPO, "models", "recipe"))
 import evaluate  # noqa: E402
 import mix  # noqa: E402
 
-ARGS = [a for a in sys.argv[1:] if a != "--detections-only"]
-DETECTIONS_ONLY = "--detections-only" in sys.argv[1:]
-WORK = ARGS[0] if ARGS else "/work/cache/recipe/hey_jarvis"
+WORK = sys.argv[1] if len(sys.argv) > 1 else "/work/cache/recipe/hey_jarvis"
 WAKEWORDD = os.environ.get("WAKEWORDD", os.path.join(REPO, "build", "wakewordd"))
 OUT = os.path.join(REPO, "tests", "fixtures", "clips")
 SR = 16000
@@ -107,42 +102,16 @@ def make_clips():
     return out
 
 
-def detections(out):
-    """Each shipped model over every clip through `wakewordd detect --scores`."""
-    thr = None
-    for kind, fname in (("float", "hey_jarvis.onnx"), ("int8", "hey_jarvis.int8.onnx")):
-        model = os.path.join(REPO, "models", fname)
-        files = [os.path.join(OUT, n) for n in out]
-        with tempfile.TemporaryDirectory() as td:
-            tsv = os.path.join(td, "scores.tsv")
-            r = subprocess.run([WAKEWORDD, "detect", "--json", "--model", model, "--scores", tsv, *files],
-                               capture_output=True, text=True, check=True)
-            rows = [l.split("\t") for l in open(tsv).read().splitlines()[1:]]
-        dets = [json.loads(l) for l in r.stdout.splitlines()]
-        for n in out:
-            f = os.path.join(OUT, n)
-            out[n][kind + "_detections_s"] = [round(d["time_s"], 3) for d in dets if d["file"] == f]
-            out[n][kind + "_max_smoothed_score"] = round(max(float(r_[2]) for r_ in rows if r_[0] == f), 4)
-        info = subprocess.run([WAKEWORDD, "info", model], capture_output=True, text=True, check=True).stdout
-        t = [l.split("=", 1)[1] for l in info.splitlines() if l.startswith("metadata") and "threshold=" in l]
-        if thr is not None and t[0] != thr:
-            sys.exit("the float and int8 models have different thresholds: %s, %s" % (thr, t[0]))
-        thr = t[0]
-    return float(thr)
-
-
 def main():
-    if DETECTIONS_ONLY:
-        out = json.load(open(os.path.join(OUT, "clips.json")))["clips"]
-        for rec in out.values():
-            for k in [k for k in rec if k.endswith("_detections_s") or k.endswith("_max_smoothed_score")]:
-                del rec[k]
-    else:
-        out = make_clips()
-    thr = detections(out)
-    meta = {"threshold": thr, "hop_frames": 8, "smoothing_frames": 3, "refractory_s": 1.5, "clips": out}
+    # the clips and what is in them; the measured fields (threshold and detector
+    # settings from the int8 file's metadata, each model's detections and highest
+    # smoothed score) are describe_clips.py's, the one that refreshes them after a
+    # new model too
+    meta = {"threshold": None, "hop_frames": None, "smoothing_frames": None, "refractory_s": None,
+            "clips": make_clips()}
     json.dump(meta, open(os.path.join(OUT, "clips.json"), "w"), indent=1)
-    print(json.dumps(meta, indent=1))
+    subprocess.run([sys.executable, os.path.join(REPO, "models", "recipe", "describe_clips.py"),
+                    "--wakewordd", WAKEWORDD], check=True)
 
 
 if __name__ == "__main__":
