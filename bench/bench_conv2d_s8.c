@@ -8,9 +8,12 @@
  * VNNI, vpmaddwd+vpaddd zmm (32 MACs) on AVX-512, ymm (16) on AVX2. For
  * reference, Zen 4 issues one vpdpbusd zmm per cycle (64 MACs/cycle), Zen 5 and
  * recent Intel server cores two (128 MACs/cycle); this machine measures ~440-460
- * GMAC/s when quiet. Single thread, weights packed once.
+ * GMAC/s when quiet. Single thread, weights packed once. `--net shipped`
+ * runs the shipped model's 20 grouped convs (eight width-16 runs side by side,
+ * 131 M MACs) instead.
  *
- *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I] [--scalar]
+ *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I]
+ *                               [--net resnet18|shipped] [--scalar]
  * (scalar is slow and only runs when asked for). */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,10 +30,10 @@
 
 typedef struct layer {
     const char *name;
-    int c_in, c_out, h_in, w_in, k, stride, pad, fuse;
+    int c_in, c_out, h_in, w_in, k, stride, pad, fuse, groups;
 } layer;
 
-static const layer layers[] = {
+static const layer resnet18_layers[] = {
     {"stem 7x7 s2", 1, 64, 64, 101, 7, 2, 3, 0},
     {"l1.0 conv1", 64, 64, 16, 26, 3, 1, 1, 0},
     {"l1.0 conv2+add", 64, 64, 16, 26, 3, 1, 1, 1},
@@ -52,7 +55,37 @@ static const layer layers[] = {
     {"l4.1 conv1", 512, 512, 2, 4, 3, 1, 1, 0},
     {"l4.1 conv2+add", 512, 512, 2, 4, 3, 1, 1, 1},
 };
-#define NL ((int)(sizeof layers / sizeof layers[0]))
+
+/* The shipped model (models/hey_jarvis.int8.onnx): eight width-16 ResNet18
+ * runs side by side, so every conv after the stem is grouped (8 groups of 16,
+ * 32, 64, 128 channels); 131 M MACs. */
+static const layer shipped_layers[] = {
+    {"stem 7x7 s2", 1, 128, 64, 101, 7, 2, 3, 0, 1},
+    {"l1.0 conv1", 128, 128, 16, 26, 3, 1, 1, 0, 8},
+    {"l1.0 conv2+add", 128, 128, 16, 26, 3, 1, 1, 1, 8},
+    {"l1.1 conv1", 128, 128, 16, 26, 3, 1, 1, 0, 8},
+    {"l1.1 conv2+add", 128, 128, 16, 26, 3, 1, 1, 1, 8},
+    {"l2.0 conv1 s2", 128, 256, 16, 26, 3, 2, 1, 0, 8},
+    {"l2.0 downsample", 128, 256, 16, 26, 1, 2, 0, 0, 8},
+    {"l2.0 conv2+add", 256, 256, 8, 13, 3, 1, 1, 1, 8},
+    {"l2.1 conv1", 256, 256, 8, 13, 3, 1, 1, 0, 8},
+    {"l2.1 conv2+add", 256, 256, 8, 13, 3, 1, 1, 1, 8},
+    {"l3.0 conv1 s2", 256, 512, 8, 13, 3, 2, 1, 0, 8},
+    {"l3.0 downsample", 256, 512, 8, 13, 1, 2, 0, 0, 8},
+    {"l3.0 conv2+add", 512, 512, 4, 7, 3, 1, 1, 1, 8},
+    {"l3.1 conv1", 512, 512, 4, 7, 3, 1, 1, 0, 8},
+    {"l3.1 conv2+add", 512, 512, 4, 7, 3, 1, 1, 1, 8},
+    {"l4.0 conv1 s2", 512, 1024, 4, 7, 3, 2, 1, 0, 8},
+    {"l4.0 downsample", 512, 1024, 4, 7, 1, 2, 0, 0, 8},
+    {"l4.0 conv2+add", 1024, 1024, 2, 4, 3, 1, 1, 1, 8},
+    {"l4.1 conv1", 1024, 1024, 2, 4, 3, 1, 1, 0, 8},
+    {"l4.1 conv2+add", 1024, 1024, 2, 4, 3, 1, 1, 1, 8},
+};
+
+/* the network benchmarked (--net) */
+static const layer *layers = resnet18_layers;
+static int NL = (int)(sizeof resnet18_layers / sizeof resnet18_layers[0]);
+#define MAX_LAYERS 20
 
 static double now(void)
 {
@@ -112,10 +145,10 @@ static int prepare(const layer *L, ww_isa isa, prepared *P)
                            .pad_left = L->pad,
                            .dil_h = 1,
                            .dil_w = 1,
-                           .groups = 1};
+                           .groups = L->groups > 1 ? L->groups : 1};
     s->h_out = (L->h_in + 2 * L->pad - L->k) / L->stride + 1;
     s->w_out = (L->w_in + 2 * L->pad - L->k) / L->stride + 1;
-    P->macs = (long)s->h_out * s->w_out * L->c_out * L->c_in * L->k * L->k;
+    P->macs = (long)s->h_out * s->w_out * L->c_out * (L->c_in / s->groups) * L->k * L->k;
     P->p.x = (ww_qparam){0.05f, L->c_in == 1 ? 128 : 0, WW_QTYPE_U8};
     P->p.y = (ww_qparam){0.05f, 0, WW_QTYPE_U8};
     P->p.relu = 1;
@@ -124,7 +157,7 @@ static int prepare(const layer *L, ww_isa isa, prepared *P)
     P->p.r = (ww_qparam){0.05f, 0, WW_QTYPE_U8};
     P->p.relu_after_add = 1;
     if (L->fuse) P->p.relu = 0;
-    size_t nw = (size_t)L->c_out * L->c_in * L->k * L->k;
+    size_t nw = (size_t)L->c_out * (L->c_in / s->groups) * L->k * L->k;
     int8_t *w = xalloc(nw);
     float *ws = xalloc(sizeof(float) * L->c_out);
     int32_t *b = xalloc(sizeof(int32_t) * L->c_out);
@@ -228,7 +261,7 @@ static int only_layer = -1;
 
 static void bench_isa(ww_isa isa, int runs)
 {
-    prepared P[NL];
+    prepared P[MAX_LAYERS];
     size_t scratch_sz = 0;
     for (int l = 0; l < NL; l++) {
         if (prepare(&layers[l], isa, &P[l]) < 0) exit(1);
@@ -311,6 +344,15 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--layer") && i + 1 < argc) {
             only_layer = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--net") && i + 1 < argc) {
+            const char *net = argv[++i];
+            if (!strcmp(net, "shipped")) {
+                layers = shipped_layers;
+                NL = (int)(sizeof shipped_layers / sizeof shipped_layers[0]);
+            } else if (strcmp(net, "resnet18")) {
+                fprintf(stderr, "bench_conv2d_s8: --net %s: not resnet18 or shipped\n", net);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--scalar")) {
             scalar = 1;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
@@ -322,8 +364,9 @@ int main(int argc, char **argv)
             }
             only = (int)isa;
         } else {
-            fprintf(stderr,
-                    "usage: bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I] [--scalar]\n");
+            fprintf(stderr, "usage: bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I] [--net "
+                            "resnet18|shipped] "
+                            "[--scalar]\n");
             return 2;
         }
     }

@@ -553,6 +553,7 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
     size_t xn = (size_t)s->h_in * s->w_in * s->c_in, yn = (size_t)npix * s->c_out;
     char *buf = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     int ct = s->groups * h->cg4;
+    const size_t row_step = (size_t)s->stride_h * h->wp * ct, col_step = (size_t)s->stride_w * ct;
     const void *px[16];
     ww_conv2d_s8_tile_fn tile = impl->tiles[h->tile].fn;
     for (int n = 0; n < s->n; n++) {
@@ -565,24 +566,27 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
             build_padded(h, xb, buf);
         for (int g = 0; g < s->groups; g++) {
             if (h->im2col) build_rows(h, xb, g, buf);
+            const size_t goff = (size_t)g * h->cg4;
             for (int b = 0; b < h->nob; b++) {
                 const void *wb = ww_s8_wblock(h, g, b);
                 int oc0 = g * h->cog + b * h->ob;
                 int noc = h->cog - b * h->ob < h->ob ? h->cog - b * h->ob : h->ob;
+                /* the output pixel (oh, ow) walks along with p, so no
+                 * division per pixel (one per pixel cost ~13 % of a
+                 * 16-pixel tile's time on the first stage) */
+                long oh = 0, ow = 0;
                 for (long p0 = 0; p0 < npix; p0 += h->nr) {
                     int npx = npix - p0 < h->nr ? (int)(npix - p0) : h->nr;
-                    for (int i = 0; i < h->nr; i++) {
-                        long p = p0 + (i < npx ? i : npx - 1);
+                    for (int i = 0; i < npx; i++) {
                         size_t e;
-                        if (h->im2col) {
-                            e = (size_t)p * h->kq * 4;
-                        } else {
-                            long oh = p / s->w_out, ow = p % s->w_out;
-                            e = ((size_t)oh * s->stride_h * h->wp + (size_t)ow * s->stride_w) * ct +
-                                (size_t)g * h->cg4;
-                        }
+                        if (h->im2col)
+                            e = (size_t)(p0 + i) * h->kq * 4;
+                        else
+                            e = ((size_t)oh * row_step + (size_t)ow * col_step) + goff;
                         px[i] = buf + e * h->esize;
+                        if (++ow == s->w_out) ow = 0, oh++;
                     }
+                    for (int i = npx; i < h->nr; i++) px[i] = px[npx - 1];
                     tile(h, px, wb, oc0, noc, p0, npx, rb, yb);
                 }
             }

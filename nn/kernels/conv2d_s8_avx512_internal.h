@@ -12,7 +12,7 @@
  * vector otherwise. */
 typedef struct consts {
     __m512 y_lo, y_hi, mid_lo, mid_hi, sa, sb, sc;
-    __m512i y_zp, r_zp;
+    __m512i y_zp, r_zp, y_zp16, y_lo16; /* the last two: 16-bit lanes */
     int fuse, r_s8, y_s8;
 } consts;
 
@@ -22,6 +22,8 @@ static inline void load_consts(const ww_conv2d_s8_hdr *h, consts *k)
     k->y_lo = _mm512_set1_ps((float)(h->y_lo - p->y.zp));
     k->y_hi = _mm512_set1_ps((float)(h->y_hi - p->y.zp));
     k->y_zp = _mm512_set1_epi32(p->y.zp);
+    k->y_zp16 = _mm512_set1_epi16((short)p->y.zp);
+    k->y_lo16 = _mm512_set1_epi16((short)h->y_lo);
     k->fuse = p->fuse_add;
     k->mid_lo = _mm512_set1_ps((float)(h->mid_lo - p->mid.zp));
     k->mid_hi = _mm512_set1_ps((float)(h->mid_hi - p->mid.zp));
@@ -33,10 +35,12 @@ static inline void load_consts(const ww_conv2d_s8_hdr *h, consts *k)
     k->sc = _mm512_set1_ps(h->add_sc);
 }
 
-/* requant.h's arithmetic on 16 lanes (bias and multipliers of those channels
- * given): the output values, zero point added, as int32. */
-static inline __m512i requant16(const consts *k, __m512i acc, __m512i bias, __m512 m,
-                                __mmask16 mask, long yi, const void *res)
+/* requant.h's value before its clamp on 16 lanes (bias and multipliers of
+ * those channels given), relative to the output zero point: the conv's, or
+ * the residual join's (after the intermediate tensor's own clamp and rounding)
+ * when fused. */
+static inline __m512 requant16_f(const consts *k, __m512i acc, __m512i bias, __m512 m,
+                                 __mmask16 mask, long yi, const void *res)
 {
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, bias)), m);
     if (k->fuse) {
@@ -48,18 +52,40 @@ static inline __m512i requant16(const consts *k, __m512i acc, __m512i bias, __m5
         __m512 fb = _mm512_mul_ps(_mm512_cvtepi32_ps(r), k->sb);
         f = _mm512_div_ps(_mm512_add_ps(fa, fb), k->sc);
     }
+    return f;
+}
+
+/* The whole of requant.h on 16 lanes: the output values, zero point added, as
+ * int32 (the masked path of partial channel blocks). */
+static inline __m512i requant16(const consts *k, __m512i acc, __m512i bias, __m512 m,
+                                __mmask16 mask, long yi, const void *res)
+{
+    __m512 f = requant16_f(k, acc, bias, m, mask, yi, res);
     __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, k->y_lo), k->y_hi));
     return _mm512_add_epi32(q, k->y_zp);
 }
 
-/* Four (or two) vectors of in-range int32 outputs as 64 (32) bytes in lane
- * order: the saturating packs cannot clip (values are already in the type's
- * range) and interleave 128-bit lanes, which the permute undoes. One full
- * store instead of four narrowing masked stores, which are slow on Zen 4. */
-static inline __m512i pack4_8(const consts *k, __m512i q0, __m512i q1, __m512i q2, __m512i q3)
+/* Four (or two) vectors of requant16_f values as 64 (32) output bytes in lane
+ * order. Only the upper clamp is done in float (it keeps the conversion in
+ * range); the rest of requant.h's clamp comes after rounding, on 16-bit pairs:
+ * rounding is monotonic, so clamping below at the integer lo - zp before or
+ * after it gives the same integer, and a value too negative for int32 converts
+ * to INT32_MIN, which the saturating steps carry to lo. The zero point is added
+ * with saturation, the packs to bytes cannot clip above (hi is the type's
+ * maximum), and their interleave of 128-bit lanes is undone by the permute.
+ * One full store instead of four narrowing masked stores, which are slow on
+ * Zen 4; half the adds, and no max in float. */
+static inline __m512i pack4_8(const consts *k, __m512 f0, __m512 f1, __m512 f2, __m512 f3)
 {
     const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    __m512i p01 = _mm512_packs_epi32(q0, q1), p23 = _mm512_packs_epi32(q2, q3);
+    __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(f0, k->y_hi));
+    __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(f1, k->y_hi));
+    __m512i q2 = _mm512_cvtps_epi32(_mm512_min_ps(f2, k->y_hi));
+    __m512i q3 = _mm512_cvtps_epi32(_mm512_min_ps(f3, k->y_hi));
+    __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), k->y_zp16);
+    __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(q2, q3), k->y_zp16);
+    p01 = _mm512_max_epi16(p01, k->y_lo16);
+    p23 = _mm512_max_epi16(p23, k->y_lo16);
     __m512i b = k->y_s8 ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
     return _mm512_permutexvar_epi32(idx, b);
 }
@@ -87,19 +113,31 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
         }
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc0;
-            __m512i q0 = requant16(&k, acc[0 * nr + j], b[0], m[0], 0xffff, yi, res);
+            __m512 f0 = requant16_f(&k, acc[0 * nr + j], b[0], m[0], 0xffff, yi, res);
             if (mr == 4) {
-                __m512i q1 = requant16(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
-                __m512i q2 = requant16(&k, acc[2 * nr + j], b[2], m[2], 0xffff, yi + 32, res);
-                __m512i q3 = requant16(&k, acc[3 * nr + j], b[3], m[3], 0xffff, yi + 48, res);
-                _mm512_storeu_si512(yb + yi, pack4_8(&k, q0, q1, q2, q3));
+                __m512 f1 = requant16_f(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
+                __m512 f2 = requant16_f(&k, acc[2 * nr + j], b[2], m[2], 0xffff, yi + 32, res);
+                __m512 f3 = requant16_f(&k, acc[3 * nr + j], b[3], m[3], 0xffff, yi + 48, res);
+                _mm512_storeu_si512(yb + yi, pack4_8(&k, f0, f1, f2, f3));
             } else if (mr == 2) {
-                __m512i q1 = requant16(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
+                __m512 f1 = requant16_f(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
                 _mm256_storeu_si256((__m256i *)(yb + yi),
-                                    _mm512_castsi512_si256(pack4_8(&k, q0, q1, q0, q1)));
+                                    _mm512_castsi512_si256(pack4_8(&k, f0, f1, f0, f1)));
+            } else if (j + 4 <= npx) {
+                /* 16 channels: four pixels share one pack (a fourth of the
+                 * shuffles of packing each alone), 16 bytes stored per pixel */
+                __m512 f1 = requant16_f(&k, acc[j + 1], b[0], m[0], 0xffff, yi + c_out, res);
+                __m512 f2 = requant16_f(&k, acc[j + 2], b[0], m[0], 0xffff, yi + 2 * c_out, res);
+                __m512 f3 = requant16_f(&k, acc[j + 3], b[0], m[0], 0xffff, yi + 3 * c_out, res);
+                __m512i v = pack4_8(&k, f0, f1, f2, f3);
+                _mm_storeu_si128((__m128i *)(yb + yi), _mm512_castsi512_si128(v));
+                _mm_storeu_si128((__m128i *)(yb + yi + c_out), _mm512_extracti32x4_epi32(v, 1));
+                _mm_storeu_si128((__m128i *)(yb + yi + 2 * c_out), _mm512_extracti32x4_epi32(v, 2));
+                _mm_storeu_si128((__m128i *)(yb + yi + 3 * c_out), _mm512_extracti32x4_epi32(v, 3));
+                j += 3;
             } else {
                 _mm_storeu_si128((__m128i *)(yb + yi),
-                                 _mm512_castsi512_si128(pack4_8(&k, q0, q0, q0, q0)));
+                                 _mm512_castsi512_si128(pack4_8(&k, f0, f0, f0, f0)));
             }
         }
         return;
