@@ -13,7 +13,7 @@
  * 131 M MACs) instead.
  *
  *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I]
- *                               [--net resnet18|shipped] [--scalar]
+ *                               [--net resnet18|shipped] [--tile I] [--scalar]
  * (scalar is slow and only runs when asked for). */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@
 
 #include "nn/cpu.h"
 #include "nn/kernels/conv2d_s8.h"
+#include "nn/kernels/conv2d_s8_internal.h" /* ww_conv2d_s8_tile_override (--tile) */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -353,6 +354,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_conv2d_s8: --net %s: not resnet18 or shipped\n", net);
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--tile") && i + 1 < argc) {
+            /* every layer on tile shape I of the ISA (0..3), not the estimated best */
+            ww_conv2d_s8_tile_override = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--scalar")) {
             scalar = 1;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {

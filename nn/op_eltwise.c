@@ -61,6 +61,40 @@ static int binary_prepare(ww_graph *g, ww_node *n, bin_kind kind, ww_error *err)
         }                                                                                          \
     } while (0)
 
+/* float rows: the unit-stride and scalar-operand cases get their own loops,
+ * which the compiler vectorises (the strided loop ran at ~2 cycles an element:
+ * the shipped model's input normalisation, 3 broadcast ops on 6464 floats,
+ * cost ~11 us of a 0.8 ms inference) */
+#define BIN_LOOP_F32(EXPR)                                                                         \
+    do {                                                                                           \
+        const float *A = a;                                                                        \
+        const float *B = b;                                                                        \
+        float *Y = y;                                                                              \
+        if (sa == 1 && sb == 1) {                                                                  \
+            for (int64_t i = 0; i < len; i++) {                                                    \
+                float u = A[i], v = B[i];                                                          \
+                Y[i] = EXPR;                                                                       \
+            }                                                                                      \
+        } else if (sa == 1 && sb == 0) {                                                           \
+            const float v = B[0];                                                                  \
+            for (int64_t i = 0; i < len; i++) {                                                    \
+                float u = A[i];                                                                    \
+                Y[i] = EXPR;                                                                       \
+            }                                                                                      \
+        } else if (sa == 0 && sb == 1) {                                                           \
+            const float u = A[0];                                                                  \
+            for (int64_t i = 0; i < len; i++) {                                                    \
+                float v = B[i];                                                                    \
+                Y[i] = EXPR;                                                                       \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < len; i++) {                                                    \
+                float u = A[i * sa], v = B[i * sb];                                                \
+                Y[i] = EXPR;                                                                       \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
 static int div_guard(int64_t v)
 {
     return v == 0;
@@ -75,16 +109,16 @@ static int row(bin_kind k, int dt, const void *a, int64_t sa, const void *b, int
     if (dt == WW_DT_F32) {
         switch (k) {
         case BIN_ADD:
-            BIN_LOOP(float, u + v);
+            BIN_LOOP_F32(u + v);
             break;
         case BIN_SUB:
-            BIN_LOOP(float, u - v);
+            BIN_LOOP_F32(u - v);
             break;
         case BIN_MUL:
-            BIN_LOOP(float, u *v);
+            BIN_LOOP_F32(u * v);
             break;
         case BIN_DIV:
-            BIN_LOOP(float, u / v);
+            BIN_LOOP_F32(u / v);
             break;
         }
         return 0;

@@ -125,6 +125,12 @@ static int dequantize_run(ww_graph *g, ww_node *n, ww_error *err)
                 for (size_t k = 0; k < p->inner; k++, i++) out[i] = (float)(q[i] - zp) * sc;
                 continue;
             }
+            if (x->dtype == WW_DT_U8) { /* activations: a plain loop, no per-element call */
+                const uint8_t *q = x->data;
+                const int32_t z32 = (int32_t)zp;
+                for (size_t k = 0; k < p->inner; k++, i++) out[i] = (float)(q[i] - z32) * sc;
+                continue;
+            }
             for (size_t k = 0; k < p->inner; k++, i++)
                 out[i] = (float)(ww_tensor_i64_at(x, i) - zp) * sc;
         }

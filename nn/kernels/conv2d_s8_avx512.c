@@ -32,8 +32,8 @@ static void conv2d_s8_32x6_fp32_avx512(const ww_conv2d_s8_hdr *h, const void *co
                                        const void *wblock, int oc0, int noc, long p0, int npx,
                                        const void *res, void *y)
 {
-    __m512i l0 = _mm512_setzero_si512(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
-    __m512i u0 = l0, u1 = l0, u2 = l0, u3 = l0, u4 = l0, u5 = l0;
+    __m512i l0 = bias16(h, oc0, noc, 0), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
+    __m512i u0 = bias16(h, oc0, noc, 1), u1 = u0, u2 = u0, u3 = u0, u4 = u0, u5 = u0;
     const ptrdiff_t *segs = ww_s8_segs(h);
     const int8_t *wp = wblock;
     const int kq = h->kq;
@@ -57,9 +57,10 @@ static void conv2d_s8_32x8_fp32_avx512(const ww_conv2d_s8_hdr *h, const void *co
                                        const void *wblock, int oc0, int noc, long p0, int npx,
                                        const void *res, void *y)
 {
-    __m512i l0 = _mm512_setzero_si512(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0,
+    __m512i l0 = bias16(h, oc0, noc, 0), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0,
             l7 = l0;
-    __m512i u0 = l0, u1 = l0, u2 = l0, u3 = l0, u4 = l0, u5 = l0, u6 = l0, u7 = l0;
+    __m512i u0 = bias16(h, oc0, noc, 1), u1 = u0, u2 = u0, u3 = u0, u4 = u0, u5 = u0, u6 = u0,
+            u7 = u0;
     const ptrdiff_t *segs = ww_s8_segs(h);
     const int8_t *wp = wblock;
     const int kq = h->kq;

@@ -35,14 +35,26 @@ static inline void load_consts(const ww_conv2d_s8_hdr *h, consts *k)
     k->sc = _mm512_set1_ps(h->add_sc);
 }
 
-/* requant.h's value before its clamp on 16 lanes (bias and multipliers of
- * those channels given), relative to the output zero point: the conv's, or
- * the residual join's (after the intermediate tensor's own clamp and rounding)
- * when fused. */
-static inline __m512 requant16_f(const consts *k, __m512i acc, __m512i bias, __m512 m,
-                                 __mmask16 mask, long yi, const void *res)
+/* The starting accumulators of channels oc0 + 16i.. of a tile: the packed
+ * bias (lanes past noc 0). Starting from it instead of adding it in the
+ * epilogue saves one vector op per 16 outputs: ~2 % of the shipped model. */
+static inline __m512i bias16(const ww_conv2d_s8_hdr *h, int oc0, int noc, int i)
 {
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, bias)), m);
+    int valid = noc - 16 * i;
+    __mmask16 k = valid >= 16  ? (__mmask16)0xffff
+                  : valid <= 0 ? (__mmask16)0
+                               : (__mmask16)((1u << valid) - 1);
+    return _mm512_maskz_loadu_epi32(k, ww_s8_bias(h) + oc0 + 16 * i);
+}
+
+/* requant.h's value before its clamp on 16 lanes (accumulators holding the
+ * bias, multipliers of those channels given), relative to the output zero
+ * point: the conv's, or the residual join's (after the intermediate tensor's
+ * own clamp and rounding) when fused. */
+static inline __m512 requant16_f(const consts *k, __m512i acc, __m512 m, __mmask16 mask, long yi,
+                                 const void *res)
+{
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), m);
     if (k->fuse) {
         __m512i mid = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, k->mid_lo), k->mid_hi));
         __m128i rb = _mm_maskz_loadu_epi8(mask, (const uint8_t *)res + yi);
@@ -57,10 +69,10 @@ static inline __m512 requant16_f(const consts *k, __m512i acc, __m512i bias, __m
 
 /* The whole of requant.h on 16 lanes: the output values, zero point added, as
  * int32 (the masked path of partial channel blocks). */
-static inline __m512i requant16(const consts *k, __m512i acc, __m512i bias, __m512 m,
-                                __mmask16 mask, long yi, const void *res)
+static inline __m512i requant16(const consts *k, __m512i acc, __m512 m, __mmask16 mask, long yi,
+                                const void *res)
 {
-    __m512 f = requant16_f(k, acc, bias, m, mask, yi, res);
+    __m512 f = requant16_f(k, acc, m, mask, yi, res);
     __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, k->y_lo), k->y_hi));
     return _mm512_add_epi32(q, k->y_zp);
 }
@@ -90,8 +102,9 @@ static inline __m512i pack4_8(const consts *k, __m512 f0, __m512 f1, __m512 f2, 
     return _mm512_permutexvar_epi32(idx, b);
 }
 
-/* Writes the tile: acc[i * nr + j] holds channels oc0 + 16i.. of pixel p0 + j
- * (each tile passes an exactly sized, fully initialised array).
+/* Writes the tile: acc[i * nr + j] holds channels oc0 + 16i.. of pixel p0 + j,
+ * the bias included (each tile passes an exactly sized, fully initialised
+ * array, started from bias16).
  * Inlined into each tile so the accumulators need not go through a call. */
 static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr *h,
                                                          const __m512i *acc, int nr, int mr,
@@ -101,34 +114,29 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
     consts k;
     load_consts(h, &k);
     const long c_out = h->p.shape.c_out;
-    const int32_t *bias = ww_s8_bias(h);
     const float *mult = ww_s8_mult(h);
     uint8_t *yb = (uint8_t *)y;
     if ((mr == 4 || mr == 2 || mr == 1) && noc == 16 * mr) {
-        __m512i b[4];
         __m512 m[4];
-        for (int i = 0; i < mr; i++) {
-            b[i] = _mm512_loadu_si512(bias + oc0 + 16 * i);
-            m[i] = _mm512_loadu_ps(mult + oc0 + 16 * i);
-        }
+        for (int i = 0; i < mr; i++) m[i] = _mm512_loadu_ps(mult + oc0 + 16 * i);
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc0;
-            __m512 f0 = requant16_f(&k, acc[0 * nr + j], b[0], m[0], 0xffff, yi, res);
+            __m512 f0 = requant16_f(&k, acc[0 * nr + j], m[0], 0xffff, yi, res);
             if (mr == 4) {
-                __m512 f1 = requant16_f(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
-                __m512 f2 = requant16_f(&k, acc[2 * nr + j], b[2], m[2], 0xffff, yi + 32, res);
-                __m512 f3 = requant16_f(&k, acc[3 * nr + j], b[3], m[3], 0xffff, yi + 48, res);
+                __m512 f1 = requant16_f(&k, acc[1 * nr + j], m[1], 0xffff, yi + 16, res);
+                __m512 f2 = requant16_f(&k, acc[2 * nr + j], m[2], 0xffff, yi + 32, res);
+                __m512 f3 = requant16_f(&k, acc[3 * nr + j], m[3], 0xffff, yi + 48, res);
                 _mm512_storeu_si512(yb + yi, pack4_8(&k, f0, f1, f2, f3));
             } else if (mr == 2) {
-                __m512 f1 = requant16_f(&k, acc[1 * nr + j], b[1], m[1], 0xffff, yi + 16, res);
+                __m512 f1 = requant16_f(&k, acc[1 * nr + j], m[1], 0xffff, yi + 16, res);
                 _mm256_storeu_si256((__m256i *)(yb + yi),
                                     _mm512_castsi512_si256(pack4_8(&k, f0, f1, f0, f1)));
             } else if (j + 4 <= npx) {
                 /* 16 channels: four pixels share one pack (a fourth of the
                  * shuffles of packing each alone), 16 bytes stored per pixel */
-                __m512 f1 = requant16_f(&k, acc[j + 1], b[0], m[0], 0xffff, yi + c_out, res);
-                __m512 f2 = requant16_f(&k, acc[j + 2], b[0], m[0], 0xffff, yi + 2 * c_out, res);
-                __m512 f3 = requant16_f(&k, acc[j + 3], b[0], m[0], 0xffff, yi + 3 * c_out, res);
+                __m512 f1 = requant16_f(&k, acc[j + 1], m[0], 0xffff, yi + c_out, res);
+                __m512 f2 = requant16_f(&k, acc[j + 2], m[0], 0xffff, yi + 2 * c_out, res);
+                __m512 f3 = requant16_f(&k, acc[j + 3], m[0], 0xffff, yi + 3 * c_out, res);
                 __m512i v = pack4_8(&k, f0, f1, f2, f3);
                 _mm_storeu_si128((__m128i *)(yb + yi), _mm512_castsi512_si128(v));
                 _mm_storeu_si128((__m128i *)(yb + yi + c_out), _mm512_extracti32x4_epi32(v, 1));
@@ -146,12 +154,11 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
         int valid = noc - 16 * i, oc = oc0 + 16 * i;
         if (valid <= 0) break;
         __mmask16 mask = valid >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << valid) - 1);
-        __m512i b = _mm512_maskz_loadu_epi32(mask, bias + oc);
         __m512 m = _mm512_maskz_loadu_ps(mask, mult + oc);
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc;
             _mm512_mask_cvtepi32_storeu_epi8(yb + yi, mask,
-                                             requant16(&k, acc[i * nr + j], b, m, mask, yi, res));
+                                             requant16(&k, acc[i * nr + j], m, mask, yi, res));
         }
     }
 }

@@ -27,10 +27,10 @@ static void conv2d_s8_64x6_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
                                            const void *wblock, int oc0, int noc, long p0, int npx,
                                            const void *res, void *y)
 {
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
-    __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
-    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
-    __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
+    __m512i a00 = bias16(h, oc0, noc, 0), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
+    __m512i a10 = bias16(h, oc0, noc, 1), a11 = a10, a12 = a10, a13 = a10, a14 = a10, a15 = a10;
+    __m512i a20 = bias16(h, oc0, noc, 2), a21 = a20, a22 = a20, a23 = a20, a24 = a20, a25 = a20;
+    __m512i a30 = bias16(h, oc0, noc, 3), a31 = a30, a32 = a30, a33 = a30, a34 = a30, a35 = a30;
     const ptrdiff_t *segs = ww_s8_segs(h);
     const int8_t *wp = wblock;
     const int kq = h->kq;
@@ -69,10 +69,10 @@ static void conv2d_s8_64x4_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
                                            const void *wblock, int oc0, int noc, long p0, int npx,
                                            const void *res, void *y)
 {
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
-    __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    __m512i a00 = bias16(h, oc0, noc, 0), a01 = a00, a02 = a00, a03 = a00;
+    __m512i a10 = bias16(h, oc0, noc, 1), a11 = a10, a12 = a10, a13 = a10;
+    __m512i a20 = bias16(h, oc0, noc, 2), a21 = a20, a22 = a20, a23 = a20;
+    __m512i a30 = bias16(h, oc0, noc, 3), a31 = a30, a32 = a30, a33 = a30;
     const ptrdiff_t *segs = ww_s8_segs(h);
     const int8_t *wp = wblock;
     const int kq = h->kq;
@@ -109,9 +109,10 @@ static void conv2d_s8_32x8_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const void
                                            const void *wblock, int oc0, int noc, long p0, int npx,
                                            const void *res, void *y)
 {
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
+    __m512i a00 = bias16(h, oc0, noc, 0), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
             a06 = a00, a07 = a00;
-    __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00, a16 = a00, a17 = a00;
+    __m512i a10 = bias16(h, oc0, noc, 1), a11 = a10, a12 = a10, a13 = a10, a14 = a10, a15 = a10,
+            a16 = a10, a17 = a10;
     const ptrdiff_t *segs = ww_s8_segs(h);
     const int8_t *wp = wblock;
     const int kq = h->kq;
@@ -150,7 +151,7 @@ static void conv2d_s8_16x16_fp32_avx512vnni(const ww_conv2d_s8_hdr *h, const voi
                                             const void *wblock, int oc0, int noc, long p0, int npx,
                                             const void *res, void *y)
 {
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
+    __m512i a00 = bias16(h, oc0, noc, 0), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00,
             a06 = a00, a07 = a00, a08 = a00, a09 = a00, a010 = a00, a011 = a00, a012 = a00,
             a013 = a00, a014 = a00, a015 = a00;
     const ptrdiff_t *segs = ww_s8_segs(h);
