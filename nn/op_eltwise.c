@@ -61,38 +61,48 @@ static int binary_prepare(ww_graph *g, ww_node *n, bin_kind kind, ww_error *err)
         }                                                                                          \
     } while (0)
 
-/* float rows: the unit-stride and scalar-operand cases get their own loops,
- * which the compiler vectorises (the strided loop ran at ~2 cycles an element:
- * the shipped model's input normalisation, 3 broadcast ops on 6464 floats,
- * cost ~11 us of a 0.8 ms inference) */
+/* float rows: the unit-stride and scalar-operand cases go in blocks of 8
+ * through a local array, which gcc -O2 vectorises (its cheap cost model
+ * leaves plain loops of unknown length scalar; the strided loop ran at ~2
+ * cycles an element: the shipped model's input normalisation, 3 broadcast ops
+ * on 6464 floats, cost ~11 us of a 0.8 ms inference). U(i) and V(i) read the
+ * operands. */
+#define F32_ROW(U, V, EXPR)                                                                        \
+    do {                                                                                           \
+        int64_t i = 0;                                                                             \
+        for (; i + 8 <= len; i += 8) {                                                             \
+            float t[8];                                                                            \
+            for (int e = 0; e < 8; e++) {                                                          \
+                float u = U(i + e), v = V(i + e);                                                  \
+                t[e] = EXPR;                                                                       \
+            }                                                                                      \
+            memcpy(Y + i, t, sizeof t);                                                            \
+        }                                                                                          \
+        for (; i < len; i++) {                                                                     \
+            float u = U(i), v = V(i);                                                              \
+            Y[i] = EXPR;                                                                           \
+        }                                                                                          \
+    } while (0)
+#define A_AT(i)    A[i]
+#define B_AT(i)    B[i]
+#define A_FIRST(i) A0
+#define B_FIRST(i) B0
+#define A_STEP(i)  A[(i)*sa]
+#define B_STEP(i)  B[(i)*sb]
 #define BIN_LOOP_F32(EXPR)                                                                         \
     do {                                                                                           \
         const float *A = a;                                                                        \
         const float *B = b;                                                                        \
+        const float A0 = A[0], B0 = B[0];                                                          \
         float *Y = y;                                                                              \
-        if (sa == 1 && sb == 1) {                                                                  \
-            for (int64_t i = 0; i < len; i++) {                                                    \
-                float u = A[i], v = B[i];                                                          \
-                Y[i] = EXPR;                                                                       \
-            }                                                                                      \
-        } else if (sa == 1 && sb == 0) {                                                           \
-            const float v = B[0];                                                                  \
-            for (int64_t i = 0; i < len; i++) {                                                    \
-                float u = A[i];                                                                    \
-                Y[i] = EXPR;                                                                       \
-            }                                                                                      \
-        } else if (sa == 0 && sb == 1) {                                                           \
-            const float u = A[0];                                                                  \
-            for (int64_t i = 0; i < len; i++) {                                                    \
-                float v = B[i];                                                                    \
-                Y[i] = EXPR;                                                                       \
-            }                                                                                      \
-        } else {                                                                                   \
-            for (int64_t i = 0; i < len; i++) {                                                    \
-                float u = A[i * sa], v = B[i * sb];                                                \
-                Y[i] = EXPR;                                                                       \
-            }                                                                                      \
-        }                                                                                          \
+        if (sa == 1 && sb == 1)                                                                    \
+            F32_ROW(A_AT, B_AT, EXPR);                                                             \
+        else if (sa == 1 && sb == 0)                                                               \
+            F32_ROW(A_AT, B_FIRST, EXPR);                                                          \
+        else if (sa == 0 && sb == 1)                                                               \
+            F32_ROW(A_FIRST, B_AT, EXPR);                                                          \
+        else                                                                                       \
+            F32_ROW(A_STEP, B_STEP, EXPR);                                                         \
     } while (0)
 
 static int div_guard(int64_t v)

@@ -10,6 +10,7 @@ void ww_add_s8_avx512(const void *a, const ww_qparam *qa, const void *b, const w
                       void *c, const ww_qparam *qc, int relu, size_t n);
 void ww_maxpool_s8_avx512(const ww_pool_shape *s, ww_qtype t, const void *x, void *y);
 void ww_quantize_s8_avx512(const float *x, size_t n, const ww_qparam *q, void *y);
+void ww_dequantize_s8_avx512(const void *x, size_t n, const ww_qparam *q, float *y);
 void ww_gavgpool_s8_avx512(int n, int hw, int c, const void *x, const ww_qparam *qx, void *y,
                            const ww_qparam *qy);
 #endif
@@ -40,8 +41,12 @@ static const ww_quantize_s8_fn quantize_table[WW_ISA_COUNT] = {
     [WW_ISA_AVX512] = ww_quantize_s8_avx512,
 #endif
 };
-static const ww_dequantize_s8_fn dequantize_table[WW_ISA_COUNT] = {[WW_ISA_SCALAR] =
-                                                                       ww_dequantize_s8_scalar};
+static const ww_dequantize_s8_fn dequantize_table[WW_ISA_COUNT] = {
+    [WW_ISA_SCALAR] = ww_dequantize_s8_scalar,
+#if defined(__x86_64__)
+    [WW_ISA_AVX512] = ww_dequantize_s8_avx512,
+#endif
+};
 
 /* The x86 and ARM ISAs are two ladders in one enum: never fall from NEON to AVX. */
 static int pick(const void *const *table, ww_isa isa)

@@ -1,7 +1,7 @@
 /* AVX-512 variants of the ops of ops_s8.h: the residual join (16 lanes,
  * requant.h's operations in the same order), NHWC max pooling (64 channels per
- * vector, unsigned or signed byte max), global average pooling and the input
- * quantize. */
+ * vector, unsigned or signed byte max), global average pooling, the input
+ * quantize and the output dequantize. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -117,6 +117,17 @@ void ww_quantize_s8_avx512(const float *x, size_t n, const ww_qparam *q, void *y
         f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
         __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
         _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)y + i, k, r);
+    }
+}
+
+/* requant.h's dequantize on 16 lanes: (float)(q - zp) * scale. */
+void ww_dequantize_s8_avx512(const void *x, size_t n, const ww_qparam *q, float *y)
+{
+    const __m512 scale = _mm512_set1_ps(q->scale);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(
+            y + i, k, _mm512_mul_ps(load16((const uint8_t *)x + i, q->type, k, q->zp), scale));
     }
 }
 
