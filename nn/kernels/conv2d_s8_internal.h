@@ -103,6 +103,7 @@ typedef struct ww_conv2d_s8_tile {
  * conv's channel and pixel counts (e.g. 32x8 for the 8-pixel last stage, whose
  * weights are then streamed once instead of twice). */
 #define WW_CONV2D_S8_MAX_TILES 4
+#define WW_CONV2D_S8_MAX_NR    16 /* pixels per tile, at most */
 typedef struct ww_conv2d_s8_impl {
     int enc, wlayout;
     int dots_per_cycle, loads_per_cycle, lanes; /* for the tile choice */
