@@ -8,9 +8,10 @@
  * VNNI, vpmaddwd+vpaddd zmm (32 MACs) on AVX-512, ymm (16) on AVX2. For
  * reference, Zen 4 issues one vpdpbusd zmm per cycle (64 MACs/cycle), Zen 5 and
  * recent Intel server cores two (128 MACs/cycle); this machine measures ~440-460
- * GMAC/s when quiet. Single thread, weights packed once. `--net shipped`
- * runs the shipped model's 20 grouped convs (eight width-16 runs side by side,
- * 131 M MACs) instead.
+ * GMAC/s when quiet. Single thread, weights packed once. Then the same for
+ * the shipped model's 20 grouped convs (eight width-16 runs side by side, 131 M
+ * MACs); `--net resnet18|shipped` runs one of the two. `--tile I` packs every
+ * layer with tile shape I of the ISA instead of the estimated best.
  *
  *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I]
  *                               [--net resnet18|shipped] [--tile I] [--scalar]
@@ -338,7 +339,7 @@ done:
 
 int main(int argc, char **argv)
 {
-    int runs = 200, scalar = 0;
+    int runs = 200, scalar = 0, net_given = 0;
     int only = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
@@ -347,6 +348,7 @@ int main(int argc, char **argv)
             only_layer = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--net") && i + 1 < argc) {
             const char *net = argv[++i];
+            net_given = 1;
             if (!strcmp(net, "shipped")) {
                 layers = shipped_layers;
                 NL = (int)(sizeof shipped_layers / sizeof shipped_layers[0]);
@@ -375,13 +377,23 @@ int main(int argc, char **argv)
         }
     }
     if (runs < 1) runs = 1;
-    for (int i = WW_ISA_COUNT - 1; i >= 0; i--) {
-        ww_isa isa = (ww_isa)i;
-        if (only >= 0 && i != only) continue;
-        if (!ww_isa_supported(isa)) continue;
-        if (only < 0 && ww_conv2d_s8_isa(isa) != isa) continue; /* same kernel as another */
-        if (isa == WW_ISA_SCALAR && !scalar && only < 0) continue;
-        bench_isa(isa, isa == WW_ISA_SCALAR ? (runs < 5 ? runs : 5) : runs);
+    /* without --net: both networks, the full-width one first */
+    for (int net = 0; net < 2; net++) {
+        if (net == 1) {
+            if (net_given) break;
+            layers = shipped_layers;
+            NL = (int)(sizeof shipped_layers / sizeof shipped_layers[0]);
+        }
+        printf("%s== network: %s\n", net ? "\n" : "",
+               layers == shipped_layers ? "shipped (8 grouped width-16 runs)" : "ResNet18");
+        for (int i = WW_ISA_COUNT - 1; i >= 0; i--) {
+            ww_isa isa = (ww_isa)i;
+            if (only >= 0 && i != only) continue;
+            if (!ww_isa_supported(isa)) continue;
+            if (only < 0 && ww_conv2d_s8_isa(isa) != isa) continue; /* same kernel as another */
+            if (isa == WW_ISA_SCALAR && !scalar && only < 0) continue;
+            bench_isa(isa, isa == WW_ISA_SCALAR ? (runs < 5 ? runs : 5) : runs);
+        }
     }
     return 0;
 }
