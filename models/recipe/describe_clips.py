@@ -39,7 +39,14 @@ def main():
     ap.add_argument("--int8", default=os.path.join(REPO, "models", "hey_jarvis.int8.onnx"))
     a = ap.parse_args()
     jp = os.path.join(a.clips, "clips.json")
-    d = json.load(open(jp))
+    try:
+        with open(jp) as f:
+            d = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit("%s: cannot read the clip list: %s (tests/gen/make_clips.py writes it)" % (jp, e))
+    for path in (a.wakewordd, a.float_model, a.int8):
+        if not os.path.exists(path):
+            raise SystemExit("%s: not found" % path)
     meta = {p.key: p.value for p in onnx.load(a.int8).metadata_props}
     fmeta = {p.key: p.value for p in onnx.load(a.float_model).metadata_props}
     for key in ("threshold", "hop_frames", "smoothing_frames", "refractory_s"):

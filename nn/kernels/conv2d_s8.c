@@ -202,22 +202,29 @@ size_t ww_conv2d_s8_packed_size(const ww_conv2d_s8_params *p, ww_isa isa)
     return layout(p, isa, &h);
 }
 
+/* Scratch bytes of the padded image or im2col rows (with slack for 8-byte
+ * moves), 0 when the tiles read x itself. */
+static size_t image_bytes(const ww_conv2d_s8_hdr *h)
+{
+    const ww_conv2d_shape *s = &h->p.shape;
+    size_t n = 0;
+    if (h->im2col)
+        n = (size_t)s->h_out * s->w_out * h->kq * 4;
+    else if (!h->nocopy)
+        n = (size_t)h->hp * h->wp * s->groups * h->cg4;
+    return n ? align64(n * h->esize + 64) : 0;
+}
+
 size_t ww_conv2d_s8_scratch_size(const ww_conv2d_s8_params *p, ww_isa isa)
 {
     ww_conv2d_s8_hdr h;
     if (check_params(p, 0, NULL) < 0) return 0;
     layout(p, isa, &h);
     if (!impls[h.isa]) return 0;
-    size_t n = 0;
     long npix = (long)p->shape.h_out * p->shape.w_out;
-    if (h.im2col)
-        n = (size_t)npix * h.kq * 4;
-    else if (!h.nocopy)
-        n = (size_t)h.hp * h.wp * p->shape.groups * h.cg4;
-    /* alignment; the image or rows with slack for 8-byte moves; the pixel
-     * offsets, padded to a whole last tile */
-    return 64 + (n ? align64(n * h.esize + 64) : 0) +
-           align64(sizeof(ptrdiff_t) * (size_t)(npix + WW_CONV2D_S8_MAX_NR));
+    /* alignment; the image or rows; the pixel offsets, padded to a whole last
+     * tile */
+    return 64 + image_bytes(&h) + align64(sizeof(ptrdiff_t) * (size_t)(npix + WW_CONV2D_S8_MAX_NR));
 }
 
 ww_isa ww_conv2d_s8_packed_isa(const void *packed)
@@ -555,17 +562,12 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
     long npix = (long)s->h_out * s->w_out;
     size_t xn = (size_t)s->h_in * s->w_in * s->c_in, yn = (size_t)npix * s->c_out;
     char *buf = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    size_t img = 0;
-    if (h->im2col)
-        img = (size_t)npix * h->kq * 4;
-    else if (!h->nocopy)
-        img = (size_t)h->hp * h->wp * s->groups * h->cg4;
     /* Byte offset of every output pixel's row start in the image (or rows),
      * computed once per call, and the last one repeated to fill a whole last
      * tile: a tile's pointers are then one add each, for every group and
      * channel block (they were recomputed per tile: ~2 % of the shipped
      * model). */
-    ptrdiff_t *off = (ptrdiff_t *)(buf + (img ? ((img * h->esize + 64 + 63) & ~(size_t)63) : 0));
+    ptrdiff_t *off = (ptrdiff_t *)(buf + image_bytes(h));
     int ct = s->groups * h->cg4;
     const size_t row_step = (size_t)s->stride_h * h->wp * ct, col_step = (size_t)s->stride_w * ct;
     for (long p = 0, oh = 0, ow = 0; p < npix; p++) {
