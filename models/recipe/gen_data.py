@@ -286,10 +286,11 @@ def render_man_page(path):
     return r.stdout.decode(errors="ignore")
 
 
-def training_sentences(rng, part):
+def training_sentences(rng, part, max_pages=None):
     """Sentences of 3-16 words, shuffled: part 0 from the license texts and the first
-    half of the training package's man pages, part 1 from the second half."""
-    pages = package_man_pages(TRAIN_TEXT_PACKAGE)
+    half of the training package's man pages (of its first max_pages, all by
+    default), part 1 from the second half."""
+    pages = package_man_pages(TRAIN_TEXT_PACKAGE)[:max_pages]
     half = len(pages) // 2
     if part == 0:
         lic = sorted(p for p in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(p))
@@ -365,9 +366,10 @@ def wide_speech_job(rng, text, p_flite, train_grid):
     return (eng, vname, text, espeak_args_wide(rng), sox_effects_wide(rng), vname)
 
 
-def heldout_speech(rng, pages, seconds, grid, name, workers):
+def heldout_speech(rng, pages, seconds, grid, name, workers, batch=64):
     """Paragraphs of 70 words of the pages read by the held-out voices (one in ten by
-    the held-out flite voice) until `seconds` of speech; saved as set `name`."""
+    the held-out flite voice), `batch` at a time, until `seconds` of speech; saved as
+    set `name`."""
     paras = []
     for t in pages:
         words = re.findall(r"[A-Za-z][A-Za-z']*[.,;:?!]?", t)
@@ -377,13 +379,13 @@ def heldout_speech(rng, pages, seconds, grid, name, workers):
     out, tags, total, i = [], [], 0.0, 0
     while total < seconds and i < len(paras):
         jobs = []
-        for p in paras[i:i + 64]:
+        for p in paras[i:i + batch]:
             if rng.random() < 0.1:
                 jobs.append(("flite", TEST_FLITE_VOICE, p, flite_args(rng), sox_effects(rng), "flite-rms"))
             else:
                 eng, vname, v, var = rng.choice(grid)
                 jobs.append((eng, vname, p, espeak_args(rng), sox_effects(rng), vname))
-        i += 64
+        i += batch
         res = run_jobs(jobs, workers)
         out += res
         tags += [j[5] for j in jobs]
@@ -446,12 +448,30 @@ def main():
     ap.add_argument("--test-renders", type=int, default=2,
                     help="test renderings of the phrase and of a confusable per held-out voice+variant "
                          "(40 per render for the held-out flite voice)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a tiny data set (ten espeak-ng variants, a few renderings per flite voice, short "
+                         "speech sets) that takes every stage of the recipe through in minutes: for "
+                         "tests/cli/test_recipe_smoke.sh, not for training")
     a = ap.parse_args()
+    # renderings of the phrase per training / held-out flite voice, training sentences,
+    # held-out flite renderings per --test-renders, paragraphs of speech rendered at a time,
+    # man pages read for the held-out speech, the training package's man pages read (all)
+    n_flite_train, n_flite_heldout, n_sents, n_flite_test, speech_batch = 60, 40, 2200, 40, 64
+    n_pages, n_train_pages = 400, None
+    if a.smoke:
+        n_flite_train, n_flite_heldout, n_sents, n_flite_test, speech_batch = 3, 3, 30, 3, 4
+        n_pages, n_train_pages = 8, 16
+        a.renders, a.extra_renders, a.extra_flite, a.extra_speech = 1, 1, 2, 20
+        a.flite_renders, a.prosody_renders, a.test_renders = 0, 2, 1
+        a.stream_speech_s, a.dev_speech_s, a.test_speech_s = min(a.stream_speech_s, 60), \
+            min(a.dev_speech_s, 60), min(a.test_speech_s, 60)
     os.makedirs(a.out, exist_ok=True)
     forget_stale_speech(a.out, a.dev_speech_s, a.test_speech_s)
     rng = random.Random(a.seed)
     kw = a.keyword.strip().lower()
     variants = espeak_variants()
+    if a.smoke:
+        variants = variants[:10]
     test_variants = set(rng.sample(variants, len(variants) // 5))
     texts = phrase_texts(kw)
     confusables = [c for c in CONFUSABLES if c != kw]
@@ -474,7 +494,7 @@ def main():
                 jobs[s].append((eng, vname, t, espeak_args(rng), sox_effects(rng), f"{vname}|{t}"))
         for fv in FLITE_VOICES:
             s = "heldout" if fv == TEST_FLITE_VOICE else "train"
-            for _ in range(60 if s == "train" else 40):
+            for _ in range(n_flite_train if s == "train" else n_flite_heldout):
                 t = rng.choice(texts) if kind == "pos" else rng.choice(confusables)
                 jobs[s].append(("flite", fv, t, flite_args(rng), sox_effects(rng), f"flite-{fv}|{t}"))
         for s, name in (("train", "train"), ("heldout", "dev")):
@@ -483,10 +503,10 @@ def main():
 
     # --- other speech: license texts for training, man pages for dev and test -----------
     if not os.path.exists(os.path.join(a.out, "speech_train.npz")):
-        sents = training_sentences(rng, 0)
+        sents = training_sentences(rng, 0, n_train_pages)
         jobs = []
         train_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "train"]
-        for i, sent in enumerate(sents[:2200]):
+        for i, sent in enumerate(sents[:n_sents]):
             if i % 10 == 9:
                 fv = rng.choice([f for f in FLITE_VOICES if f != TEST_FLITE_VOICE])
                 jobs.append(("flite", fv, sent, flite_args(rng), sox_effects(rng), f"flite-{fv}"))
@@ -500,8 +520,8 @@ def main():
         # a generator of its own: the dev speech comes out the same whether or not the
         # sets before it were already cached
         drng = random.Random(a.seed + 3)
-        out, tags = heldout_speech(drng, man_page_texts(drng, 400), a.dev_speech_s, heldout_grid, "speech_dev",
-                                   a.workers)
+        out, tags = heldout_speech(drng, man_page_texts(drng, n_pages), a.dev_speech_s, heldout_grid, "speech_dev",
+                                   a.workers, speech_batch)
         save_set(os.path.join(a.out, "speech_dev"), out, tags)
 
     # --- extra training renderings, more varied (sets *_extra_train). A generator of their
@@ -517,7 +537,7 @@ def main():
         save_set(os.path.join(a.out, f"{kind}_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if not os.path.exists(os.path.join(a.out, "speech_extra_train.npz")):
-        sents = training_sentences(xrng, 1)
+        sents = training_sentences(xrng, 1, n_train_pages)
         jobs = [wide_speech_job(xrng, sent, 0.2, train_grid) for sent in sents[:a.extra_speech]]
         save_set(os.path.join(a.out, "speech_extra_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
@@ -527,13 +547,13 @@ def main():
     # speech, so training draws new windows from this every epoch. A generator of its own.
     if a.stream_speech_s > 0 and not os.path.exists(os.path.join(a.out, "speech_stream_train.npz")):
         srng = random.Random(a.seed + 4)
-        sents = training_sentences(srng, 0) + training_sentences(srng, 1)
+        sents = training_sentences(srng, 0, n_train_pages) + training_sentences(srng, 1, n_train_pages)
         srng.shuffle(sents)
         paras = [" ".join(sents[i:i + 5]) for i in range(0, len(sents) - 4, 5)]
         out, tags, total, i = [], [], 0.0, 0
         while total < a.stream_speech_s and i < len(paras):
-            jobs = [wide_speech_job(srng, p, 0.15, train_grid) for p in paras[i:i + 64]]
-            i += 64
+            jobs = [wide_speech_job(srng, p, 0.15, train_grid) for p in paras[i:i + speech_batch]]
+            i += speech_batch
             res = run_jobs(jobs, a.workers)
             out += res
             tags += [j[5] for j in jobs]
@@ -557,7 +577,7 @@ def main():
         save_set(os.path.join(a.out, f"{kind}_flite_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     if a.flite_renders > 0 and not os.path.exists(os.path.join(a.out, "speech_flite_train.npz")):
-        sents = training_sentences(frng, 1)
+        sents = training_sentences(frng, 1, n_train_pages)
         jobs = []
         for sent in sents[:a.flite_speech]:
             fv = frng.choice(EXTRA_FLITE_VOICES)
@@ -606,7 +626,7 @@ def main():
         if os.path.exists(os.path.join(a.out, f"{kind}_test.npz")):
             continue
         jobs = phrase_jobs(trng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
-                           [TEST_FLITE_VOICE], 40 * a.test_renders, flite_args, sox_effects)
+                           [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
         save_set(os.path.join(a.out, f"{kind}_test"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
     if not os.path.exists(os.path.join(a.out, "noise_test.npz")):
         parts = []
@@ -618,10 +638,11 @@ def main():
         save_set(os.path.join(a.out, "noise_test"), parts, list(NOISE_COLORS))
     if not os.path.exists(os.path.join(a.out, "speech_test.npz")):
         srng = random.Random(a.seed + 3)  # dev's page order, past every page dev can read
-        pages = man_page_texts(srng, 400, skip=3 * 400)
-        if len(pages) < 100:
+        pages = man_page_texts(srng, n_pages, skip=3 * n_pages)
+        if len(pages) < n_pages // 4:
             sys.exit("gen_data.py: %s has too few pages left for the test split" % TEST_TEXT_PACKAGE)
-        out, tags = heldout_speech(trng, pages, a.test_speech_s, heldout_grid, "speech_test", a.workers)
+        out, tags = heldout_speech(trng, pages, a.test_speech_s, heldout_grid, "speech_test", a.workers,
+                                   speech_batch)
         save_set(os.path.join(a.out, "speech_test"), out, tags)
     open(os.path.join(a.out, "test_variants.txt"), "w").write(
         "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %

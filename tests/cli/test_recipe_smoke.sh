@@ -1,0 +1,88 @@
+#!/bin/bash
+# The whole training recipe (models/recipe/Makefile: data, features, two runs of
+# which one on the negative stream with the overlay, merge, export, quantize, the
+# threshold and smoothing chosen on dev and written into both files, the test split
+# scored) on gen_data.py --smoke's tiny data set, with this build's wakewordd for
+# quantize and the detector: every stage runs and hands the next what it needs.
+# Accuracy is not asserted: two epochs at width 4 on a few hundred windows learn
+# little. Needs Debian's torch stack, espeak-ng, flite and the man pages the recipe
+# reads (scripts/install-deps.sh --fixtures); reported skipped without them.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+skip() {
+    echo "ok - recipe_smoke # SKIP $1"
+    exit 0
+}
+"$PY" -c 'import torch, torchvision, onnx, numpy' 2>/dev/null ||
+    skip "/usr/bin/python3 has no torch/torchvision/onnx/numpy"
+for tool in espeak-ng flite man sox; do
+    command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
+for pkg in manpages manpages-dev; do # minimal images may install packages without their pages
+    page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
+    [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
+done
+[ -f "$ROOT/build/libwakeword.so" ] || skip "build/libwakeword.so is not built (the front end of features.py)"
+
+O=$TMP/out
+args=(CACHE="$TMP/cache" OUTDIR="$O" KEYWORD="hey computer" GEN_ARGS=--smoke
+    FEAT_ARGS="--speech-windows 600" WIDTH=4 EPOCHS=2 TIME_BUDGET_MIN=2 MEMBER_RUNS="1 2so"
+    WAKEWORDD="$WW" PY="$PY")
+if make -C "$ROOT/models/recipe" -j2 "${args[@]}" >"$TMP/make.log" 2>&1; then
+    t_ok recipe_runs_end_to_end
+else
+    t_fail recipe_runs_end_to_end "$(tail -8 "$TMP/make.log")"
+    t_done
+    exit 1
+fi
+grep -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$TMP/make.log" >/dev/null &&
+    t_fail no_sanitizer_report "$(grep -m3 -E 'AddressSanitizer|runtime error:' "$TMP/make.log")"
+
+missing=""
+for f in hey_computer.onnx hey_computer.int8.onnx hey_computer.int8.report.json eval_dev_int8.json \
+    eval_float.json eval_int8.json det.svg; do
+    [ -s "$O/$f" ] || missing="$missing $f"
+done
+[ -z "$missing" ] && t_ok every_result_written || t_fail every_result_written "missing:$missing"
+
+# the int8 file runs on the int8 kernels and carries the keyword
+if t_run info_int8 0 "$WW" info "$O/hey_computer.int8.onnx"; then
+    if grep -q '^kind *QDQ int8' <<<"$OUT" && grep -qE '^int8 +[1-9][0-9]* of' <<<"$OUT" &&
+        grep -q 'keyword=hey_computer' <<<"$OUT"; then
+        t_ok info_int8
+    else
+        t_fail info_int8 "$OUT"
+    fi
+fi
+
+# what dev chose is what both files and the test split's figures say
+if why=$("$PY" - "$O" "$TMP/cache/hey_computer/eval_dev/threshold.json" 2>&1 <<'PY'
+import json, sys
+import onnx
+out, tj = sys.argv[1], sys.argv[2]
+chosen = json.load(open(tj))  # {"threshold": "0.65", "smoothing_frames": "5"}
+thr, k = float(chosen["threshold"]), int(chosen["smoothing_frames"])
+for name in ("hey_computer.onnx", "hey_computer.int8.onnx"):
+    meta = {p.key: p.value for p in onnx.load("%s/%s" % (out, name)).metadata_props}
+    assert float(meta["threshold"]) == thr and int(meta["smoothing_frames"]) == k, (name, meta, chosen)
+    assert meta["keyword"] == "hey_computer" and meta["labels"] == "background,hey_computer", meta
+for tag in ("float", "int8"):
+    e = json.load(open("%s/eval_%s.json" % (out, tag)))
+    assert e["split"] == "test", e["split"]
+    d = e["detector"]
+    assert d["hop_frames"] == 8 and d["smoothing_frames"] == k, d
+    c = e["chosen"]
+    assert float(c["threshold"]) == thr, c
+    assert 0 <= c["frr"] <= 1 and c["false_accepts"] >= 0 and e["positives"]["clips"] > 0, e
+    assert e["negatives"]["hours"] > 0, e["negatives"]
+r = json.load(open("%s/hey_computer.int8.report.json" % out))
+assert r["parity"] and r["quantized_nodes"], sorted(r)
+PY
+); then t_ok threshold_written_and_scored; else t_fail threshold_written_and_scored "$why"; fi
+
+head -c 400 "$O/det.svg" | grep -q '<svg' && t_ok det_plot_is_svg || t_fail det_plot_is_svg "$(head -c 200 "$O/det.svg")"
+
+# the trained file works in the detector on real audio
+t_run detect_runs 0 "$WW" detect -m "$O/hey_computer.int8.onnx" "$ROOT/tests/fixtures/clips/demo.wav" &&
+    t_ok detect_runs
+t_done
