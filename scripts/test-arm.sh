@@ -31,7 +31,7 @@ mkdir -p "$OUT" || exit 1
 # libraries (fftw, alsa, ...) the rest of the program links.
 SRCS="core/error.c core/npy.c core/outfile.c nn/cpu.c nn/kernels/requant.c nn/kernels/conv2d_s8.c
       nn/kernels/conv2d_s8_scalar.c nn/kernels/conv2d_s8_neon.c nn/kernels/ops_s8.c
-      nn/kernels/ops_s8_scalar.c tests/unit/wwtest.c tests/unit/test_kernels_s8.c"
+      nn/kernels/ops_s8_scalar.c nn/kernels/ops_s8_generic.c tests/unit/wwtest.c tests/unit/test_kernels_s8.c"
 CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -g -ffp-contract=off -Wall -Wextra -Werror -Wshadow
         -Wstrict-prototypes -Wno-missing-field-initializers -I. $SAN"
 fail=0

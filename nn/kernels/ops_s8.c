@@ -22,10 +22,15 @@ static const ww_add_s8_fn add_table[WW_ISA_COUNT] = {
     [WW_ISA_AVX512] = ww_add_s8_avx512,
 #endif
 };
+/* AVX2 and NEON run the portable fast version (ops_s8_generic.c) */
+void ww_maxpool_s8_generic(const ww_pool_shape *s, ww_qtype t, const void *x, void *y);
 static const ww_maxpool_s8_fn maxpool_table[WW_ISA_COUNT] = {
     [WW_ISA_SCALAR] = ww_maxpool_s8_scalar,
 #if defined(__x86_64__)
+    [WW_ISA_AVX2] = ww_maxpool_s8_generic,
     [WW_ISA_AVX512] = ww_maxpool_s8_avx512,
+#elif defined(__aarch64__)
+    [WW_ISA_NEON] = ww_maxpool_s8_generic,
 #endif
 };
 static const ww_gavgpool_s8_fn gavgpool_table[WW_ISA_COUNT] = {
