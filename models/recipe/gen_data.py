@@ -466,6 +466,13 @@ def main():
         a.stream_speech_s, a.dev_speech_s, a.test_speech_s = min(a.stream_speech_s, 60), \
             min(a.dev_speech_s, 60), min(a.test_speech_s, 60)
     os.makedirs(a.out, exist_ok=True)
+    # sets already in --out are kept, so a tiny set must never meet a full one
+    marker = os.path.join(a.out, "smoke_data")
+    if glob.glob(os.path.join(a.out, "*.npz")) and os.path.exists(marker) != a.smoke:
+        sys.exit("gen_data.py: %s holds a %s data set; with%s --smoke the two would mix (another --out)" %
+                 (a.out, "--smoke" if os.path.exists(marker) else "full", "" if a.smoke else "out"))
+    if a.smoke:
+        open(marker, "w").write("gen_data.py --smoke: a tiny data set for testing the recipe, not for training\n")
     forget_stale_speech(a.out, a.dev_speech_s, a.test_speech_s)
     rng = random.Random(a.seed)
     kw = a.keyword.strip().lower()
