@@ -82,6 +82,13 @@ PY
 
 head -c 400 "$O/det.svg" | grep -q '<svg' && t_ok det_plot_is_svg || t_fail det_plot_is_svg "$(head -c 200 "$O/det.svg")"
 
+# a tiny data set and a full one never mix in one directory
+G=$ROOT/models/recipe/gen_data.py
+t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
+    --out "$TMP/cache/hey_computer/data" --keyword "hey computer"
+mkdir -p "$TMP/full" && : >"$TMP/full/pos_train.npz"
+t_expect_error smoke_refuses_full_data "holds a full data set" "$PY" "$G" --smoke --out "$TMP/full"
+
 # the trained file works in the detector on real audio
 t_run detect_runs 0 "$WW" detect -m "$O/hey_computer.int8.onnx" "$ROOT/tests/fixtures/clips/demo.wav" &&
     t_ok detect_runs
