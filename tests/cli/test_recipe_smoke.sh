@@ -89,6 +89,11 @@ t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
 mkdir -p "$TMP/full" && : >"$TMP/full/pos_train.npz"
 t_expect_error smoke_refuses_full_data "holds a full data set" "$PY" "$G" --smoke --out "$TMP/full"
 
+# a smoke run of the shipped phrase writes into its cache, never over models/
+plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke export 2>&1)
+grep -q -- "--out $TMP/j/hey_jarvis/out/hey_jarvis.onnx" <<<"$plan" && t_ok smoke_keeps_shipped_model ||
+    t_fail smoke_keeps_shipped_model "$(grep export.py <<<"$plan")"
+
 # the trained file works in the detector on real audio
 t_run detect_runs 0 "$WW" detect -m "$O/hey_computer.int8.onnx" "$ROOT/tests/fixtures/clips/demo.wav" &&
     t_ok detect_runs
