@@ -183,6 +183,8 @@ static size_t layout(const ww_conv2d_s8_params *p, ww_isa isa, ww_conv2d_s8_hdr 
     off = align64(off + sizeof(float) * (size_t)s->c_out);
     h->seg_off = off;
     off = align64(off + sizeof(ptrdiff_t) * (size_t)(h->nseg ? h->nseg : 1));
+    h->pix_off = off;
+    if (impl) off = align64(off + sizeof(ptrdiff_t) * (size_t)((long)s->h_out * s->w_out + h->nr));
     h->w_off = off;
     if (!impl) {
         h->wblock_bytes = (size_t)s->c_out * h->cg * taps;
@@ -221,10 +223,8 @@ size_t ww_conv2d_s8_scratch_size(const ww_conv2d_s8_params *p, ww_isa isa)
     if (check_params(p, 0, NULL) < 0) return 0;
     layout(p, isa, &h);
     if (!impls[h.isa]) return 0;
-    long npix = (long)p->shape.h_out * p->shape.w_out;
-    /* alignment; the image or rows; the pixel offsets, padded to a whole last
-     * tile */
-    return 64 + image_bytes(&h) + align64(sizeof(ptrdiff_t) * (size_t)(npix + WW_CONV2D_S8_MAX_NR));
+    size_t n = image_bytes(&h);
+    return n ? 64 + n : 0; /* alignment, then the image or rows */
 }
 
 ww_isa ww_conv2d_s8_packed_isa(const void *packed)
@@ -304,6 +304,24 @@ int ww_conv2d_s8_pack(const ww_conv2d_s8_params *p, ww_isa isa, const int8_t *w,
             segs[seg] = h->im2col ? 0
                                   : ((ptrdiff_t)kh * s->dil_h * h->wp + (ptrdiff_t)kw * s->dil_w) *
                                         s->groups * h->cg4;
+    }
+
+    if (impls[h->isa]) {
+        /* Byte offset of every output pixel's row start in the image (or
+         * rows), the last one repeated to fill a whole last tile: a tile's
+         * pointers are then one add each (computing them per tile cost ~2 %
+         * of the shipped model) */
+        ptrdiff_t *pix = (ptrdiff_t *)(blob + h->pix_off);
+        long npix = (long)s->h_out * s->w_out;
+        size_t ct = (size_t)s->groups * h->cg4;
+        size_t row_step = (size_t)s->stride_h * h->wp * ct, col_step = (size_t)s->stride_w * ct;
+        for (long q = 0, oh = 0, ow = 0; q < npix; q++) {
+            size_t e =
+                h->im2col ? (size_t)q * h->kq * 4 : (size_t)oh * row_step + (size_t)ow * col_step;
+            pix[q] = (ptrdiff_t)(e * h->esize);
+            if (++ow == s->w_out) ow = 0, oh++;
+        }
+        for (int i = 0; i < h->nr; i++) pix[npix + i] = pix[npix - 1];
     }
 
     if (h->wlayout == WW_S8W_ONNX) {
@@ -562,21 +580,7 @@ void ww_conv2d_s8_run_tiled(const ww_conv2d_s8_hdr *h, const ww_conv2d_s8_impl *
     long npix = (long)s->h_out * s->w_out;
     size_t xn = (size_t)s->h_in * s->w_in * s->c_in, yn = (size_t)npix * s->c_out;
     char *buf = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    /* Byte offset of every output pixel's row start in the image (or rows),
-     * computed once per call, and the last one repeated to fill a whole last
-     * tile: a tile's pointers are then one add each, for every group and
-     * channel block (they were recomputed per tile: ~2 % of the shipped
-     * model). */
-    ptrdiff_t *off = (ptrdiff_t *)(buf + image_bytes(h));
-    int ct = s->groups * h->cg4;
-    const size_t row_step = (size_t)s->stride_h * h->wp * ct, col_step = (size_t)s->stride_w * ct;
-    for (long p = 0, oh = 0, ow = 0; p < npix; p++) {
-        size_t e =
-            h->im2col ? (size_t)p * h->kq * 4 : (size_t)oh * row_step + (size_t)ow * col_step;
-        off[p] = (ptrdiff_t)(e * h->esize);
-        if (++ow == s->w_out) ow = 0, oh++;
-    }
-    for (int i = 0; i < h->nr; i++) off[npix + i] = off[npix - 1];
+    const ptrdiff_t *off = ww_s8_pixoffs(h);
     const void *px[WW_CONV2D_S8_MAX_NR];
     ww_conv2d_s8_tile_fn tile = impl->tiles[h->tile].fn;
     for (int n = 0; n < s->n; n++) {

@@ -55,8 +55,8 @@ typedef struct ww_conv2d_s8_hdr {
     int wlayout;
     int32_t zc; /* the input zero point in the encoding */
     int32_t y_lo, y_hi, mid_lo, mid_hi;
-    float add_sa, add_sb, add_sc;                     /* join scales: mid, residual, output */
-    size_t bias_off, braw_off, m_off, seg_off, w_off; /* byte offsets in the blob */
+    float add_sa, add_sb, add_sc; /* join scales: mid, residual, output */
+    size_t bias_off, braw_off, m_off, seg_off, pix_off, w_off; /* byte offsets in the blob */
     size_t wblock_bytes; /* bytes of one block's weights (all segments) */
     size_t total;
 } ww_conv2d_s8_hdr;
@@ -78,6 +78,12 @@ static inline const float *ww_s8_mult(const ww_conv2d_s8_hdr *h)
 static inline const ptrdiff_t *ww_s8_segs(const ww_conv2d_s8_hdr *h)
 {
     return (const ptrdiff_t *)((const char *)h + h->seg_off);
+}
+/* SIMD kernels: each output pixel's byte offset in the image (or im2col rows),
+ * h_out * w_out of them and nr more repeating the last */
+static inline const ptrdiff_t *ww_s8_pixoffs(const ww_conv2d_s8_hdr *h)
+{
+    return (const ptrdiff_t *)((const char *)h + h->pix_off);
 }
 static inline const void *ww_s8_wblock(const ww_conv2d_s8_hdr *h, int g, int b)
 {
