@@ -8,43 +8,51 @@
 #include "nn/kernels/ops_s8.h"
 #include "nn/kernels/ops_s8_internal.h"
 
-/* Channels are taken 64 at a time into a local block, which the compiler turns
- * into whole-vector byte maxima (SSE2 pmaxub, NEON umax); signed bytes compare
- * as unsigned once their sign bit is flipped, which also makes the type's
- * minimum (what a window entirely in padding gives) 0 for both types. */
+enum { BLOCK = 64 };
+
+/* m[i] = max(m[i], p[i] ^ flip), i < n: the tap goes through a local block, so
+ * the fixed-length loop cannot alias m and the compiler turns it into
+ * whole-vector byte maxima (SSE2 pmaxub, NEON umax). */
+static void max_into(uint8_t *m, const uint8_t *p, size_t n, uint8_t flip)
+{
+    size_t c0 = 0;
+    for (; c0 + BLOCK <= n; c0 += BLOCK) {
+        uint8_t t[BLOCK];
+        memcpy(t, p + c0, BLOCK);
+        for (int i = 0; i < BLOCK; i++) {
+            uint8_t v = t[i] ^ flip;
+            m[c0 + i] = v > m[c0 + i] ? v : m[c0 + i];
+        }
+    }
+    for (; c0 < n; c0++) {
+        uint8_t v = p[c0] ^ flip;
+        m[c0] = v > m[c0] ? v : m[c0];
+    }
+}
+
+/* The window is walked once per output pixel, its taps maxed into the output
+ * row; signed bytes compare as unsigned once their sign bit is flipped, which
+ * also makes the type's minimum (what a window entirely in padding gives) 0. */
 void ww_maxpool_s8_generic(const ww_pool_shape *s, ww_qtype t, const void *x, void *y)
 {
-    enum { BLOCK = 64 };
     const uint8_t flip = t == WW_QTYPE_S8 ? 0x80 : 0;
     const size_t c = (size_t)s->c, row = (size_t)s->w_in * c;
     const uint8_t *xb = x;
     uint8_t *yp = y;
     for (int n = 0; n < s->n; n++, xb += (size_t)s->h_in * row)
         for (int oh = 0; oh < s->h_out; oh++)
-            for (int ow = 0; ow < s->w_out; ow++, yp += c)
-                for (size_t c0 = 0; c0 < c; c0 += BLOCK) {
-                    size_t nc = c - c0 < BLOCK ? c - c0 : BLOCK;
-                    uint8_t m[BLOCK] = {0};
-                    for (int kh = 0; kh < s->k_h; kh++) {
-                        int ih = oh * s->stride_h - s->pad_top + kh * s->dil_h;
-                        if (ih < 0 || ih >= s->h_in) continue;
-                        for (int kw = 0; kw < s->k_w; kw++) {
-                            int iw = ow * s->stride_w - s->pad_left + kw * s->dil_w;
-                            if (iw < 0 || iw >= s->w_in) continue;
-                            const uint8_t *p = xb + (size_t)ih * row + (size_t)iw * c + c0;
-                            if (nc == BLOCK) {
-                                for (int i = 0; i < BLOCK; i++) {
-                                    uint8_t v = p[i] ^ flip;
-                                    m[i] = v > m[i] ? v : m[i];
-                                }
-                            } else {
-                                for (size_t i = 0; i < nc; i++) {
-                                    uint8_t v = p[i] ^ flip;
-                                    m[i] = v > m[i] ? v : m[i];
-                                }
-                            }
-                        }
+            for (int ow = 0; ow < s->w_out; ow++, yp += c) {
+                memset(yp, 0, c);
+                for (int kh = 0; kh < s->k_h; kh++) {
+                    int ih = oh * s->stride_h - s->pad_top + kh * s->dil_h;
+                    if (ih < 0 || ih >= s->h_in) continue;
+                    for (int kw = 0; kw < s->k_w; kw++) {
+                        int iw = ow * s->stride_w - s->pad_left + kw * s->dil_w;
+                        if (iw >= 0 && iw < s->w_in)
+                            max_into(yp, xb + (size_t)ih * row + (size_t)iw * c, c, flip);
                     }
-                    for (size_t i = 0; i < nc; i++) yp[c0 + i] = m[i] ^ flip;
                 }
+                if (flip)
+                    for (size_t i = 0; i < c; i++) yp[i] ^= flip;
+            }
 }
