@@ -103,13 +103,7 @@ def main():
         return
 
     wins, labels, kinds = [], [], []
-
-    def add(x, fg_level, label, kind, p_clean=0.25):
-        x = bgs.mix(rng, x, fg_level, p_clean)
-        wins.append(mix.set_level(rng, x))
-        labels.append(label)
-        kinds.append(kind)
-
+    add = window_adder(rng, bgs, wins, labels, kinds)
     phrase_windows(rng, pos, conf, add, a.pos_per_utt, a.late_cutoffs)
 
     stream = np.concatenate([np.concatenate([u, np.zeros(rng.integers(0, SR // 2), np.float32)])
@@ -156,6 +150,16 @@ def window_features(mel, wins):
     return X
 
 
+def window_adder(rng, bgs, wins, labels, kinds):
+    """add(x, fg_level, label, kind): x over a drawn background (none p_clean of the
+    time), at a drawn level, appended with its label and kind."""
+    def add(x, fg_level, label, kind, p_clean=0.25):
+        wins.append(mix.set_level(rng, bgs.mix(rng, x, fg_level, p_clean)))
+        labels.append(label)
+        kinds.append(kind)
+    return add
+
+
 def write_prosody(seed, data, bgs, mel, path, pos_per_utt):
     """FEAT/prosody.npz: windows of the word-by-word renderings (gen_data.py
     *_prosody_train), made as the phrase and confusable windows are, with a generator of
@@ -163,13 +167,8 @@ def write_prosody(seed, data, bgs, mel, path, pos_per_utt):
     rng = np.random.default_rng(seed)
     pos = [mix.trim(u) for u in mix.load_set(data, "pos_prosody_train")[0]]
     conf = [mix.trim(u) for u in mix.load_filtered(data, "conf_prosody_train")[0]]
-    wins, labels = [], []
-
-    def add(x, fg_level, label, kind, p_clean=0.25):
-        wins.append(mix.set_level(rng, bgs.mix(rng, x, fg_level, p_clean)))
-        labels.append(label)
-
-    phrase_windows(rng, pos, conf, add, pos_per_utt, 0)
+    wins, labels, kinds = [], [], []
+    phrase_windows(rng, pos, conf, window_adder(rng, bgs, wins, labels, kinds), pos_per_utt, 0)
     y = np.array(labels, np.int64)
     np.savez(path + ".tmp.npz", X=window_features(mel, wins), y=y)
     os.replace(path + ".tmp.npz", path + ".npz")
