@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Calibration windows for `wakewordd quantize`: N feature windows drawn at random
 from the training features (a fixed share of them positive), written as a
-float32 .npy [N,1,64,101], the model's input layout. Test-split audio is never
+float32 .npy [N,1,64,WINDOW_FRAMES], the model's input layout. Test-split audio is never
 used here."""
 import argparse
 import os

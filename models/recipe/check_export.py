@@ -31,8 +31,8 @@ def main():
     wins = []
     for c in clips:
         f = mel.features(c)
-        wins.append(f[-101:].T)
-        wins.append(f[:101].T)
+        wins.append(f[-wwfeat.WINDOW_FRAMES:].T)
+        wins.append(f[:wwfeat.WINDOW_FRAMES].T)
     x = np.stack(wins)[:, None].astype(np.float32)
     ck = torch.load(a.ckpt, map_location="cpu")
     m = WakeNet.from_ckpt(ck)

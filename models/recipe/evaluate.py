@@ -9,8 +9,9 @@ dev (--threshold-out), and the test split is scored at that threshold
 
 Audio of the split (seeded, held-out voices only), written once to WORK:
   positives: each test rendering of the phrase placed in 2.0 s of audio (its end
-    0.9-1.6 s in), with a background (sox noise / babble) at 0-25 dB SNR three
-    times out of four, at a random level; each clip is its own stream
+    0.9-1.6 s in; a window longer than 101 frames adds that much silence ahead),
+    with a background (sox noise / babble) at 0-25 dB SNR three times out of four,
+    at a random level; each clip is its own stream
     (WORK/pos/NNNN.wav).
   negatives: one long stream (dev about 6.4 h, test about 13 h) of other speech
     (man pages read by the held-out voices), confusable phrases, noise and silence, with backgrounds
@@ -27,8 +28,8 @@ Two ways to score it:
   --ckpt model.pt: a PyTorch re-implementation of the same detector (a check
     on the export, and the quick way while training).
 Detector rule (daemon/detector.c): log-mel frames stream in; when the frame
-count n satisfies n >= 101 and (n - 101) % hop == 0 (hop: the model's
-hop_frames, 8 by default) the model scores frames [n-101, n); softmax;
+count n satisfies n >= W and (n - W) % hop == 0 (W: the model's window_frames,
+101 by default; hop: its hop_frames, 8) the model scores frames [n-W, n); softmax;
 P(keyword); the mean of the last k scores (k: the model's smoothing_frames;
 with --choose-smoothing, chosen on the split) -- fewer at the start of a
 stream, the mean of those available so far; a detection when the mean >=
@@ -53,6 +54,7 @@ import wwfeat
 SR = mix.SR
 HOP = 160
 WIN = wwfeat.WINDOW_FRAMES
+LEAD = max(0, (WIN - 101) * HOP)  # samples of silence ahead of each positive clip
 
 
 def write_wav(path, x):
@@ -87,8 +89,10 @@ def build_test_audio(data, split, rng):
             snr = rng.uniform(0, 25)
             x = x + bg * mix.rms(u) * 10 ** (-snr / 20)
             cond = ("babble" if r < 0.55 else "noise") + "@%.0fdB" % snr
-        clips.append(mix.set_level(rng, x))
-        info.append({"tag": t, "condition": cond, "phrase_end_s": end / SR})
+        # a window longer than 1.01 s would first be full when the phrase is already far
+        # from its end: the clip then starts with that much silence, as a quiet stream
+        clips.append(np.concatenate([np.zeros(LEAD, np.float32), mix.set_level(rng, x)]))
+        info.append({"tag": t, "condition": cond, "phrase_end_s": (LEAD + end) / SR})
     # the negative stream: speech paragraphs, and between them sometimes a confusable
     # phrase, a stretch of noise or of silence
     # segments: where each piece sits in the stream, so a false accept can be traced
@@ -320,6 +324,11 @@ def model_detector(path):
     where it carries none): what `wakewordd detect` ran it with."""
     import onnx
     props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    win = int(props.get("window_frames", 101))
+    if win != WIN:
+        # the clips' lead and the reported times follow the window of this evaluation
+        sys.exit("evaluate.py: %s: window_frames %d, but this evaluation is for %d frames "
+                 "(WW_WINDOW_FRAMES; the recipe's WINDOW_FRAMES)" % (path, win, WIN))
     return {"hop_frames": int(props.get("hop_frames", DEFAULT_HOP_FRAMES)),
             "smoothing_frames": int(props.get("smoothing_frames", 3))}
 
@@ -403,6 +412,8 @@ def main():
     stamp_path = os.path.join(a.work, "test_audio.json")
     seg_path = os.path.join(a.work, "test_neg_segments.json")
     stamp = {"seed": a.seed, "sets": {}}
+    if LEAD:
+        stamp["lead_samples"] = LEAD
     for name in ("pos_", "conf_", "speech_", "noise_"):
         name += a.split
         try:
@@ -483,6 +494,7 @@ def main():
     raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
     for spec in a.model:
         name, path = spec.split("=", 1)
+        model_detector(path)  # checks the window before the scoring
         # with --choose-smoothing the detector scores every window unsmoothed (a copy of
         # the model with smoothing_frames 1) and the smoothing is applied here, as
         # daemon/detector.c applies it, for each k
@@ -546,7 +558,7 @@ def main():
             **extra,
             "detector": {**extra["detector"], "window_frames": WIN,
                          "smoothing_start": "mean of the scores so far", "refractory_s": a.refractory_s},
-            "positives": {"clips": len(pos_max), "clip_seconds": 2.0},
+            "positives": {"clips": len(pos_max), "clip_seconds": round(2.0 + LEAD / SR, 3)},
             "negatives": {"hours": hours, "confusable_phrases": n_conf, "scored_windows": int(len(neg_avg))},
             "split": a.split,
             "smoothing_chosen_on_this_split": smoothing_sweep,

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Stage 4: exports the trained network to ONNX (opset 17): input `features`
-[N,1,64,101] with a dynamic batch, output `logits` [N,2], and metadata_props
+[N,1,64,WINDOW_FRAMES] with a dynamic batch, output `logits` [N,2], and metadata_props
 holding the front-end settings (the keys ww_mel_config_set accepts) and the
 detector defaults, so the daemon configures itself from the model."""
 import argparse

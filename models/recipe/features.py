@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Stage 2: training windows (1.032 s = 16512 samples) mixed from the cached
-audio, and their log-mel features from wakewordd's own front end.
+"""Stage 2: training windows (wwfeat.WINDOW_SAMPLES: 1.032 s = 16512 samples for the
+default 101 frames) mixed from the cached audio, and their log-mel features from
+wakewordd's own front end.
 
 Uses the *_train sets and their *_extra_train renderings (with --flite-sets 1 also *_flite_train).
 Labels: 1 = the phrase, its end placed 20-300 ms before the window's end (at
@@ -9,7 +10,7 @@ most a fifth of it cut at the start, as the streaming detector sees it);
 (35-70 % of it; with --late-cutoffs 1 also 78-88 %), noise, silence. Every
 window gets a background (sox noise or babble) at 0-25 dB SNR three times out
 of four, and a random level. Writes FEAT/train.npz with
-X [N,64,101] float16 (mels x time, as the model reads them) and y; and, when the
+X [N,64,WINDOW_FRAMES] float16 (mels x time, as the model reads them) and y; and, when the
 data has the set speech_stream_train, FEAT/speech_stream.npy: that speech as one
 long stream of log-mel frames, which train.py crops afresh every epoch.
 With the sets *_prosody_train, also FEAT/prosody.npz (X, y): windows of the
@@ -141,7 +142,7 @@ def main():
 
 
 def window_features(mel, wins):
-    """Log-mel features [N, 64, 101] float16 (mels x time, as the model reads them)."""
+    """Log-mel features [N, 64, WINDOW_FRAMES] float16 (mels x time, as the model reads them)."""
     X = np.empty((len(wins), wwfeat.N_MELS, wwfeat.WINDOW_FRAMES), np.float16)
     for i, w in enumerate(wins):
         f = mel.features(w)

@@ -26,6 +26,7 @@ import os
 
 import torch
 
+import wwfeat
 from model import WakeNet
 
 
@@ -100,7 +101,7 @@ def main():
     for c in cks:
         members.append(WakeNet.from_ckpt(c).eval())
     g = torch.Generator().manual_seed(5)
-    x = members[0].mean + torch.randn(64, 1, 64, 101, generator=g) / members[0].inv_std
+    x = members[0].mean + torch.randn(64, 1, wwfeat.N_MELS, wwfeat.WINDOW_FRAMES, generator=g) / members[0].inv_std
     with torch.no_grad():
         want = torch.stack([m(x) for m in members]).mean(0)
         got = big(x)

@@ -270,7 +270,7 @@ def main():
                     f0, fw = rng.integers(0, 64), rng.integers(1, 8)
                     xb[i, :, f0:f0 + fw, :] = floor
                 if rng.random() < 0.5:
-                    t0_, tw = rng.integers(0, 101), rng.integers(1, 10)
+                    t0_, tw = rng.integers(0, xb.shape[-1]), rng.integers(1, 10)
                     xb[i, :, :, t0_:t0_ + tw] = floor
             if a.vtlp > 0:
                 # half the examples warped, the others unchanged

@@ -11,8 +11,20 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LIB_PATH = os.environ.get("WW_LIB", os.path.join(REPO, "build", "libwakeword.so"))
 
 SAMPLE_RATE = 16000
-WINDOW_FRAMES = 101
-WINDOW_SAMPLES = 16512  # 512 + 100 * 160: exactly 101 frames
+
+
+def _window_frames():
+    """The model's window in frames: the recipe's WINDOW_FRAMES (101 = 1.01 s). Every
+    stage reads it from here; export.py writes it into the model's metadata."""
+    v = os.environ.get("WW_WINDOW_FRAMES", "101")
+    # ResNet18 halves the time axis five times: fewer than 32 frames leave nothing
+    if not v.isdigit() or not 32 <= int(v) <= 1000:
+        raise SystemExit("WW_WINDOW_FRAMES (the recipe's WINDOW_FRAMES): %r is not a number of frames in 32..1000" % v)
+    return int(v)
+
+
+WINDOW_FRAMES = _window_frames()
+WINDOW_SAMPLES = 512 + (WINDOW_FRAMES - 1) * 160  # exactly WINDOW_FRAMES frames (16512 for 101)
 N_MELS = 64
 
 

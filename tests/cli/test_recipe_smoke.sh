@@ -97,4 +97,39 @@ grep -q -- "--out $TMP/j/hey_jarvis/out/hey_jarvis.onnx" <<<"$plan" && t_ok smok
 # the trained file works in the detector on real audio
 t_run detect_runs 0 "$WW" detect -m "$O/hey_computer.int8.onnx" "$ROOT/tests/fixtures/clips/demo.wav" &&
     t_ok detect_runs
+
+# another window length (WINDOW_FRAMES) goes through every stage into the files' metadata,
+# the detector and the evaluation, in a cache directory of its own
+O2=$TMP/out121
+if make -C "$ROOT/models/recipe" -j2 "${args[@]}" OUTDIR="$O2" WINDOW_FRAMES=121 >"$TMP/make121.log" 2>&1; then
+    t_ok window_121_runs_end_to_end
+else
+    t_fail window_121_runs_end_to_end "$(tail -8 "$TMP/make121.log")"
+fi
+[ -d "$TMP/cache/hey_computer_w121/features" ] && t_ok window_121_own_cache ||
+    t_fail window_121_own_cache "$(ls "$TMP/cache")"
+if why=$("$PY" - "$O2" 2>&1 <<'PY'
+import json, sys
+import onnx
+out = sys.argv[1]
+for name in ("hey_computer.onnx", "hey_computer.int8.onnx"):
+    m = onnx.load("%s/%s" % (out, name))
+    meta = {p.key: p.value for p in m.metadata_props}
+    assert meta["window_frames"] == "121", meta
+    dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    assert dims[1:] == [1, 64, 121], dims
+for tag in ("float", "int8"):
+    e = json.load(open("%s/eval_%s.json" % (out, tag)))
+    assert e["detector"]["window_frames"] == 121, e["detector"]
+    assert abs(e["positives"]["clip_seconds"] - 2.2) < 1e-6, e["positives"]
+PY
+); then t_ok window_121_in_files_and_eval; else t_fail window_121_in_files_and_eval "$why"; fi
+t_run detect_window_121 0 "$WW" detect -m "$O2/hey_computer.int8.onnx" "$ROOT/tests/fixtures/clips/demo.wav" &&
+    t_ok detect_window_121
+# a model of one window is not scored as if it had another
+t_expect_error eval_refuses_other_window "window_frames 101, but this evaluation is for 121" \
+    env WW_WINDOW_FRAMES=121 "$PY" "$ROOT/models/recipe/evaluate.py" --split dev --data "$TMP/cache/hey_computer/data" \
+    --work "$TMP/cache/hey_computer_w121/eval_dev" --wakewordd "$WW" --model x="$O/hey_computer.int8.onnx"
+t_expect_error bad_window_frames "WINDOW_FRAMES): '20' is not a number of frames in 32..1000" \
+    env WW_WINDOW_FRAMES=20 "$PY" "$ROOT/models/recipe/features.py" --data "$TMP/cache/hey_computer/data" --out "$TMP/f20"
 t_done
