@@ -53,8 +53,16 @@ import wwfeat
 
 SR = mix.SR
 HOP = 160
+# the detector's window: the models' own (window_frames) with --model, else
+# wwfeat's (the recipe's WINDOW_FRAMES) for --ckpt; set_window() sets both
 WIN = wwfeat.WINDOW_FRAMES
-LEAD = max(0, (WIN - 101) * HOP)  # samples of silence ahead of each positive clip
+LEAD = 0  # samples of silence ahead of each positive clip
+
+
+def set_window(frames):
+    global WIN, LEAD
+    WIN = frames
+    LEAD = max(0, (WIN - 101) * HOP)
 
 
 def write_wav(path, x):
@@ -323,23 +331,28 @@ def model_detector(path):
     """The detector settings a model carries in its metadata (daemon/detector.c's defaults
     where it carries none): what `wakewordd detect` ran it with."""
     import onnx
-    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    win = int(props.get("window_frames", 101))
-    if win != WIN:
-        # the clips' lead and the reported times follow the window of this evaluation
-        sys.exit("evaluate.py: %s: window_frames %d, but this evaluation is for %d frames "
-                 "(WW_WINDOW_FRAMES; the recipe's WINDOW_FRAMES)" % (path, win, WIN))
-    return {"hop_frames": int(props.get("hop_frames", DEFAULT_HOP_FRAMES)),
+    try:
+        props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    except Exception as e:  # onnx raises several kinds for a missing or broken file
+        sys.exit("evaluate.py: %s: not a readable ONNX model (%s)" % (path, str(e).splitlines()[0] if str(e) else e))
+    return {"window_frames": int(props.get("window_frames", 101)),
+            "hop_frames": int(props.get("hop_frames", DEFAULT_HOP_FRAMES)),
             "smoothing_frames": int(props.get("smoothing_frames", 3))}
 
 
-def c_scores(wakewordd, model, files, tsv):
-    """Every smoothed score of the daemon's detector over files: {file: (times, scores)}."""
-    r = subprocess.run([wakewordd, "detect", "--model", model, "--threshold", "1", "--scores", tsv, *files],
-                       capture_output=True, text=True)
-    if r.returncode:
-        sys.exit("wakewordd detect failed: " + r.stderr.strip())
-    print(r.stderr.strip(), flush=True)
+def c_scores_start(wakewordd, model, files, tsv):
+    """Starts the daemon's detector over files, writing every smoothed score to tsv; the
+    detector runs on one core, so the models of one evaluation are scored side by side."""
+    return subprocess.Popen([wakewordd, "detect", "--model", model, "--threshold", "1", "--scores", tsv, *files],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def c_scores(proc, tsv):
+    """The scores of a detector started by c_scores_start: {file: (times, scores)}."""
+    _, err = proc.communicate()
+    if proc.returncode:
+        sys.exit("wakewordd detect failed: " + err.strip())
+    print(err.strip(), flush=True)
     out = {}
     with open(tsv) as f:
         next(f)
@@ -348,7 +361,7 @@ def c_scores(wakewordd, model, files, tsv):
         out.setdefault(fn, ([], []))
         out[fn][0].append(float(t))
         out[fn][1].append(float(sc))
-    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}, r.stderr.strip()
+    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}, err.strip()
 
 
 def main():
@@ -390,6 +403,20 @@ def main():
                 given_thr = float(json.load(open(a.threshold))["threshold"])
             except (OSError, ValueError, KeyError, TypeError) as e:
                 sys.exit("evaluate.py: --threshold %s: neither a number nor a threshold JSON (%s)" % (a.threshold, e))
+    if any("=" not in spec for spec in a.model):
+        sys.exit("evaluate.py: --model %s: want NAME=FILE.onnx" % next(s for s in a.model if "=" not in s))
+    if a.model:
+        # the clips' lead and the reported times follow the window: one for all models
+        wins = {spec: model_detector(spec.split("=", 1)[-1])["window_frames"] for spec in a.model}
+        if len(set(wins.values())) > 1:
+            sys.exit("evaluate.py: the models have windows of different lengths (%s): score them "
+                     "one window at a time" % ", ".join("%s %d frames" % kv for kv in wins.items()))
+        set_window(wins[a.model[0]])
+        if a.ckpt and WIN != wwfeat.WINDOW_FRAMES:
+            sys.exit("evaluate.py: --ckpt is scored with %d-frame windows (WW_WINDOW_FRAMES), the "
+                     "models' window is %d frames" % (wwfeat.WINDOW_FRAMES, WIN))
+    else:
+        set_window(wwfeat.WINDOW_FRAMES)
     ks = None
     if a.choose_smoothing:
         try:
@@ -492,9 +519,9 @@ def main():
                          "scored_by": "evaluate.py (PyTorch, simulated detector)",
                          "detector": {"hop_frames": DEFAULT_HOP_FRAMES, "smoothing_frames": k}}))
     raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
+    started = []
     for spec in a.model:
         name, path = spec.split("=", 1)
-        model_detector(path)  # checks the window before the scoring
         # with --choose-smoothing the detector scores every window unsmoothed (a copy of
         # the model with smoothing_frames 1) and the smoothing is applied here, as
         # daemon/detector.c applies it, for each k
@@ -502,8 +529,15 @@ def main():
         if ks:
             scored = os.path.join(a.work, "k1_%s.onnx" % name)
             set_threshold.write_metadata(path, scored, {"smoothing_frames": "1"})
-        sc, summary = c_scores(a.wakewordd, scored, pos_files + [neg_path],
-                               os.path.join(a.work, "scores_%s.tsv" % name))
+        tsv = os.path.join(a.work, "scores_%s.tsv" % name)
+        started.append((name, path, tsv, c_scores_start(a.wakewordd, scored, pos_files + [neg_path], tsv)))
+    for name, path, tsv, proc in started:
+        try:
+            sc, summary = c_scores(proc, tsv)
+        except SystemExit:
+            for other in started:  # one failed: the others' scores are of no use
+                other[3].kill()
+            raise
         extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
                  "wakewordd_summary": summary, "detector": model_detector(path)}
         if ks:

@@ -171,11 +171,12 @@ static void acts_free(acts *s)
 
 /* Runs path on in (batch x 1 x 64 x 101 floats) with int8 on or off,
  * collecting activations. */
-static int run_observed(const char *path, const float *in, int64_t batch, int int8, acts *s)
+static int run_observed(const char *path, const float *in, int64_t batch, int frames, int int8,
+                        acts *s)
 {
     int nd = 4;
-    const int64_t shape[4] = {batch, 1, 64, 101}, *dims = shape;
-    size_t count = (size_t)batch * 64 * 101;
+    const int64_t shape[4] = {batch, 1, 64, frames}, *dims = shape;
+    size_t count = (size_t)batch * 64 * (size_t)frames;
     ww_model *m = NULL;
     ww_error err = {{0}};
     ww_tensor_view v;
@@ -218,11 +219,11 @@ static int run_observed(const char *path, const float *in, int64_t batch, int in
  * simulated rounding of its unobserved conv output multiplied by the ratio of
  * the two tensors' scales, so differences grow there. */
 static void activations_within_one_step(const char *path, const float *in, int64_t batch,
-                                        int min_compared)
+                                        int frames, int min_compared)
 {
     static acts q, f;
-    REQUIRE(!run_observed(path, in, batch, 1, &q));
-    REQUIRE(!run_observed(path, in, batch, 0, &f));
+    REQUIRE(!run_observed(path, in, batch, frames, 1, &q));
+    REQUIRE(!run_observed(path, in, batch, frames, 0, &f));
     int compared = 0, nhwc = 0, carried = 0, last_worst = 0;
     const char *last = NULL;
     size_t elems = 0, off_by_one = 0, beyond_one = 0;
@@ -275,14 +276,22 @@ WW_TEST(int8_every_activation_within_one_step_of_float_simulation)
     ww_error err = {{0}};
     REQUIRE(!ww_npy_read(DIR "/input.npy", &in, &err));
     REQUIRE(in.ndim == 4 && in.count == (size_t)in.shape[0] * 64 * 101);
-    activations_within_one_step(DIR "/model.onnx", in.data, in.shape[0], 12);
+    activations_within_one_step(DIR "/model.onnx", in.data, in.shape[0], 101, 12);
     ww_npy_free(&in);
-    /* the shipped model on log-mel-like input (uniform in [-14, 5], fixed seed) */
-    static float x[64 * 101];
+    /* the shipped model, at its own window length, on log-mel-like input (uniform in
+     * [-14, 5], fixed seed) */
+    const char *shipped = "models/hey_jarvis.int8.onnx";
+    ww_model *m = NULL;
+    REQUIRE(!ww_model_load(shipped, &m, &err));
+    const char *wf = ww_model_meta(m, "window_frames");
+    int frames = wf ? atoi(wf) : 101;
+    ww_model_free(m);
+    REQUIRE(frames >= 32 && frames <= 1000);
+    static float x[64 * 1000];
     uint32_t r = 12345;
-    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+    for (size_t i = 0; i < (size_t)64 * (size_t)frames; i++) {
         r = r * 1664525u + 1013904223u;
         x[i] = -14.0f + 19.0f * (float)(r >> 8) / 16777216.0f;
     }
-    activations_within_one_step("models/hey_jarvis.int8.onnx", x, 1, 12);
+    activations_within_one_step(shipped, x, 1, frames, 12);
 }
