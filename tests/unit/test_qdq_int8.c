@@ -169,7 +169,7 @@ static void acts_free(acts *s)
     s->n = 0;
 }
 
-/* Runs path on in (batch x 1 x 64 x 101 floats) with int8 on or off,
+/* Runs path on in (batch x 1 x 64 x frames floats) with int8 on or off,
  * collecting activations. */
 static int run_observed(const char *path, const float *in, int64_t batch, int frames, int int8,
                         acts *s)
