@@ -57,12 +57,13 @@ HOP = 160
 # wwfeat's (the recipe's WINDOW_FRAMES) for --ckpt; set_window() sets both
 WIN = wwfeat.WINDOW_FRAMES
 LEAD = 0  # samples of silence ahead of each positive clip
+PLACED_FOR = 101  # the window (frames) the clips' phrase placement was made for
 
 
 def set_window(frames):
     global WIN, LEAD
     WIN = frames
-    LEAD = max(0, (WIN - 101) * HOP)
+    LEAD = max(0, (WIN - PLACED_FOR) * HOP)
 
 
 def write_wav(path, x):
@@ -407,7 +408,8 @@ def main():
         sys.exit("evaluate.py: --model %s: want NAME=FILE.onnx" % next(s for s in a.model if "=" not in s))
     if a.model:
         # the clips' lead and the reported times follow the window: one for all models
-        wins = {spec: model_detector(spec.split("=", 1)[-1])["window_frames"] for spec in a.model}
+        detectors = {spec: model_detector(spec.split("=", 1)[1]) for spec in a.model}
+        wins = {spec: d["window_frames"] for spec, d in detectors.items()}
         if len(set(wins.values())) > 1:
             sys.exit("evaluate.py: the models have windows of different lengths (%s): score them "
                      "one window at a time" % ", ".join("%s %d frames" % kv for kv in wins.items()))
@@ -530,16 +532,17 @@ def main():
             scored = os.path.join(a.work, "k1_%s.onnx" % name)
             set_threshold.write_metadata(path, scored, {"smoothing_frames": "1"})
         tsv = os.path.join(a.work, "scores_%s.tsv" % name)
-        started.append((name, path, tsv, c_scores_start(a.wakewordd, scored, pos_files + [neg_path], tsv)))
-    for name, path, tsv, proc in started:
+        started.append((name, path, detectors[spec], tsv,
+                        c_scores_start(a.wakewordd, scored, pos_files + [neg_path], tsv)))
+    for name, path, detector, tsv, proc in started:
         try:
             sc, summary = c_scores(proc, tsv)
         except SystemExit:
             for other in started:  # one failed: the others' scores are of no use
-                other[3].kill()
+                other[-1].kill()
             raise
         extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
-                 "wakewordd_summary": summary, "detector": model_detector(path)}
+                 "wakewordd_summary": summary, "detector": dict(detector)}
         if ks:
             extra["scored_by"] += ", unsmoothed; smoothed by evaluate.py"
             raw[name] = ([sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg_path][0],
