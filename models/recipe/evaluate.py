@@ -289,7 +289,10 @@ def sweep(pos_max, neg_avg, neg_times, hours, refractory, thresholds):
 def choose(rows, max_fa):
     """The lowest FRR with <= max_fa FA/h; of the thresholds within 1 point of it,
     the highest (a margin against false accepts). If none qualifies: the highest
-    threshold that still misses at most 10 %."""
+    threshold that still misses at most 10 %. main() passes the limit times
+    --choose-fa-share: picking the lowest FRR at the limit picks the thresholds
+    whose few false accepts on this split came out luckiest, so a pick at the
+    limit (3 in dev's 6.4 h) expects more than the limit on new audio."""
     ok = [r for r in rows if r["fa_per_hour"] <= max_fa]
     if ok:
         best = min(r["frr"] for r in ok)
@@ -368,8 +371,9 @@ def c_scores(proc, tsv):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--split", choices=("dev", "test"), default="test",
-                    help="dev: where the threshold and runs are chosen; test: scored at that threshold")
+    ap.add_argument("--split", choices=("dev", "test", "test2"), default="test",
+                    help="dev: where the threshold and runs are chosen; test: scored at that threshold; "
+                         "test2: the second test draw (gen_data.py --test-draws 2)")
     ap.add_argument("--work", required=True, help="cache dir for the split's audio and scores")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=FILE.onnx",
                     help="score through `wakewordd detect` (repeatable)")
@@ -389,12 +393,19 @@ def main():
                          "--threshold-out); --model only")
     ap.add_argument("--refractory-s", type=float, default=1.5)
     ap.add_argument("--max-fa-per-hour", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=None, help="mixing seed (default: dev 777, test 778)")
+    ap.add_argument("--choose-fa-share", type=float, default=0.5,
+                    help="the threshold is chosen within this share of --max-fa-per-hour on the split it is "
+                         "chosen on (a margin for new audio; session 15: at 1.0 a dev pick of 3 false accepts "
+                         "in 6.4 h became 12 in the test split's 12.6 h)")
+    ap.add_argument("--seed", type=int, default=None, help="mixing seed (default: dev 777, test 778, test2 779)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
+    if not 0 < a.choose_fa_share <= 1:
+        sys.exit("evaluate.py: --choose-fa-share %g: want a share in (0, 1]" % a.choose_fa_share)
+    choose_fa = a.max_fa_per_hour * a.choose_fa_share
     if a.seed is None:
-        a.seed = 777 if a.split == "dev" else 778
+        a.seed = {"dev": 777, "test": 778, "test2": 779}[a.split]
     given_thr = None
     if a.threshold is not None:
         try:
@@ -570,7 +581,7 @@ def main():
         smoothing_sweep = []
         for k_ in ks:
             pm, na, nt = smoothed(chooser, k_)
-            ch = choose(sweep(pm, na, nt, hours, a.refractory_s, ths), a.max_fa_per_hour)
+            ch = choose(sweep(pm, na, nt, hours, a.refractory_s, ths), choose_fa)
             smoothing_sweep.append({"smoothing_frames": k_, **{x: ch[x] for x in
                                     ("threshold", "frr", "misses", "false_accepts", "fa_per_hour")}})
             print("smoothing %d: the rule's threshold %g, FRR %.2f%%, %d false accepts" %
@@ -585,7 +596,7 @@ def main():
         chooser = "given: %s" % a.threshold
         chosen_thr = given_thr
     else:
-        chosen_thr = choose(sweeps[chooser], a.max_fa_per_hour)["threshold"]
+        chosen_thr = choose(sweeps[chooser], choose_fa)["threshold"]
     curves = []
     colours = ["#1f5fbf", "#c33", "#393"]
     for i, (name, pos_max, neg_avg, neg_times, extra) in enumerate(results):
@@ -600,6 +611,7 @@ def main():
             "split": a.split,
             "smoothing_chosen_on_this_split": smoothing_sweep,
             "threshold_chosen_on": chooser,
+            "chosen_within_fa_per_hour": None if given_thr is not None else choose_fa,
             "target": {"max_frr": 0.05, "max_fa_per_hour": a.max_fa_per_hour,
                        "met": bool(ch["frr"] <= 0.05 and ch["fa_per_hour"] <= a.max_fa_per_hour)},
             "chosen": {k_: v for k_, v in ch.items() if k_ != "fa_times_s"},
@@ -607,7 +619,7 @@ def main():
             "chosen_false_accepts": [{"time_s": t, "what": segment_at(segments, t)} for t in ch["fa_times_s"]],
             "chosen_misses_by": misses_by(info, pos_max, chosen_thr),
             # the rule's pick on this model's own curve (for float: where its rule would sit)
-            "best_at_max_fa": {k_: v for k_, v in choose(rows, a.max_fa_per_hour).items() if k_ != "fa_times_s"},
+            "best_at_max_fa": {k_: v for k_, v in choose(rows, choose_fa).items() if k_ != "fa_times_s"},
             "lowest_frr_at_max_fa": lowest_frr(rows, a.max_fa_per_hour),
             "top_negative_scores": [{"time_s": float(neg_times[j]), "score": float(neg_avg[j]),
                                      "what": segment_at(segments, float(neg_times[j]))}

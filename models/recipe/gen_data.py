@@ -260,6 +260,8 @@ def text_sentences(texts, rng, min_words=3, max_words=16):
 # `manpages-dev`, a text the training never reads.
 TRAIN_TEXT_PACKAGE = "manpages"
 TEST_TEXT_PACKAGE = "manpages-dev"
+# the second test draw's speech text: dev and the first test split read all of manpages-dev
+TEST2_TEXT_PACKAGE = "git-man"
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
@@ -315,8 +317,10 @@ def forget_stale_speech(out, dev_speech_s, test_speech_s):
     want = {"base-files": package_version("base-files"),
             TRAIN_TEXT_PACKAGE: package_version(TRAIN_TEXT_PACKAGE),
             TEST_TEXT_PACKAGE: package_version(TEST_TEXT_PACKAGE),
+            TEST2_TEXT_PACKAGE: package_version(TEST2_TEXT_PACKAGE),
             "dev_speech_s": dev_speech_s, "test_speech_s": test_speech_s}
-    depends = {"speech_dev": (TEST_TEXT_PACKAGE, "dev_speech_s"), "speech_test": (TEST_TEXT_PACKAGE, "test_speech_s")}
+    depends = {"speech_dev": (TEST_TEXT_PACKAGE, "dev_speech_s"), "speech_test": (TEST_TEXT_PACKAGE, "test_speech_s"),
+               "speech_test2": (TEST2_TEXT_PACKAGE, "test_speech_s")}
     train_keys = ("base-files", TRAIN_TEXT_PACKAGE)
     path = os.path.join(out, "speech_sources.json")
     try:
@@ -331,11 +335,11 @@ def forget_stale_speech(out, dev_speech_s, test_speech_s):
         json.dump(want, f, indent=1)
 
 
-def man_page_texts(rng, n_pages, skip=0):
-    """n_pages man pages of the held-out text package (those longer than 500
+def man_page_texts(rng, n_pages, skip=0, package=TEST_TEXT_PACKAGE):
+    """n_pages man pages of a held-out text package (those longer than 500
     characters), in a random order, after the first `skip` pages of that order (what
     an earlier call with the same generator could have read: 3 x its n_pages)."""
-    pages = package_man_pages(TEST_TEXT_PACKAGE)
+    pages = package_man_pages(package)
     rng.shuffle(pages)
     texts = []
     for p in pages[skip: skip + n_pages * 3]:
@@ -448,6 +452,10 @@ def main():
     ap.add_argument("--test-renders", type=int, default=2,
                     help="test renderings of the phrase and of a confusable per held-out voice+variant "
                          "(40 per render for the held-out flite voice)")
+    ap.add_argument("--test-draws", type=int, choices=(1, 2), default=1,
+                    help="2 also renders a second test split (sets *_test2, evaluate.py --split test2): the "
+                         "held-out voices drawn once more, with speech read from %s, to judge a choice made "
+                         "after the first test split had been looked at" % TEST2_TEXT_PACKAGE)
     ap.add_argument("--smoke", action="store_true",
                     help="a tiny data set (ten espeak-ng variants, a few renderings per flite voice, short "
                          "speech sets) that takes every stage of the recipe through in minutes: for "
@@ -651,6 +659,33 @@ def main():
         out, tags = heldout_speech(trng, pages, a.test_speech_s, heldout_grid, "speech_test", a.workers,
                                    speech_batch)
         save_set(os.path.join(a.out, "speech_test"), out, tags)
+    # --- the second test draw (session 15, --test-draws 2): the first test split had been
+    # looked at with a candidate before the operating-point rule was changed, so the new
+    # rule is judged on the held-out voices drawn once more. Generators of their own; the
+    # speech reads another package's pages (dev and the first draw read all of
+    # manpages-dev); the noise is seconds 480-720 of the same sox synths. -----------
+    if a.test_draws >= 2:
+        t2rng = random.Random(a.seed + 7)
+        for kind in ("pos", "conf"):
+            if os.path.exists(os.path.join(a.out, f"{kind}_test2.npz")):
+                continue
+            jobs = phrase_jobs(t2rng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
+                               [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
+            save_set(os.path.join(a.out, f"{kind}_test2"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+        if not os.path.exists(os.path.join(a.out, "noise_test2.npz")):
+            parts = []
+            for color in NOISE_COLORS:
+                r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                                    "-e", "signed", "-", "synth", "720", color, "norm", "-6"],
+                                   capture_output=True, check=True)
+                parts.append(read_wav_bytes(r.stdout)[480 * SR:])
+            save_set(os.path.join(a.out, "noise_test2"), parts, list(NOISE_COLORS))
+        if not os.path.exists(os.path.join(a.out, "speech_test2.npz")):
+            s2rng = random.Random(a.seed + 8)
+            pages = man_page_texts(s2rng, n_pages, package=TEST2_TEXT_PACKAGE)
+            out, tags = heldout_speech(s2rng, pages, a.test_speech_s, heldout_grid, "speech_test2", a.workers,
+                                       speech_batch)
+            save_set(os.path.join(a.out, "speech_test2"), out, tags)
     open(os.path.join(a.out, "test_variants.txt"), "w").write(
         "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
         (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))

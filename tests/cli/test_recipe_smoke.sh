@@ -18,7 +18,7 @@ skip() {
 for tool in espeak-ng flite man sox; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
-for pkg in manpages manpages-dev; do # minimal images may install packages without their pages
+for pkg in manpages manpages-dev git-man; do # minimal images may install packages without their pages
     page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
     [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
 done
@@ -75,6 +75,11 @@ for tag in ("float", "int8"):
     assert float(c["threshold"]) == thr, c
     assert 0 <= c["frr"] <= 1 and c["false_accepts"] >= 0 and e["positives"]["clips"] > 0, e
     assert e["negatives"]["hours"] > 0, e["negatives"]
+# dev's pick keeps a margin: within half the false-accept limit when any threshold does
+d = json.load(open("%s/eval_dev_int8.json" % out))
+assert d["split"] == "dev" and d["chosen_within_fa_per_hour"] == 0.25, d["chosen_within_fa_per_hour"]
+if any(r["fa_per_hour"] <= 0.25 for r in d["sweep"]):
+    assert d["chosen"]["fa_per_hour"] <= 0.25, d["chosen"]
 r = json.load(open("%s/hey_computer.int8.report.json" % out))
 assert r["parity"] and r["quantized_nodes"], sorted(r)
 PY
@@ -84,6 +89,40 @@ head -c 400 "$O/det.svg" | grep -q '<svg' && t_ok det_plot_is_svg || t_fail det_
 
 # a tiny data set and a full one never mix in one directory
 G=$ROOT/models/recipe/gen_data.py
+E=$ROOT/models/recipe/evaluate.py
+D=$TMP/cache/hey_computer/data
+t_expect_error bad_fa_share "choose-fa-share 1.5: want a share in (0, 1]" "$PY" "$E" --split dev --data "$D" \
+    --work "$TMP/share" --model x="$O/hey_computer.int8.onnx" --choose-fa-share 1.5
+
+# the second test draw: its own sets next to the others, which stay as they were, and its
+# own evaluation audio
+sum_before=$(cd "$D" && md5sum ./*.npz)
+if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 2 >"$TMP/draw2.log" 2>&1 &&
+    "$PY" "$E" --split test2 --data "$D" --work "$TMP/eval_test2" --audio-only >>"$TMP/draw2.log" 2>&1; then
+    t_ok second_test_draw_renders
+else
+    t_fail second_test_draw_renders "$(tail -5 "$TMP/draw2.log")"
+fi
+missing=""
+for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz; do
+    [ -s "$D/$f" ] || missing="$missing $f"
+done
+[ -s "$TMP/eval_test2/test_neg.wav" ] || missing="$missing eval_test2/test_neg.wav"
+[ -z "$missing" ] && t_ok second_test_draw_files || t_fail second_test_draw_files "missing:$missing"
+sum_after=$(cd "$D" && md5sum $(awk '{print $2}' <<<"$sum_before"))
+[ "$sum_before" = "$sum_after" ] && t_ok second_test_draw_keeps_sets ||
+    t_fail second_test_draw_keeps_sets "$(diff <(echo "$sum_before") <(echo "$sum_after"))"
+if why=$("$PY" - "$D" 2>&1 <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+for kind in ("pos", "speech"):
+    a, b = np.load("%s/%s_test.npz" % (d, kind)), np.load("%s/%s_test2.npz" % (d, kind))
+    assert len(b["offsets"]) > 1, kind
+    n = min(len(a["audio"]), len(b["audio"]))
+    assert not np.array_equal(a["audio"][:n], b["audio"][:n]), "%s_test2 repeats %s_test" % (kind, kind)
+PY
+); then t_ok second_test_draw_is_new_audio; else t_fail second_test_draw_is_new_audio "$why"; fi
 t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
     --out "$TMP/cache/hey_computer/data" --keyword "hey computer"
 mkdir -p "$TMP/full" && : >"$TMP/full/pos_train.npz"
