@@ -631,61 +631,51 @@ def main():
         for s in ("train", "dev"):
             save_set(os.path.join(a.out, f"noise_{s}"), halves[s], list(NOISE_COLORS))
 
+    def test_draw(suffix, prng, noise_from_s, read_pages, speech_rng):
+        """One draw of the test split (sets *_SUFFIX): the held-out voices say the phrase
+        and the confusables (prng), the sox noise from noise_from_s for 240 s, and the
+        pages read_pages() returns read by the held-out voices (speech_rng)."""
+        for kind in ("pos", "conf"):
+            if os.path.exists(os.path.join(a.out, f"{kind}_{suffix}.npz")):
+                continue
+            jobs = phrase_jobs(prng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
+                               [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
+            save_set(os.path.join(a.out, f"{kind}_{suffix}"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+        if not os.path.exists(os.path.join(a.out, f"noise_{suffix}.npz")):
+            parts = []
+            for color in NOISE_COLORS:
+                r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                                    "-e", "signed", "-", "synth", str(noise_from_s + 240), color, "norm", "-6"],
+                                   capture_output=True, check=True)
+                parts.append(read_wav_bytes(r.stdout)[noise_from_s * SR:])
+            save_set(os.path.join(a.out, f"noise_{suffix}"), parts, list(NOISE_COLORS))
+        if not os.path.exists(os.path.join(a.out, f"speech_{suffix}.npz")):
+            out, tags = heldout_speech(speech_rng, read_pages(), a.test_speech_s, heldout_grid, f"speech_{suffix}",
+                                       a.workers, speech_batch)
+            save_set(os.path.join(a.out, f"speech_{suffix}"), out, tags)
+
     # --- the test split (session 11): the held-out voices drawn again, scored only once
     # the runs, the mix and the threshold have been chosen on dev. Generators of their
     # own; the speech reads the held-out text's pages past every page dev can read, so
     # no page is read in both; the noise is seconds 240-480 of the same sox synths run
     # for 480 s (sox -R repeats its first 240 s, which train and dev hold). ----------
-    trng = random.Random(a.seed + 5)
-    for kind in ("pos", "conf"):
-        if os.path.exists(os.path.join(a.out, f"{kind}_test.npz")):
-            continue
-        jobs = phrase_jobs(trng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
-                           [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
-        save_set(os.path.join(a.out, f"{kind}_test"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
-    if not os.path.exists(os.path.join(a.out, "noise_test.npz")):
-        parts = []
-        for color in NOISE_COLORS:
-            r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
-                                "-e", "signed", "-", "synth", "480", color, "norm", "-6"],
-                               capture_output=True, check=True)
-            parts.append(read_wav_bytes(r.stdout)[240 * SR:])
-        save_set(os.path.join(a.out, "noise_test"), parts, list(NOISE_COLORS))
-    if not os.path.exists(os.path.join(a.out, "speech_test.npz")):
+    def test_pages():
         srng = random.Random(a.seed + 3)  # dev's page order, past every page dev can read
         pages = man_page_texts(srng, n_pages, skip=3 * n_pages)
         if len(pages) < n_pages // 4:
             sys.exit("gen_data.py: %s has too few pages left for the test split" % TEST_TEXT_PACKAGE)
-        out, tags = heldout_speech(trng, pages, a.test_speech_s, heldout_grid, "speech_test", a.workers,
-                                   speech_batch)
-        save_set(os.path.join(a.out, "speech_test"), out, tags)
+        return pages
+
+    trng = random.Random(a.seed + 5)
+    test_draw("test", trng, 240, test_pages, trng)
     # --- the second test draw (session 15, --test-draws 2): the first test split had been
     # looked at with a candidate before the operating-point rule was changed, so the new
     # rule is judged on the held-out voices drawn once more. Generators of their own; the
     # speech reads another package's pages (dev and the first draw read all of
     # manpages-dev); the noise is seconds 480-720 of the same sox synths. -----------
     if a.test_draws >= 2:
-        t2rng = random.Random(a.seed + 7)
-        for kind in ("pos", "conf"):
-            if os.path.exists(os.path.join(a.out, f"{kind}_test2.npz")):
-                continue
-            jobs = phrase_jobs(t2rng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
-                               [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
-            save_set(os.path.join(a.out, f"{kind}_test2"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
-        if not os.path.exists(os.path.join(a.out, "noise_test2.npz")):
-            parts = []
-            for color in NOISE_COLORS:
-                r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
-                                    "-e", "signed", "-", "synth", "720", color, "norm", "-6"],
-                                   capture_output=True, check=True)
-                parts.append(read_wav_bytes(r.stdout)[480 * SR:])
-            save_set(os.path.join(a.out, "noise_test2"), parts, list(NOISE_COLORS))
-        if not os.path.exists(os.path.join(a.out, "speech_test2.npz")):
-            s2rng = random.Random(a.seed + 8)
-            pages = man_page_texts(s2rng, n_pages, package=TEST2_TEXT_PACKAGE)
-            out, tags = heldout_speech(s2rng, pages, a.test_speech_s, heldout_grid, "speech_test2", a.workers,
-                                       speech_batch)
-            save_set(os.path.join(a.out, "speech_test2"), out, tags)
+        t2rng, s2rng = random.Random(a.seed + 7), random.Random(a.seed + 8)
+        test_draw("test2", t2rng, 480, lambda: man_page_texts(s2rng, n_pages, package=TEST2_TEXT_PACKAGE), s2rng)
     open(os.path.join(a.out, "test_variants.txt"), "w").write(
         "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
         (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))
