@@ -260,8 +260,10 @@ def text_sentences(texts, rng, min_words=3, max_words=16):
 # `manpages-dev`, a text the training never reads.
 TRAIN_TEXT_PACKAGE = "manpages"
 TEST_TEXT_PACKAGE = "manpages-dev"
-# the second test draw's speech text: dev and the first test split read all of manpages-dev
+# the second and third test draws' speech text: dev and the first test split read all of
+# manpages-dev
 TEST2_TEXT_PACKAGE = "git-man"
+TEST3_TEXT_PACKAGE = "systemd"
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
@@ -318,9 +320,11 @@ def forget_stale_speech(out, dev_speech_s, test_speech_s):
             TRAIN_TEXT_PACKAGE: package_version(TRAIN_TEXT_PACKAGE),
             TEST_TEXT_PACKAGE: package_version(TEST_TEXT_PACKAGE),
             TEST2_TEXT_PACKAGE: package_version(TEST2_TEXT_PACKAGE),
+            TEST3_TEXT_PACKAGE: package_version(TEST3_TEXT_PACKAGE),
             "dev_speech_s": dev_speech_s, "test_speech_s": test_speech_s}
     depends = {"speech_dev": (TEST_TEXT_PACKAGE, "dev_speech_s"), "speech_test": (TEST_TEXT_PACKAGE, "test_speech_s"),
-               "speech_test2": (TEST2_TEXT_PACKAGE, "test_speech_s")}
+               "speech_test2": (TEST2_TEXT_PACKAGE, "test_speech_s"),
+               "speech_test3": (TEST3_TEXT_PACKAGE, "test_speech_s")}
     train_keys = ("base-files", TRAIN_TEXT_PACKAGE)
     path = os.path.join(out, "speech_sources.json")
     try:
@@ -452,10 +456,11 @@ def main():
     ap.add_argument("--test-renders", type=int, default=2,
                     help="test renderings of the phrase and of a confusable per held-out voice+variant "
                          "(40 per render for the held-out flite voice)")
-    ap.add_argument("--test-draws", type=int, choices=(1, 2), default=1,
+    ap.add_argument("--test-draws", type=int, choices=(1, 2, 3), default=1,
                     help="2 also renders a second test split (sets *_test2, evaluate.py --split test2): the "
                          "held-out voices drawn once more, with speech read from %s, to judge a choice made "
-                         "after the first test split had been looked at" % TEST2_TEXT_PACKAGE)
+                         "after the first test split had been looked at; 3 a third (*_test3, speech from %s)"
+                         % (TEST2_TEXT_PACKAGE, TEST3_TEXT_PACKAGE))
     ap.add_argument("--smoke", action="store_true",
                     help="a tiny data set (ten espeak-ng variants, a few renderings per flite voice, short "
                          "speech sets) that takes every stage of the recipe through in minutes: for "
@@ -676,6 +681,12 @@ def main():
     if a.test_draws >= 2:
         t2rng, s2rng = random.Random(a.seed + 7), random.Random(a.seed + 8)
         test_draw("test2", t2rng, 480, lambda: man_page_texts(s2rng, n_pages, package=TEST2_TEXT_PACKAGE), s2rng)
+    # --- the third (session 15, --test-draws 3): the second had been looked at with
+    # several networks and thresholds; the shipped point is scored on this one once.
+    # Speech from systemd's pages, noise seconds 720-960. --------------------------
+    if a.test_draws >= 3:
+        t3rng, s3rng = random.Random(a.seed + 9), random.Random(a.seed + 10)
+        test_draw("test3", t3rng, 720, lambda: man_page_texts(s3rng, n_pages, package=TEST3_TEXT_PACKAGE), s3rng)
     open(os.path.join(a.out, "test_variants.txt"), "w").write(
         "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
         (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))

@@ -18,7 +18,7 @@ skip() {
 for tool in espeak-ng flite man sox; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
-for pkg in manpages manpages-dev git-man; do # minimal images may install packages without their pages
+for pkg in manpages manpages-dev git-man systemd; do # minimal images may install packages without their pages
     page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
     [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
 done
@@ -94,17 +94,17 @@ D=$TMP/cache/hey_computer/data
 t_expect_error bad_fa_share "choose-fa-share 1.5: want a share in (0, 1]" "$PY" "$E" --split dev --data "$D" \
     --work "$TMP/share" --model x="$O/hey_computer.int8.onnx" --choose-fa-share 1.5
 
-# the second test draw: its own sets next to the others, which stay as they were, and its
-# own evaluation audio
+# the second and third test draws: their own sets next to the others, which stay as they
+# were, and their own evaluation audio
 sum_before=$(cd "$D" && md5sum ./*.npz)
-if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 2 >"$TMP/draw2.log" 2>&1 &&
+if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 3 >"$TMP/draw2.log" 2>&1 &&
     "$PY" "$E" --split test2 --data "$D" --work "$TMP/eval_test2" --audio-only >>"$TMP/draw2.log" 2>&1; then
     t_ok second_test_draw_renders
 else
     t_fail second_test_draw_renders "$(tail -5 "$TMP/draw2.log")"
 fi
 missing=""
-for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz; do
+for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz pos_test3.npz speech_test3.npz noise_test3.npz; do
     [ -s "$D/$f" ] || missing="$missing $f"
 done
 [ -s "$TMP/eval_test2/test_neg.wav" ] || missing="$missing eval_test2/test_neg.wav"
@@ -117,10 +117,11 @@ import sys
 import numpy as np
 d = sys.argv[1]
 for kind in ("pos", "speech"):
-    a, b = np.load("%s/%s_test.npz" % (d, kind)), np.load("%s/%s_test2.npz" % (d, kind))
-    assert len(b["offsets"]) > 1, kind
-    n = min(len(a["audio"]), len(b["audio"]))
-    assert not np.array_equal(a["audio"][:n], b["audio"][:n]), "%s_test2 repeats %s_test" % (kind, kind)
+    for x, y in (("test", "test2"), ("test", "test3"), ("test2", "test3")):
+        a, b = np.load("%s/%s_%s.npz" % (d, kind, x)), np.load("%s/%s_%s.npz" % (d, kind, y))
+        assert len(b["offsets"]) > 1, kind
+        n = min(len(a["audio"]), len(b["audio"]))
+        assert not np.array_equal(a["audio"][:n], b["audio"][:n]), "%s_%s repeats %s_%s" % (kind, y, kind, x)
 PY
 ); then t_ok second_test_draw_is_new_audio; else t_fail second_test_draw_is_new_audio "$why"; fi
 t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
