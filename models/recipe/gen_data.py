@@ -8,7 +8,9 @@ phrases), speech_{train,dev,test} (other English speech), noise_{train,dev,test}
 the espeak-ng variants and one flite voice are held out of training. The held-out
 voices are drawn twice: the development split (dev: what runs, mixes and the
 threshold are chosen on) and, with generators of their own and other text, the
-test split (scored once the choice is made).
+test split (scored once the choice is made); --test-draws 2 and 3 draw them a third
+and fourth time (*_test2, *_test3), for judging a choice made after the test split
+had been looked at.
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
 pitch shift and reverb. Everything is drawn from seeded generators, one per group
 of sets, so adding a group leaves the others as they were. Later groups add
