@@ -60,6 +60,8 @@ HOP = 160
 WIN = wwfeat.WINDOW_FRAMES
 LEAD = 0  # samples of silence ahead of each positive clip
 PLACED_FOR = 101  # the window (frames) the clips' phrase placement was made for
+# the splits gen_data.py writes (test2, test3 with --test-draws) and each one's mixing seed
+SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780}
 
 
 def set_window(frames):
@@ -373,7 +375,7 @@ def c_scores(proc, tsv):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--split", choices=("dev", "test", "test2", "test3"), default="test",
+    ap.add_argument("--split", choices=tuple(SPLIT_SEEDS), default="test",
                     help="dev: where the threshold and runs are chosen; test: scored at that threshold; "
                          "test2, test3: the second and third test draws (gen_data.py --test-draws 2, 3)")
     ap.add_argument("--work", required=True, help="cache dir for the split's audio and scores")
@@ -400,7 +402,7 @@ def main():
                          "chosen on (a margin for new audio; session 14: at 1.0 a dev pick of 2 false accepts "
                          "in 6.4 h became 12 in the test split's 12.6 h)")
     ap.add_argument("--seed", type=int, default=None,
-                    help="mixing seed (default: dev 777, test 778, test2 779, test3 780)")
+                    help="mixing seed (default: %s)" % ", ".join("%s %d" % kv for kv in SPLIT_SEEDS.items()))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
@@ -408,7 +410,7 @@ def main():
         sys.exit("evaluate.py: --choose-fa-share %g: want a share in (0, 1]" % a.choose_fa_share)
     choose_fa = a.max_fa_per_hour * a.choose_fa_share
     if a.seed is None:
-        a.seed = {"dev": 777, "test": 778, "test2": 779, "test3": 780}[a.split]
+        a.seed = SPLIT_SEEDS[a.split]
     given_thr = None
     if a.threshold is not None:
         try:
