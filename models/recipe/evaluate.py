@@ -61,7 +61,7 @@ WIN = wwfeat.WINDOW_FRAMES
 LEAD = 0  # samples of silence ahead of each positive clip
 PLACED_FOR = 101  # the window (frames) the clips' phrase placement was made for
 # the splits gen_data.py writes (test2, test3 with --test-draws) and each one's mixing seed
-SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780}
+SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780, "test4": 781}
 
 
 def set_window(frames):
@@ -290,8 +290,8 @@ def sweep(pos_max, neg_avg, neg_times, hours, refractory, thresholds):
     return rows
 
 
-def choose(rows, max_fa):
-    """The lowest FRR with <= max_fa FA/h; of the thresholds within 1 point of it,
+def choose(rows, max_fa, frr_margin=0.01):
+    """The lowest FRR with <= max_fa FA/h; of the thresholds within frr_margin of it,
     the highest (a margin against false accepts). If none qualifies: the highest
     threshold that still misses at most 10 %. main() passes the limit times
     --choose-fa-share: picking the lowest FRR at the limit picks the thresholds
@@ -300,7 +300,7 @@ def choose(rows, max_fa):
     ok = [r for r in rows if r["fa_per_hour"] <= max_fa]
     if ok:
         best = min(r["frr"] for r in ok)
-        return max((r for r in ok if r["frr"] <= best + 0.01), key=lambda r: r["threshold"])
+        return max((r for r in ok if r["frr"] <= best + frr_margin), key=lambda r: r["threshold"])
     usable = [r for r in rows if r["frr"] <= 0.10] or rows[:1]
     return max(usable, key=lambda r: r["threshold"])
 
@@ -361,15 +361,20 @@ def c_scores(proc, tsv):
     if proc.returncode:
         sys.exit("wakewordd detect failed: " + err.strip())
     print(err.strip(), flush=True)
+    return read_scores(tsv), err.strip()
+
+
+def read_scores(tsv):
+    """A `wakewordd detect --scores` TSV as {file: (times, scores)}."""
     out = {}
     with open(tsv) as f:
         next(f)
-        rows = [l.rstrip("\n").split("\t") for l in f]
-    for fn, t, sc in rows:
-        out.setdefault(fn, ([], []))
-        out[fn][0].append(float(t))
-        out[fn][1].append(float(sc))
-    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}, err.strip()
+        for line in f:
+            fn, t, sc = line.rstrip("\n").split("\t")
+            out.setdefault(fn, ([], []))
+            out[fn][0].append(float(t))
+            out[fn][1].append(float(sc))
+    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}
 
 
 def main():
@@ -377,7 +382,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--split", choices=tuple(SPLIT_SEEDS), default="test",
                     help="dev: where the threshold and runs are chosen; test: scored at that threshold; "
-                         "test2, test3: the second and third test draws (gen_data.py --test-draws 2, 3)")
+                         "test2, test3, test4: the later test draws (gen_data.py --test-draws N)")
     ap.add_argument("--work", required=True, help="cache dir for the split's audio and scores")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=FILE.onnx",
                     help="score through `wakewordd detect` (repeatable)")

@@ -8,9 +8,9 @@ phrases), speech_{train,dev,test} (other English speech), noise_{train,dev,test}
 the espeak-ng variants and one flite voice are held out of training. The held-out
 voices are drawn twice: the development split (dev: what runs, mixes and the
 threshold are chosen on) and, with generators of their own and other text, the
-test split (scored once the choice is made); --test-draws 2 and 3 draw them a third
-and fourth time (*_test2, *_test3), for judging a choice made after the test split
-had been looked at.
+test split (scored once the choice is made); --test-draws N (2-4) draws them again
+(*_test2 .. *_testN), for judging a choice made after the earlier draws had been
+looked at.
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
 pitch shift and reverb. Everything is drawn from seeded generators, one per group
 of sets, so adding a group leaves the others as they were. Later groups add
@@ -262,26 +262,29 @@ def text_sentences(texts, rng, min_words=3, max_words=16):
 # `manpages-dev`, a text the training never reads.
 TRAIN_TEXT_PACKAGE = "manpages"
 TEST_TEXT_PACKAGE = "manpages-dev"
-# the second and third test draws' speech text: dev and the first test split read all of
-# manpages-dev
-TEST2_TEXT_PACKAGE = "git-man"
-TEST3_TEXT_PACKAGE = "systemd"
+# the later test draws' speech text, by draw (dev and the first test split read all of
+# manpages-dev); draw 4 reads two packages, since iproute2's pages alone (114 000 words)
+# are a little short of --test-speech-s
+DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
 CHARSET_PAGE = re.compile(r"(iso_8859|iso-8859|iso8859|koi8|cp125|ascii|armscii|utf-8|utf8|charsets)", re.I)
 
 
-def package_man_pages(pkg):
-    """The English man pages a Debian package installs (not its character set tables),
-    sorted by path."""
-    r = subprocess.run(["dpkg-query", "-L", pkg], capture_output=True, text=True)
-    pages = sorted(p for p in r.stdout.split()
-                   if re.fullmatch(r"/usr/share/man/man[0-9]/[^/]+\.gz", p) and os.path.isfile(p))
-    if r.returncode or not pages:
-        sys.exit("gen_data.py: package %s is not installed or holds no man pages "
-                 "(scripts/install-deps.sh --fixtures installs it)" % pkg)
-    return pages
+def package_man_pages(pkgs):
+    """The English man pages Debian packages install (not character set tables), sorted
+    by path; pkgs: a package name or a tuple of them."""
+    pages = []
+    for pkg in (pkgs,) if isinstance(pkgs, str) else pkgs:
+        r = subprocess.run(["dpkg-query", "-L", pkg], capture_output=True, text=True)
+        own = [p for p in r.stdout.split()
+               if re.fullmatch(r"/usr/share/man/man[0-9]/[^/]+\.gz", p) and os.path.isfile(p)]
+        if r.returncode or not own:
+            sys.exit("gen_data.py: package %s is not installed or holds no man pages "
+                     "(scripts/install-deps.sh --fixtures installs it)" % pkg)
+        pages += own
+    return sorted(pages)
 
 
 def render_man_page(path):
@@ -321,12 +324,10 @@ def forget_stale_speech(out, dev_speech_s, test_speech_s):
     want = {"base-files": package_version("base-files"),
             TRAIN_TEXT_PACKAGE: package_version(TRAIN_TEXT_PACKAGE),
             TEST_TEXT_PACKAGE: package_version(TEST_TEXT_PACKAGE),
-            TEST2_TEXT_PACKAGE: package_version(TEST2_TEXT_PACKAGE),
-            TEST3_TEXT_PACKAGE: package_version(TEST3_TEXT_PACKAGE),
+            **{pkg: package_version(pkg) for pkgs in DRAW_TEXT_PACKAGES.values() for pkg in pkgs},
             "dev_speech_s": dev_speech_s, "test_speech_s": test_speech_s}
     depends = {"speech_dev": (TEST_TEXT_PACKAGE, "dev_speech_s"), "speech_test": (TEST_TEXT_PACKAGE, "test_speech_s"),
-               "speech_test2": (TEST2_TEXT_PACKAGE, "test_speech_s"),
-               "speech_test3": (TEST3_TEXT_PACKAGE, "test_speech_s")}
+               **{"speech_test%d" % n: pkgs + ("test_speech_s",) for n, pkgs in DRAW_TEXT_PACKAGES.items()}}
     train_keys = ("base-files", TRAIN_TEXT_PACKAGE)
     path = os.path.join(out, "speech_sources.json")
     try:
@@ -458,11 +459,11 @@ def main():
     ap.add_argument("--test-renders", type=int, default=2,
                     help="test renderings of the phrase and of a confusable per held-out voice+variant "
                          "(40 per render for the held-out flite voice)")
-    ap.add_argument("--test-draws", type=int, choices=(1, 2, 3), default=1,
-                    help="2 also renders a second test split (sets *_test2, evaluate.py --split test2): the "
-                         "held-out voices drawn once more, with speech read from %s, to judge a choice made "
-                         "after the first test split had been looked at; 3 a third (*_test3, speech from %s)"
-                         % (TEST2_TEXT_PACKAGE, TEST3_TEXT_PACKAGE))
+    ap.add_argument("--test-draws", type=int, choices=(1,) + tuple(DRAW_TEXT_PACKAGES), default=1,
+                    help="N > 1 also renders the test splits 2..N (sets *_test2 ..., evaluate.py --split test2 "
+                         "...): the held-out voices drawn once more, each draw's speech read from other "
+                         "packages' pages (%s), to judge a choice made after the earlier draws had been looked at"
+                         % "; ".join("%d: %s" % (n, ", ".join(p)) for n, p in DRAW_TEXT_PACKAGES.items()))
     ap.add_argument("--smoke", action="store_true",
                     help="a tiny data set (ten espeak-ng variants, a few renderings per flite voice, short "
                          "speech sets) that takes every stage of the recipe through in minutes: for "
@@ -675,12 +676,13 @@ def main():
 
     trng = random.Random(a.seed + 5)
     test_draw("test", trng, 240, test_pages, trng)
-    # --- the second and third test draws (session 15, --test-draws 2, 3): the first test
-    # split had been looked at with a candidate before the operating-point rule was
-    # changed, the second with several networks and thresholds. Draw n: generators seed +
-    # 2n + 3 and + 2n + 4, the noise from second 240 n of the same sox synths, the speech
-    # from another package's pages (dev and the first draw read all of manpages-dev). --
-    for n, package in ((2, TEST2_TEXT_PACKAGE), (3, TEST3_TEXT_PACKAGE)):
+    # --- the later test draws (sessions 15-16, --test-draws N): the first test split had
+    # been looked at with a candidate before the operating-point rule was changed, the
+    # second with several networks and thresholds, the third once at the shipped point.
+    # Draw n: generators seed + 2n + 3 and + 2n + 4, the noise from second 240 n of the
+    # same sox synths, the speech from other packages' pages (dev and the first draw read
+    # all of manpages-dev). -------------------------------------------------------------
+    for n, package in DRAW_TEXT_PACKAGES.items():
         if a.test_draws >= n:
             trng_n, srng_n = random.Random(a.seed + 2 * n + 3), random.Random(a.seed + 2 * n + 4)
             test_draw("test%d" % n, trng_n, 240 * n, lambda: man_page_texts(srng_n, n_pages, package=package),

@@ -12,8 +12,8 @@ C=$ROOT/tests/fixtures/clips
 M=$ROOT/models/hey_jarvis.int8.onnx
 D=$TMP/data
 mkdir -p "$D"
-# the clips as a split's sets: three phrases (pos_3 scores just under the shipped
-# threshold, so the misses move across the sweep), a confusable, other speech, noise
+# the clips as a split's sets: three phrases (pos_3, flite rms, scores lowest of them,
+# so the misses move across the sweep), a confusable, other speech, noise
 "$PY" - "$C" "$D" <<'EOF' || t_fail "tiny split written"
 import sys, wave
 import numpy as np
@@ -57,6 +57,35 @@ ta, tb = dev["top_negative_scores"], again["top_negative_scores"]
 assert len(ta) == len(tb) and all(abs(x["score"] - y["score"]) <= 1e-6 + 1e-4 * y["score"]
                                   for x, y in zip(ta, tb)), "top scores differ: %s %s" % (ta[:2], tb[:2])
 EOF
+
+# choose_pooled.py: on this split alone, at evaluate.py's share, it makes evaluate.py's
+# pick; the split pooled with itself (every count doubled) picks the same, with the
+# doubled counts
+P=$R/choose_pooled.py
+t_run "pooled choice on one split" 0 "$PY" "$P" --score "$TMP/w1:int8" --choose-smoothing 1,2,3 \
+    --choose-fa-share 0.5 --threshold-out "$TMP/pool1.json"
+t_run "pooled choice on the split twice" 0 "$PY" "$P" --score "$TMP/w1:int8" --score "$TMP/w1:int8" \
+    --choose-smoothing 1,2,3 --choose-fa-share 0.5 --threshold-out "$TMP/pool2.json" --json "$TMP/pool2_full.json"
+"$PY" - "$TMP/thr.json" "$TMP/j1/eval_int8.json" "$TMP/pool1.json" "$TMP/pool2.json" "$TMP/pool2_full.json" <<'EOF' &&
+import json, sys
+thr, dev, p1, p2, full = (json.load(open(p)) for p in sys.argv[1:])
+assert p1 == thr and p2 == thr, (thr, p1, p2)
+pick = [p for p in full["picks_by_smoothing"] if str(p["smoothing_frames"]) == thr["smoothing_frames"]][0]
+c = dev["chosen"]
+assert (pick["misses"], pick["false_accepts"], pick["clips"]) == (2 * c["misses"], 2 * c["false_accepts"],
+                                                                   2 * dev["positives"]["clips"]), (pick, c)
+assert abs(pick["hours"] - 2 * dev["negatives"]["hours"]) < 1e-9, pick["hours"]
+EOF
+    t_ok "pooled choice reproduces evaluate.py's" || t_fail "pooled choice reproduces evaluate.py's"
+t_expect_error "pooled: a bad --score" "want WORK:NAME" "$PY" "$P" --score nocolon --threshold-out "$TMP/x.json"
+t_expect_error "pooled: an unscored model" "scores_float.tsv is missing" "$PY" "$P" --score "$TMP/w1:float" \
+    --threshold-out "$TMP/x.json"
+t_expect_error "pooled: a bad share" "want a share in (0, 1]" "$PY" "$P" --score "$TMP/w1:int8" \
+    --choose-fa-share 0 --threshold-out "$TMP/x.json"
+t_expect_error "pooled: a bad margin" "--frr-margin 1: want a share in [0, 1)" "$PY" "$P" --score "$TMP/w1:int8" \
+    --frr-margin 1 --threshold-out "$TMP/x.json"
+[ ! -e "$TMP/x.json" ] && t_ok "pooled: a refused choice writes nothing" ||
+    t_fail "pooled: a refused choice writes nothing" "x.json written"
 
 t_run "a bad --choose-smoothing is refused" 1 ev --work "$TMP/w2" --model int8="$M" --choose-smoothing 0,2
 grep -q -- '--choose-smoothing 0,2' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
