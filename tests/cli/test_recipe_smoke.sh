@@ -18,7 +18,7 @@ skip() {
 for tool in espeak-ng flite man sox; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
-for pkg in manpages manpages-dev git-man systemd; do # minimal images may install packages without their pages
+for pkg in manpages manpages-dev git-man systemd iproute2 util-linux; do # minimal images may install packages without their pages
     page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
     [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
 done
@@ -56,7 +56,7 @@ if t_run info_int8 0 "$WW" info "$O/hey_computer.int8.onnx"; then
 fi
 
 # what dev chose is what both files and the test split's figures say
-if why=$("$PY" - "$O" "$TMP/cache/hey_computer/eval_dev/threshold.json" 2>&1 <<'PY'
+if why=$("$PY" - "$O" "$TMP/cache/hey_computer/threshold.json" 2>&1 <<'PY'
 import json, sys
 import onnx
 out, tj = sys.argv[1], sys.argv[2]
@@ -94,17 +94,18 @@ D=$TMP/cache/hey_computer/data
 t_expect_error bad_fa_share "choose-fa-share 1.5: want a share in (0, 1]" "$PY" "$E" --split dev --data "$D" \
     --work "$TMP/share" --model x="$O/hey_computer.int8.onnx" --choose-fa-share 1.5
 
-# the second and third test draws: their own sets next to the others, which stay as they
-# were, and their own evaluation audio
+# the later test draws: their own sets next to the others, which stay as they were,
+# and their own evaluation audio
 sum_before=$(cd "$D" && md5sum ./*.npz)
-if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 3 >"$TMP/draw2.log" 2>&1 &&
+if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 4 >"$TMP/draw2.log" 2>&1 &&
     "$PY" "$E" --split test2 --data "$D" --work "$TMP/eval_test2" --audio-only >>"$TMP/draw2.log" 2>&1; then
     t_ok second_test_draw_renders
 else
     t_fail second_test_draw_renders "$(tail -5 "$TMP/draw2.log")"
 fi
 missing=""
-for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz pos_test3.npz speech_test3.npz noise_test3.npz; do
+for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz pos_test3.npz speech_test3.npz noise_test3.npz \
+    pos_test4.npz conf_test4.npz speech_test4.npz noise_test4.npz; do
     [ -s "$D/$f" ] || missing="$missing $f"
 done
 [ -s "$TMP/eval_test2/test_neg.wav" ] || missing="$missing eval_test2/test_neg.wav"
@@ -113,17 +114,18 @@ sum_after=$(cd "$D" && md5sum $(awk '{print $2}' <<<"$sum_before"))
 [ "$sum_before" = "$sum_after" ] && t_ok second_test_draw_keeps_sets ||
     t_fail second_test_draw_keeps_sets "$(diff <(echo "$sum_before") <(echo "$sum_after"))"
 if why=$("$PY" - "$D" 2>&1 <<'PY'
-import sys
+import itertools, sys
 import numpy as np
 d = sys.argv[1]
 for kind in ("pos", "speech"):
-    for x, y in (("test", "test2"), ("test", "test3"), ("test2", "test3")):
+    for x, y in itertools.combinations(("test", "test2", "test3", "test4"), 2):
         a, b = np.load("%s/%s_%s.npz" % (d, kind, x)), np.load("%s/%s_%s.npz" % (d, kind, y))
         assert len(b["offsets"]) > 1, kind
         n = min(len(a["audio"]), len(b["audio"]))
         assert not np.array_equal(a["audio"][:n], b["audio"][:n]), "%s_%s repeats %s_%s" % (kind, y, kind, x)
 PY
 ); then t_ok second_test_draw_is_new_audio; else t_fail second_test_draw_is_new_audio "$why"; fi
+
 t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
     --out "$TMP/cache/hey_computer/data" --keyword "hey computer"
 mkdir -p "$TMP/full" && : >"$TMP/full/pos_train.npz"
@@ -133,6 +135,17 @@ t_expect_error smoke_refuses_full_data "holds a full data set" "$PY" "$G" --smok
 plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke export 2>&1)
 grep -qE -- "--out $TMP/j/hey_jarvis(_w[0-9]+)?/out/hey_jarvis.onnx" <<<"$plan" && t_ok smoke_keeps_shipped_model ||
     t_fail smoke_keeps_shipped_model "$(grep export.py <<<"$plan")"
+# the threshold chosen on several splits pooled, another split judging it
+plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke CHOOSE_ON="dev test2" JUDGE=test3 eval 2>&1)
+W=$TMP/j/hey_jarvis
+if grep -qF -- "choose_pooled.py --score $W/eval_dev:int8 --score $W/eval_test2:int8" <<<"$plan" &&
+    grep -qF -- "--choose-fa-share 0.8 --frr-margin 0 --threshold-out $W/threshold.json" <<<"$plan" &&
+    grep -qF -- "evaluate.py --split test2 --data" <<<"$plan" &&
+    grep -qF -- "evaluate.py --split test3 --data" <<<"$plan"; then
+    t_ok pooled_choice_in_recipe
+else
+    t_fail pooled_choice_in_recipe "$(grep -E 'choose_pooled|evaluate.py' <<<"$plan")"
+fi
 
 # the trained file works in the detector on real audio
 t_run detect_runs 0 "$WW" detect -m "$O/hey_computer.int8.onnx" "$ROOT/tests/fixtures/clips/demo.wav" &&
