@@ -35,7 +35,8 @@ def load_split(work, name):
     tsv = os.path.join(work, "scores_%s.tsv" % name)
     k1 = os.path.join(work, "k1_%s.onnx" % name)
     neg = os.path.join(work, "test_neg.wav")
-    for p in (tsv, k1, neg):
+    clips = os.path.join(work, "test_pos.npz")
+    for p in (tsv, k1, neg, clips):
         if not os.path.exists(p):
             sys.exit("choose_pooled.py: %s:%s: %s is missing (score the split with evaluate.py --model %s=... "
                      "--choose-smoothing ...)" % (work, name, p, name))
@@ -46,7 +47,7 @@ def load_split(work, name):
     neg = os.path.realpath(neg)
     if neg not in sc:
         sys.exit("choose_pooled.py: %s holds no scores of %s" % (tsv, neg))
-    n_pos = len(np.load(os.path.join(work, "test_pos.npz"))["info"])
+    n_pos = len(np.load(clips)["info"])
     pos_files = [os.path.realpath(os.path.join(work, "pos", "%04d.wav" % i)) for i in range(n_pos)]
     with wave.open(neg) as w:
         hours = w.getnframes() / w.getframerate() / 3600.0
