@@ -12,7 +12,8 @@ For each smoothing k: every split's scores smoothed as daemon/detector.c smooths
 them, the misses, clips, false accepts and hours summed over the splits at each
 threshold, and evaluate.choose's rule applied to the pooled curve within
 --choose-fa-share of --max-fa-per-hour; the k with the lowest pooled FRR is kept
-(ties: the higher threshold). Writes --threshold-out as evaluate.py does (for
+(ties: the higher threshold): evaluate.choose_smoothing, which evaluate.py runs on
+its one split. Writes --threshold-out as evaluate.py does (for
 set_threshold.py) and --json with every k's pick and each split's share of it.
 
   choose_pooled.py --score WORK_DEV:int8 --score WORK_TEST:int8 ... \\
@@ -54,21 +55,6 @@ def load_split(work, name):
     return [sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg][0], sc[neg][1], hours
 
 
-def pooled_rows(splits, k, refractory, ths):
-    """The sweep of every split smoothed with k, summed threshold by threshold."""
-    total, per_split = None, []
-    for pos_raw, nt, nr, hours in splits:
-        pm = np.array([ev.smooth(p, k).max() for p in pos_raw])
-        rows = ev.sweep(pm, ev.smooth(nr, k), nt, hours, refractory, ths)
-        c = np.array([[r["misses"], len(pm), r["false_accepts"], hours] for r in rows], np.float64)
-        total = c if total is None else total + c
-        per_split.append(rows)
-    pooled = [{"threshold": float(t), "misses": int(m), "clips": int(n), "frr": m / n,
-               "false_accepts": int(f), "hours": h, "fa_per_hour": f / h}
-              for t, (m, n, f, h) in zip(ths, total)]
-    return pooled, per_split
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--score", action="append", required=True, metavar="WORK:NAME",
@@ -86,16 +72,10 @@ def main():
     ap.add_argument("--threshold-out", required=True)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    if not 0 < a.choose_fa_share <= 1:
-        sys.exit("choose_pooled.py: --choose-fa-share %g: want a share in (0, 1]" % a.choose_fa_share)
+    ev.check_fa_share(a.choose_fa_share, "choose_pooled.py")
     if not 0 <= a.frr_margin < 1:
         sys.exit("choose_pooled.py: --frr-margin %g: want a share in [0, 1)" % a.frr_margin)
-    try:
-        ks = [int(v) for v in a.choose_smoothing.split(",")]
-    except ValueError:
-        ks = []
-    if not ks or not all(1 <= v <= 64 for v in ks):
-        sys.exit("choose_pooled.py: --choose-smoothing %s: want numbers 1..64 separated by commas" % a.choose_smoothing)
+    ks = ev.parse_smoothing(a.choose_smoothing, "choose_pooled.py")
     specs = []
     for s in a.score:
         work, sep, name = s.rpartition(":")
@@ -104,18 +84,13 @@ def main():
         specs.append((work, name))
     splits = [load_split(w, n) for w, n in specs]
     limit = a.max_fa_per_hour * a.choose_fa_share
-    picks = []
-    for k in ks:
-        pooled, per_split = pooled_rows(splits, k, a.refractory_s, ev.THRESHOLDS)
-        ch = ev.choose(pooled, limit, a.frr_margin)
-        i = pooled.index(ch)
-        picks.append({"smoothing_frames": k, **ch,
-                      "per_split": [{"work": w, "misses": r[i]["misses"], "false_accepts": r[i]["false_accepts"],
-                                     "fa_per_hour": r[i]["fa_per_hour"]} for (w, _), r in zip(specs, per_split)]})
+    picks, best = ev.choose_smoothing(splits, ks, a.refractory_s, ev.THRESHOLDS, limit, a.frr_margin)
+    for p in picks:
+        p["per_split"] = [{"work": w, **{x: r[x] for x in ("misses", "false_accepts", "fa_per_hour")}}
+                          for (w, _), r in zip(specs, p["per_split"])]
         print("smoothing %d: threshold %g, FRR %.2f%% (%d/%d), %d false accepts in %.2f h = %.2f FA/h" %
-              (k, ch["threshold"], 100 * ch["frr"], ch["misses"], ch["clips"], ch["false_accepts"], ch["hours"],
-               ch["fa_per_hour"]), flush=True)
-    best = min(picks, key=lambda p: (p["frr"], -p["threshold"]))
+              (p["smoothing_frames"], p["threshold"], 100 * p["frr"], p["misses"], p["clips"], p["false_accepts"],
+               p["hours"], p["fa_per_hour"]), flush=True)
     out = {"threshold": "%g" % best["threshold"], "smoothing_frames": str(best["smoothing_frames"])}
     json.dump(out, open(a.threshold_out + ".tmp", "w"))
     os.replace(a.threshold_out + ".tmp", a.threshold_out)

@@ -305,6 +305,53 @@ def choose(rows, max_fa, frr_margin=0.01):
     return max(usable, key=lambda r: r["threshold"])
 
 
+def pooled_sweep(splits, k, refractory, thresholds):
+    """The sweep of one or more splits, each smoothed with k as daemon/detector.c
+    smooths: misses, clips, false accepts and hours summed threshold by threshold.
+    splits: (per-clip unsmoothed scores, negative times, negative unsmoothed scores,
+    hours of negatives) each. Returns the pooled rows and each split's own rows."""
+    total, per_split = None, []
+    for pos_raw, neg_times, neg_raw, hours in splits:
+        pm = np.array([smooth(p, k).max() for p in pos_raw])
+        rows = sweep(pm, smooth(neg_raw, k), neg_times, hours, refractory, thresholds)
+        c = np.array([[r["misses"], len(pm), r["false_accepts"], hours] for r in rows], np.float64)
+        total = c if total is None else total + c
+        per_split.append(rows)
+    pooled = [{"threshold": float(t), "misses": int(m), "clips": int(n), "frr": m / n,
+               "false_accepts": int(f), "hours": h, "fa_per_hour": f / h}
+              for t, (m, n, f, h) in zip(thresholds, total)]
+    return pooled, per_split
+
+
+def choose_smoothing(splits, ks, refractory, thresholds, max_fa, frr_margin=0.01):
+    """The smoothing chosen with the threshold: for each k the rule's pick (choose())
+    on the splits pooled, with each split's rows at it; the k whose pick has the lowest
+    FRR (ties: the higher threshold) is the best. Returns (picks, best)."""
+    picks = []
+    for k in ks:
+        pooled, per_split = pooled_sweep(splits, k, refractory, thresholds)
+        ch = choose(pooled, max_fa, frr_margin)
+        i = pooled.index(ch)
+        picks.append({"smoothing_frames": k, **ch, "per_split": [rows[i] for rows in per_split]})
+    return picks, min(picks, key=lambda p: (p["frr"], -p["threshold"]))
+
+
+def parse_smoothing(text, prog):
+    """--choose-smoothing's K,K,...: the ks in 1..64, or a one-line exit."""
+    try:
+        ks = [int(v) for v in text.split(",")]
+    except ValueError:
+        ks = []
+    if not ks or not all(1 <= v <= 64 for v in ks):
+        sys.exit("%s: --choose-smoothing %s: want numbers 1..64 separated by commas" % (prog, text))
+    return ks
+
+
+def check_fa_share(share, prog):
+    if not 0 < share <= 1:
+        sys.exit("%s: --choose-fa-share %g: want a share in (0, 1]" % (prog, share))
+
+
 def lowest_frr(rows, max_fa):
     """The curve's best point within max_fa FA/h: its FRR and the thresholds that
     reach it (what the rule in choose() trades away for its margin); None if no
@@ -411,8 +458,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
-    if not 0 < a.choose_fa_share <= 1:
-        sys.exit("evaluate.py: --choose-fa-share %g: want a share in (0, 1]" % a.choose_fa_share)
+    check_fa_share(a.choose_fa_share, "evaluate.py")
     choose_fa = a.max_fa_per_hour * a.choose_fa_share
     if a.seed is None:
         a.seed = SPLIT_SEEDS[a.split]
@@ -442,12 +488,7 @@ def main():
         set_window(wwfeat.WINDOW_FRAMES)
     ks = None
     if a.choose_smoothing:
-        try:
-            ks = [int(v) for v in a.choose_smoothing.split(",")]
-        except ValueError:
-            ks = []
-        if not ks or not all(1 <= v <= 64 for v in ks):
-            sys.exit("evaluate.py: --choose-smoothing %s: want numbers 1..64 separated by commas" % a.choose_smoothing)
+        ks = parse_smoothing(a.choose_smoothing, "evaluate.py")
         if not a.model:
             sys.exit("evaluate.py: --choose-smoothing needs --model (the PyTorch path smooths with --smoothing-frames)")
     os.makedirs(a.work, exist_ok=True)
@@ -581,24 +622,19 @@ def main():
     if ks:
         if chooser not in raw:
             sys.exit("evaluate.py: --choose-on %s: with --choose-smoothing, name one of the --model entries" % chooser)
-        # the smoothing is chosen with the threshold: for each k the rule's threshold on
-        # the chooser's curve; the k whose pick has the lowest FRR (ties: the higher
-        # threshold) is kept, and every model is smoothed with it
-        def smoothed(name, k_):
-            pos_raw, nt, nr, _ = raw[name]
-            return np.array([smooth(p, k_).max() for p in pos_raw]), smooth(nr, k_), nt
-
-        smoothing_sweep = []
-        for k_ in ks:
-            pm, na, nt = smoothed(chooser, k_)
-            ch = choose(sweep(pm, na, nt, hours, a.refractory_s, ths), choose_fa)
-            smoothing_sweep.append({"smoothing_frames": k_, **{x: ch[x] for x in
-                                    ("threshold", "frr", "misses", "false_accepts", "fa_per_hour")}})
+        # the smoothing is chosen with the threshold on the chooser's curve (this split
+        # alone; choose_pooled.py pools several), and every model is smoothed with it
+        pos_raw, nt, nr, _ = raw[chooser]
+        picks, best = choose_smoothing([(pos_raw, nt, nr, hours)], ks, a.refractory_s, ths, choose_fa)
+        smoothing_sweep = [{x: p[x] for x in ("smoothing_frames", "threshold", "frr", "misses", "false_accepts",
+                                              "fa_per_hour")} for p in picks]
+        for p in picks:
             print("smoothing %d: the rule's threshold %g, FRR %.2f%%, %d false accepts" %
-                  (k_, ch["threshold"], ch["frr"] * 100, ch["false_accepts"]), flush=True)
-        k = min(smoothing_sweep, key=lambda r: (r["frr"], -r["threshold"]))["smoothing_frames"]
+                  (p["smoothing_frames"], p["threshold"], p["frr"] * 100, p["false_accepts"]), flush=True)
+        k = best["smoothing_frames"]
         for name in raw:
-            pm, na, nt = smoothed(name, k)
+            pos_raw, nt, nr, _ = raw[name]
+            pm, na = np.array([smooth(p, k).max() for p in pos_raw]), smooth(nr, k)
             raw[name][3]["detector"]["smoothing_frames"] = k
             results.append((name, pm, na, nt, raw[name][3]))
     sweeps = {name: sweep(pm, na, nt, hours, a.refractory_s, ths) for name, pm, na, nt, _ in results}
