@@ -56,11 +56,17 @@ static inline __m512 requant16_f(const consts *k, __m512i acc, __m512 m, __mmask
 {
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), m);
     if (k->fuse) {
-        __m512i mid = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, k->mid_lo), k->mid_hi));
-        __m128i rb = _mm_maskz_loadu_epi8(mask, (const uint8_t *)res + yi);
+        /* the intermediate's rounding as an integral float: one op for the
+         * round trip through int32 (the same value; a -0 only ever meets a
+         * +0 from fb and the sum is +0 either way) */
+        __m512 mid = _mm512_roundscale_ps(_mm512_min_ps(_mm512_max_ps(f, k->mid_lo), k->mid_hi),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const uint8_t *rp = (const uint8_t *)res + yi;
+        __m128i rb =
+            mask == 0xffff ? _mm_loadu_si128((const __m128i *)rp) : _mm_maskz_loadu_epi8(mask, rp);
         __m512i r = k->r_s8 ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
         r = _mm512_sub_epi32(r, k->r_zp);
-        __m512 fa = _mm512_mul_ps(_mm512_cvtepi32_ps(mid), k->sa);
+        __m512 fa = _mm512_mul_ps(mid, k->sa);
         __m512 fb = _mm512_mul_ps(_mm512_cvtepi32_ps(r), k->sb);
         f = _mm512_div_ps(_mm512_add_ps(fa, fb), k->sc);
     }
@@ -129,8 +135,20 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
                 _mm512_storeu_si512(yb + yi, pack4_8(&k, f0, f1, f2, f3));
             } else if (mr == 2) {
                 __m512 f1 = requant16_f(&k, acc[1 * nr + j], m[1], 0xffff, yi + 16, res);
-                _mm256_storeu_si256((__m256i *)(yb + yi),
-                                    _mm512_castsi512_si256(pack4_8(&k, f0, f1, f0, f1)));
+                if (j + 2 <= npx) {
+                    /* 32 channels: two pixels share one pack (half the
+                     * clamps, conversions and shuffles of one each) */
+                    long yi2 = yi + c_out;
+                    __m512 g0 = requant16_f(&k, acc[j + 1], m[0], 0xffff, yi2, res);
+                    __m512 g1 = requant16_f(&k, acc[nr + j + 1], m[1], 0xffff, yi2 + 16, res);
+                    __m512i v = pack4_8(&k, f0, f1, g0, g1);
+                    _mm256_storeu_si256((__m256i *)(yb + yi), _mm512_castsi512_si256(v));
+                    _mm256_storeu_si256((__m256i *)(yb + yi2), _mm512_extracti64x4_epi64(v, 1));
+                    j++;
+                } else {
+                    _mm256_storeu_si256((__m256i *)(yb + yi),
+                                        _mm512_castsi512_si256(pack4_8(&k, f0, f1, f0, f1)));
+                }
             } else if (j + 4 <= npx) {
                 /* 16 channels: four pixels share one pack (a fourth of the
                  * shuffles of packing each alone), 16 bytes stored per pixel */

@@ -89,13 +89,16 @@ static void conv_random(conv_case *c, long max_macs, float y_scale_lo, float y_s
     for (;;) {
         int kind = rint_in(0, 5);
         s->groups = 1;
-        int cg = kind == 0 ? 1 : rint_in(1, 3) * 4 + (kind == 1 ? rint_in(1, 3) : 0);
+        /* 16 and 32: whole 16-byte chunks per tap (the 16x16 tile's 4x4 path) */
+        int cg = kind == 0   ? 1
+                 : kind == 5 ? rint_in(1, 2) * 16
+                             : rint_in(1, 3) * 4 + (kind == 1 ? rint_in(1, 3) : 0);
         int cog = rint_in(1, 80);
         if (kind == 2) { /* depthwise */
             s->groups = rint_in(2, 24);
             cg = 1;
             cog = rint_in(1, 2);
-        } else if (kind == 3) {
+        } else if (kind == 3 || (kind == 5 && rint_in(0, 1))) {
             s->groups = rint_in(2, 4);
             cog = rint_in(1, 20);
         }
@@ -347,13 +350,20 @@ WW_TEST(conv2d_s8_fused_add_equals_conv_then_add)
  * scalar reference would be slow), every ISA against scalar. */
 WW_TEST(conv2d_s8_resnet_layer_shapes)
 {
-    static const int L[][9] = {
-        /* c_in c_out h_in w_in k stride pad fuse relu */
-        {1, 64, 16, 26, 7, 2, 3, 0, 1},  {64, 64, 8, 13, 3, 1, 1, 0, 1},
-        {64, 64, 8, 13, 3, 1, 1, 1, 1},  {64, 128, 8, 13, 3, 2, 1, 0, 1},
-        {64, 128, 8, 13, 1, 2, 0, 0, 0}, {128, 256, 4, 7, 3, 2, 1, 0, 1},
-        {256, 512, 4, 7, 3, 2, 1, 0, 1}, {512, 512, 2, 4, 3, 1, 1, 1, 1},
+    static const int L[][10] = {
+        /* c_in c_out h_in w_in k stride pad fuse relu groups (0: 1) */
+        {1, 64, 16, 26, 7, 2, 3, 0, 1},
+        {64, 64, 8, 13, 3, 1, 1, 0, 1},
+        {64, 64, 8, 13, 3, 1, 1, 1, 1},
+        {64, 128, 8, 13, 3, 2, 1, 0, 1},
+        {64, 128, 8, 13, 1, 2, 0, 0, 0},
+        {128, 256, 4, 7, 3, 2, 1, 0, 1},
+        {256, 512, 4, 7, 3, 2, 1, 0, 1},
+        {512, 512, 2, 4, 3, 1, 1, 1, 1},
         {128, 128, 4, 7, 3, 1, 1, 1, 1},
+        /* the first stage of six and eight width-16 runs merged (groups of 16) */
+        {96, 96, 16, 38, 3, 1, 1, 1, 1, 6},
+        {128, 128, 8, 13, 3, 1, 1, 0, 1, 8},
     };
     ww_isa isas[WW_ISA_COUNT];
     int nisa = other_isas(isas);
@@ -374,7 +384,7 @@ WW_TEST(conv2d_s8_resnet_layer_shapes)
                                .pad_left = L[t][6],
                                .dil_h = 1,
                                .dil_w = 1,
-                               .groups = 1};
+                               .groups = L[t][9] ? L[t][9] : 1};
         s->h_out = out_size(s->h_in, s->k_h, s->stride_h, s->pad_top, 1, s->pad_top);
         s->w_out = out_size(s->w_in, s->k_w, s->stride_w, s->pad_left, 1, s->pad_left);
         c.p.x = (ww_qparam){0.05f, t ? 0 : 131, WW_QTYPE_U8};
@@ -384,7 +394,7 @@ WW_TEST(conv2d_s8_resnet_layer_shapes)
         c.p.mid = (ww_qparam){0.07f, 100, WW_QTYPE_U8};
         c.p.r = (ww_qparam){0.06f, 0, WW_QTYPE_U8};
         c.p.relu_after_add = 1;
-        c.nw = (size_t)s->c_out * s->c_in * s->k_h * s->k_w;
+        c.nw = (size_t)s->c_out * (s->c_in / s->groups) * s->k_h * s->k_w;
         c.nx = (size_t)s->h_in * s->w_in * s->c_in;
         c.ny = (size_t)s->h_out * s->w_out * s->c_out;
         c.w = malloc(c.nw);
