@@ -10,7 +10,8 @@ BUILD_PKGS="make gcc clang pkg-config libasound2-dev libfftw3-dev libsndfile1-de
 libprotobuf-c-dev protobuf-c-compiler libsystemd-dev libonnx-dev libonnx-testdata \
 alsa-utils dbus systemd python3-dbus python3-numpy python3-onnx sox"
 FIXTURE_PKGS="python3-torch python3-torchaudio python3-torchvision python3-onnx python3-numpy \
-libopenblas0-pthread espeak-ng flite man-db manpages manpages-dev git-man iproute2"
+libopenblas0-pthread espeak-ng flite man-db manpages manpages-dev git-man iproute2 \
+openssh-client procps"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 want="$BUILD_PKGS"

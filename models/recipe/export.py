@@ -21,9 +21,13 @@ def main():
     ap.add_argument("--keyword", default="hey jarvis")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--smoothing-frames", type=int, default=3)
+    ap.add_argument("--hop-frames", type=int, default=8,
+                    help="the detector scores a window every this many frames (10 ms each)")
     ap.add_argument("--refractory-s", type=float, default=1.5)
     ap.add_argument("--extra", default=None, help="JSON file of more metadata (e.g. the chosen threshold)")
     a = ap.parse_args()
+    if not 1 <= a.hop_frames <= 10000:
+        raise SystemExit("export.py: --hop-frames %d: must be 1..10000 (the detector's range)" % a.hop_frames)
     ck = torch.load(a.ckpt, map_location="cpu")
     model = WakeNet.from_ckpt(ck)
     model.eval()
@@ -39,7 +43,7 @@ def main():
         "labels": "background," + slug,
         "keyword": slug,
         "threshold": "%g" % a.threshold,
-        "hop_frames": "8",
+        "hop_frames": str(a.hop_frames),
         "smoothing_frames": str(a.smoothing_frames),
         "refractory_s": "%g" % a.refractory_s,
     })

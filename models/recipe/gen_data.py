@@ -8,7 +8,7 @@ phrases), speech_{train,dev,test} (other English speech), noise_{train,dev,test}
 the espeak-ng variants and one flite voice are held out of training. The held-out
 voices are drawn twice: the development split (dev: what runs, mixes and the
 threshold are chosen on) and, with generators of their own and other text, the
-test split (scored once the choice is made); --test-draws N (2-4) draws them again
+test split (scored once the choice is made); --test-draws N (2-5) draws them again
 (*_test2 .. *_testN), for judging a choice made after the earlier draws had been
 looked at.
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
@@ -264,8 +264,10 @@ TRAIN_TEXT_PACKAGE = "manpages"
 TEST_TEXT_PACKAGE = "manpages-dev"
 # the later test draws' speech text, by draw (dev and the first test split read all of
 # manpages-dev); draw 4 reads two packages, since iproute2's pages alone (114 000 words)
-# are a little short of --test-speech-s
-DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux")}
+# are a little short of --test-speech-s; draw 5 four (about 170 000 words, bash's page
+# 69 000 of them)
+DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux"),
+                      5: ("bash", "coreutils", "openssh-client", "procps")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
@@ -676,7 +678,7 @@ def main():
 
     trng = random.Random(a.seed + 5)
     test_draw("test", trng, 240, test_pages, trng)
-    # --- the later test draws (sessions 15-16, --test-draws N): the first test split had
+    # --- the later test draws (sessions 15-17, --test-draws N): the first test split had
     # been looked at with a candidate before the operating-point rule was changed, the
     # second with several networks and thresholds, the third once at the shipped point.
     # Draw n: generators seed + 2n + 3 and + 2n + 4, the noise from second 240 n of the

@@ -18,7 +18,7 @@ skip() {
 for tool in espeak-ng flite man sox; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
-for pkg in manpages manpages-dev git-man systemd iproute2 util-linux; do # minimal images may install packages without their pages
+for pkg in manpages manpages-dev git-man systemd iproute2 util-linux bash coreutils openssh-client procps; do # minimal images may install packages without their pages
     page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
     [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
 done
@@ -70,7 +70,7 @@ for tag in ("float", "int8"):
     e = json.load(open("%s/eval_%s.json" % (out, tag)))
     assert e["split"] == "test", e["split"]
     d = e["detector"]
-    assert d["hop_frames"] == 8 and d["smoothing_frames"] == k, d
+    assert d["hop_frames"] == 9 and d["smoothing_frames"] == k, d  # the recipe's HOP_FRAMES
     c = e["chosen"]
     assert float(c["threshold"]) == thr, c
     assert 0 <= c["frr"] <= 1 and c["false_accepts"] >= 0 and e["positives"]["clips"] > 0, e
@@ -97,7 +97,7 @@ t_expect_error bad_fa_share "choose-fa-share 1.5: want a share in (0, 1]" "$PY" 
 # the later test draws: their own sets next to the others, which stay as they were,
 # and their own evaluation audio
 sum_before=$(cd "$D" && md5sum ./*.npz)
-if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 4 >"$TMP/draw2.log" 2>&1 &&
+if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 5 >"$TMP/draw2.log" 2>&1 &&
     "$PY" "$E" --split test2 --data "$D" --work "$TMP/eval_test2" --audio-only >>"$TMP/draw2.log" 2>&1; then
     t_ok second_test_draw_renders
 else
@@ -105,7 +105,8 @@ else
 fi
 missing=""
 for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz pos_test3.npz speech_test3.npz noise_test3.npz \
-    pos_test4.npz conf_test4.npz speech_test4.npz noise_test4.npz; do
+    pos_test4.npz conf_test4.npz speech_test4.npz noise_test4.npz pos_test5.npz conf_test5.npz speech_test5.npz \
+    noise_test5.npz; do
     [ -s "$D/$f" ] || missing="$missing $f"
 done
 [ -s "$TMP/eval_test2/test_neg.wav" ] || missing="$missing eval_test2/test_neg.wav"
@@ -118,7 +119,7 @@ import itertools, sys
 import numpy as np
 d = sys.argv[1]
 for kind in ("pos", "speech"):
-    for x, y in itertools.combinations(("test", "test2", "test3", "test4"), 2):
+    for x, y in itertools.combinations(("test", "test2", "test3", "test4", "test5"), 2):
         a, b = np.load("%s/%s_%s.npz" % (d, kind, x)), np.load("%s/%s_%s.npz" % (d, kind, y))
         assert len(b["offsets"]) > 1, kind
         n = min(len(a["audio"]), len(b["audio"]))
@@ -128,6 +129,9 @@ PY
 
 t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
     --out "$TMP/cache/hey_computer/data" --keyword "hey computer"
+t_expect_error export_refuses_bad_hop "export.py: --hop-frames 0: must be 1..10000" "$PY" "$ROOT/models/recipe/export.py" \
+    --ckpt "$TMP/none.pt" --out "$TMP/none.onnx" --hop-frames 0
+[ ! -e "$TMP/none.onnx" ] && t_ok export_bad_hop_writes_nothing || t_fail export_bad_hop_writes_nothing
 mkdir -p "$TMP/full" && : >"$TMP/full/pos_train.npz"
 t_expect_error smoke_refuses_full_data "holds a full data set" "$PY" "$G" --smoke --out "$TMP/full"
 
@@ -135,8 +139,12 @@ t_expect_error smoke_refuses_full_data "holds a full data set" "$PY" "$G" --smok
 plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke export 2>&1)
 grep -qE -- "--out $TMP/j/hey_jarvis(_w[0-9]+)?/out/hey_jarvis.onnx" <<<"$plan" && t_ok smoke_keeps_shipped_model ||
     t_fail smoke_keeps_shipped_model "$(grep export.py <<<"$plan")"
+# by default the shipped network's settings: 1.51 s windows scored every 9 frames
+grep -qE -- "--out $TMP/j/hey_jarvis_w151/out/hey_jarvis.onnx --keyword 'hey jarvis' --hop-frames 9" <<<"$plan" &&
+    t_ok recipe_defaults_are_shipped_settings || t_fail recipe_defaults_are_shipped_settings "$(grep export.py <<<"$plan")"
 # the threshold chosen on several splits pooled, another split judging it
-plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke CHOOSE_ON="dev test2" JUDGE=test3 eval 2>&1)
+plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke WINDOW_FRAMES=101 CHOOSE_ON="dev test2" JUDGE=test3 \
+    eval 2>&1)
 W=$TMP/j/hey_jarvis
 if grep -qF -- "choose_pooled.py --score $W/eval_dev:int8 --score $W/eval_test2:int8" <<<"$plan" &&
     grep -qF -- "--choose-fa-share 0.8 --frr-margin 0 --threshold-out $W/threshold.json" <<<"$plan" &&
