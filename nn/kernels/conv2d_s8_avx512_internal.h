@@ -57,8 +57,9 @@ static inline __m512 requant16_f(const consts *k, __m512i acc, __m512 m, __mmask
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), m);
     if (k->fuse) {
         /* the intermediate's rounding as an integral float: one op for the
-         * round trip through int32 (the same value; a -0 only ever meets a
-         * +0 from fb and the sum is +0 either way) */
+         * round trip through int32, the same value except that it may be -0,
+         * and -0 * sa + fb equals +0 * sa + fb since fb is never -0 (an int
+         * converted, times a positive scale) */
         __m512 mid = _mm512_roundscale_ps(_mm512_min_ps(_mm512_max_ps(f, k->mid_lo), k->mid_hi),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         const uint8_t *rp = (const uint8_t *)res + yi;
