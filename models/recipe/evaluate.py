@@ -166,12 +166,12 @@ def segment_at(segments, t, lookback_s=1.2):
     return "; ".join(dict.fromkeys(found)) or "pause"
 
 
-DEFAULT_HOP_FRAMES = 8  # daemon/detector.c's default, which the --ckpt path simulates
+DEFAULT_HOP_FRAMES = 8  # daemon/detector.c's default for a model without hop_frames
 
 
-def window_starts(n_frames):
-    """Frame counts at which the detector runs, as start indices of the window."""
-    return np.arange(WIN, n_frames + 1, DEFAULT_HOP_FRAMES) - WIN
+def window_starts(n_frames, hop):
+    """Frame counts at which the detector runs every hop frames, as start indices of the window."""
+    return np.arange(WIN, n_frames + 1, hop) - WIN
 
 
 def score_windows(model, feats, starts, batch=256):
@@ -444,6 +444,8 @@ def main():
     ap.add_argument("--threshold", default=None, help="score at this threshold instead of choosing one: a "
                                                       "number, or the JSON file --threshold-out wrote")
     ap.add_argument("--smoothing-frames", type=int, default=3, help="for --ckpt (a model's own is in its metadata)")
+    ap.add_argument("--hop-frames", type=int, default=DEFAULT_HOP_FRAMES,
+                    help="for --ckpt: a window every this many frames (a model's own is in its metadata)")
     ap.add_argument("--choose-smoothing", default=None, metavar="K,K,...",
                     help="choose the detector's smoothing_frames among these with the threshold (written to "
                          "--threshold-out); --model only")
@@ -459,6 +461,8 @@ def main():
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
     check_fa_share(a.choose_fa_share, "evaluate.py")
+    if not 1 <= a.hop_frames <= 10000:
+        sys.exit("evaluate.py: --hop-frames %d: must be 1..10000 (the detector's range)" % a.hop_frames)
     choose_fa = a.max_fa_per_hour * a.choose_fa_share
     if a.seed is None:
         a.seed = SPLIT_SEEDS[a.split]
@@ -566,7 +570,7 @@ def main():
         pos_max = []
         for c in clips:
             f = mel.features(c)
-            s = smooth(score_windows(model, f, window_starts(len(f))), k)
+            s = smooth(score_windows(model, f, window_starts(len(f), a.hop_frames)), k)
             pos_max.append(s.max() if len(s) else 0.0)
         feat_path = os.path.join(a.work, "test_neg_features.npy")
         if os.path.exists(feat_path) and os.path.getmtime(feat_path) >= os.path.getmtime(neg_path):
@@ -575,13 +579,13 @@ def main():
             neg_f = mel.stream_features(neg)
             np.save(feat_path + ".tmp.npy", neg_f)
             os.replace(feat_path + ".tmp.npy", feat_path)
-        st = window_starts(len(neg_f))
+        st = window_starts(len(neg_f), a.hop_frames)
         neg_avg = smooth(score_windows(model, neg_f, st), k)
         neg_times = np.round(((st + WIN - 1) * HOP + 512) / SR, 4)  # the end of the newest frame
         results.append(("pytorch", np.array(pos_max), neg_avg, neg_times,
                         {"model": os.path.abspath(a.ckpt), "width": ck["width"],
                          "scored_by": "evaluate.py (PyTorch, simulated detector)",
-                         "detector": {"hop_frames": DEFAULT_HOP_FRAMES, "smoothing_frames": k}}))
+                         "detector": {"hop_frames": a.hop_frames, "smoothing_frames": k}}))
     raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
     started = []
     for spec in a.model:

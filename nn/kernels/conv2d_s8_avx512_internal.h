@@ -35,15 +35,18 @@ static inline void load_consts(const ww_conv2d_s8_hdr *h, consts *k)
     k->sc = _mm512_set1_ps(h->add_sc);
 }
 
+/* A mask of the first valid of n lanes (n <= 16; valid may be <= 0 or > n). */
+static inline unsigned first_lanes(int valid, int n)
+{
+    return valid >= n ? (1u << n) - 1 : valid <= 0 ? 0u : (1u << valid) - 1;
+}
+
 /* The starting accumulators of channels oc0 + 16i.. of a tile: the packed
  * bias (lanes past noc 0). Starting from it instead of adding it in the
  * epilogue saves one vector op per 16 outputs: ~2 % of the shipped model. */
 static inline __m512i bias16(const ww_conv2d_s8_hdr *h, int oc0, int noc, int i)
 {
-    int valid = noc - 16 * i;
-    __mmask16 k = valid >= 16  ? (__mmask16)0xffff
-                  : valid <= 0 ? (__mmask16)0
-                               : (__mmask16)((1u << valid) - 1);
+    __mmask16 k = (__mmask16)first_lanes(noc - 16 * i, 16);
     return _mm512_maskz_loadu_epi32(k, ww_s8_bias(h) + oc0 + 16 * i);
 }
 
@@ -172,7 +175,7 @@ static inline __attribute__((always_inline)) void finish(const ww_conv2d_s8_hdr 
     for (int i = 0; i < mr; i++) {
         int valid = noc - 16 * i, oc = oc0 + 16 * i;
         if (valid <= 0) break;
-        __mmask16 mask = valid >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << valid) - 1);
+        __mmask16 mask = (__mmask16)first_lanes(valid, 16);
         __m512 m = _mm512_maskz_loadu_ps(mask, mult + oc);
         for (int j = 0; j < npx; j++) {
             long yi = (p0 + j) * c_out + oc;

@@ -157,10 +157,7 @@ static inline __m512i load4px(const void *const *px, int g, ptrdiff_t off)
 /* Channels 4c..4c+3 of a tile's bias in every 128-bit block (lanes past noc 0). */
 static inline __m512i bias4x4(const ww_conv2d_s8_hdr *h, int oc0, int noc, int c)
 {
-    int valid = noc - 4 * c;
-    __mmask8 k = valid >= 4   ? (__mmask8)0xf
-                 : valid <= 0 ? (__mmask8)0
-                              : (__mmask8)((1u << valid) - 1);
+    __mmask8 k = (__mmask8)first_lanes(noc - 4 * c, 4);
     return _mm512_broadcast_i32x4(_mm_maskz_loadu_epi32(k, ww_s8_bias(h) + oc0 + 4 * c));
 }
 

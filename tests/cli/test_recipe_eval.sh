@@ -90,6 +90,13 @@ t_expect_error "pooled: a bad margin" "--frr-margin 1: want a share in [0, 1)" "
 t_run "a bad --choose-smoothing is refused" 1 ev --work "$TMP/w2" --model int8="$M" --choose-smoothing 0,2
 grep -q -- '--choose-smoothing 0,2' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
     t_ok "bad --choose-smoothing: one line" || t_fail "bad --choose-smoothing: one line" "$ERR"
+t_expect_error "bad --hop-frames: one line" "--hop-frames 0: must be 1..10000" ev --work "$TMP/w4" --hop-frames 0
+[ ! -e "$TMP/w4" ] && t_ok "bad --hop-frames writes nothing" || t_fail "bad --hop-frames writes nothing"
+# the simulated detector (--ckpt) runs a window every --hop-frames frames, as the daemon runs hop_frames
+"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import evaluate as e, numpy as np
+s = e.window_starts(e.WIN + 40, 9)
+assert s[0] == 0 and (np.diff(s) == 9).all() and s[-1] + e.WIN <= e.WIN + 40 < s[-1] + e.WIN + 9, s' "$R" &&
+    t_ok "simulated detector follows --hop-frames" || t_fail "simulated detector follows --hop-frames"
 t_run "a missing split is refused" 1 "$PY" "$R/evaluate.py" --split test --data "$D" --work "$TMP/w3" --model int8="$M"
 grep -q 'pos_test.npz' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
     t_ok "missing split: one line naming the set" || t_fail "missing split: one line naming the set" "$ERR"
