@@ -18,7 +18,8 @@ skip() {
 for tool in espeak-ng flite man sox; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
-for pkg in manpages manpages-dev git-man systemd iproute2 util-linux bash coreutils openssh-client procps; do # minimal images may install packages without their pages
+for pkg in manpages manpages-dev git-man systemd iproute2 util-linux bash coreutils openssh-client procps \
+    e2fsprogs passwd apt dpkg gzip man-db login; do # minimal images may install packages without their pages
     page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
     [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
 done
@@ -87,6 +88,35 @@ PY
 
 head -c 400 "$O/det.svg" | grep -q '<svg' && t_ok det_plot_is_svg || t_fail det_plot_is_svg "$(head -c 200 "$O/det.svg")"
 
+# BABBLE_FT=1: every run trained further from its checkpoint under the stronger overlay
+# (which replaces the run's own), BatchNorms frozen, and those merged
+if make -C "$ROOT/models/recipe" "${args[@]}" BABBLE_FT=1 BABBLE_FT_EPOCHS=1 merge >"$TMP/bft.log" 2>&1 &&
+    why=$("$PY" - "$TMP/cache/hey_computer" "$TMP/bft.log" 2>&1 <<'PY'
+import os, sys
+import torch
+work, log = sys.argv[1], open(sys.argv[2]).read()
+for i, (run, seed) in enumerate((("train", 1), ("train_m1", 2))):
+    a = torch.load("%s/ftb_m%d/model.pt" % (work, i), map_location="cpu")["args"]
+    assert a["init"] == "%s/%s/model.pt" % (work, run) and a["seed"] == seed, a
+    assert a["overlay"] == 0.5 and list(a["overlay_snr"]) == [-3.0, 8.0], a
+    assert a["freeze_bn"] and a["subsample"] == 0.5 and a["lr"] == 3e-4 and a["keep"] == "last", a
+merge = [l for l in log.splitlines() if "merge.py" in l]
+assert merge and "ftb_m0/model.pt" in merge[-1] and "ftb_m1/model.pt" in merge[-1], merge
+assert os.path.getmtime("%s/ensemble/model.pt" % work) >= os.path.getmtime("%s/ftb_m1/model.pt" % work)
+PY
+    ); then
+    t_ok babble_ft_trains_and_merges
+else
+    t_fail babble_ft_trains_and_merges "${why:-$(tail -5 "$TMP/bft.log")}"
+fi
+# make's own error: exit 2, one line
+if ! err=$(make -s -n -C "$ROOT/models/recipe" CACHE="$TMP/j" PROSODY_FT=1 BABBLE_FT=1 merge 2>&1 >/dev/null) &&
+    grep -q "PROSODY_FT=1 and BABBLE_FT=1: choose one" <<<"$err" && [ "$(grep -c . <<<"$err")" -eq 1 ]; then
+    t_ok two_finetunes_refused
+else
+    t_fail two_finetunes_refused "$err"
+fi
+
 # a tiny data set and a full one never mix in one directory
 G=$ROOT/models/recipe/gen_data.py
 E=$ROOT/models/recipe/evaluate.py
@@ -97,7 +127,7 @@ t_expect_error bad_fa_share "choose-fa-share 1.5: want a share in (0, 1]" "$PY" 
 # the later test draws: their own sets next to the others, which stay as they were,
 # and their own evaluation audio
 sum_before=$(cd "$D" && md5sum ./*.npz)
-if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 5 >"$TMP/draw2.log" 2>&1 &&
+if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 6 >"$TMP/draw2.log" 2>&1 &&
     "$PY" "$E" --split test2 --data "$D" --work "$TMP/eval_test2" --audio-only >>"$TMP/draw2.log" 2>&1; then
     t_ok second_test_draw_renders
 else
@@ -106,7 +136,7 @@ fi
 missing=""
 for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz pos_test3.npz speech_test3.npz noise_test3.npz \
     pos_test4.npz conf_test4.npz speech_test4.npz noise_test4.npz pos_test5.npz conf_test5.npz speech_test5.npz \
-    noise_test5.npz; do
+    noise_test5.npz pos_test6.npz conf_test6.npz speech_test6.npz noise_test6.npz; do
     [ -s "$D/$f" ] || missing="$missing $f"
 done
 [ -s "$TMP/eval_test2/test_neg.wav" ] || missing="$missing eval_test2/test_neg.wav"
@@ -119,7 +149,7 @@ import itertools, sys
 import numpy as np
 d = sys.argv[1]
 for kind in ("pos", "speech"):
-    for x, y in itertools.combinations(("test", "test2", "test3", "test4", "test5"), 2):
+    for x, y in itertools.combinations(("test", "test2", "test3", "test4", "test5", "test6"), 2):
         a, b = np.load("%s/%s_%s.npz" % (d, kind, x)), np.load("%s/%s_%s.npz" % (d, kind, y))
         assert len(b["offsets"]) > 1, kind
         n = min(len(a["audio"]), len(b["audio"]))
