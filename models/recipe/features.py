@@ -75,9 +75,9 @@ def main():
     ap.add_argument("--pos-per-utt", type=int, default=4)
     ap.add_argument("--speech-windows", type=int, default=24000)
     ap.add_argument("--late-cutoffs", type=int, default=0, help="1: one more negative per rendering, the phrase "
-                    "cut just before its end (tried against 'hey jarvey': it did not help, see MODEL_CARD.md)")
+                    "cut just before its end (tried against 'hey jarvey': it did not help, see models/MODEL_HISTORY.md)")
     ap.add_argument("--flite-sets", type=int, default=0, help="1: also the *_flite_train renderings (gen_data.py "
-                    "--flite-renders; tried against the held-out flite voice: no better, see MODEL_CARD.md)")
+                    "--flite-renders; tried against the held-out flite voice: no better, see models/MODEL_HISTORY.md)")
     ap.add_argument("--stream-only", type=int, default=0, help="1: write only the negative stream")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)

@@ -17,7 +17,7 @@ logits, but K times the weights and multiply-adds (3 members: 6.4 MB instead of
 2.2 MB int8, 0.76 ms instead of 0.40 ms per window here).
 
 Why: runs of the same recipe differ by 10 points or more on voices they never
-saw (MODEL_CARD.md); the mean of several runs varies less and scored better than
+saw (models/MODEL_HISTORY.md); the mean of several runs varies less and scored better than
 any single run. The members must have the same width; each run normalises its
 input with statistics of its own sample of the features, so all are first
 re-expressed on the first member's normalisation (renormalise)."""

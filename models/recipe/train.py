@@ -127,7 +127,7 @@ def main():
     ap.add_argument("--vtlp", type=float, default=0.12, help="warp factor range 1 +- this (0: off)")
     ap.add_argument("--hard-weight", type=float, default=1.0,
                     help="loss weight of the confusable phrases and the phrase cut just before its end "
-                         "(features.py --late-cutoffs), others 1 (2 was tried: worse, see MODEL_CARD.md)")
+                         "(features.py --late-cutoffs), others 1 (2 was tried: worse, see models/MODEL_HISTORY.md)")
     ap.add_argument("--eq-db", type=float, default=6.0,
                     help="random spectral colouring of up to +- this many dB (0: off)")
     ap.add_argument("--eq-prob", type=float, default=0.5, help="share of the windows coloured")
