@@ -157,6 +157,31 @@ for kind in ("pos", "speech"):
 PY
 ); then t_ok second_test_draw_is_new_audio; else t_fail second_test_draw_is_new_audio "$why"; fi
 
+# the features hang on the training sets' contents, not on gen_data.py's time: a data
+# stage that changes none of them (gen_data.py newer, nothing missing) leaves the
+# features; one whose training set changed makes them again
+if make -C "$ROOT/models/recipe" "${args[@]}" -W gen_data.py features >"$TMP/stamp1.log" 2>&1 &&
+    grep -q "gen_data.py --out" "$TMP/stamp1.log" && ! grep -q "features.py --data" "$TMP/stamp1.log"; then
+    t_ok features_kept_when_training_sets_unchanged
+else
+    t_fail features_kept_when_training_sets_unchanged "$(grep -E 'gen_data|features' "$TMP/stamp1.log" | cut -c1-200)"
+fi
+"$PY" - "$D/pos_train.npz" <<'PY'
+import sys
+import numpy as np
+path = sys.argv[1]
+z = dict(np.load(path))
+o = z["offsets"]
+np.savez(path[:-4] + ".tmp.npz", audio=z["audio"][:o[-2]], offsets=o[:-1], tags=z["tags"][:-1])
+PY
+mv "$D/pos_train.tmp.npz" "$D/pos_train.npz"
+if make -C "$ROOT/models/recipe" "${args[@]}" -W gen_data.py features >"$TMP/stamp2.log" 2>&1 &&
+    grep -q "features.py --data" "$TMP/stamp2.log"; then
+    t_ok features_remade_when_a_training_set_changes
+else
+    t_fail features_remade_when_a_training_set_changes "$(tail -5 "$TMP/stamp2.log")"
+fi
+
 t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
     --out "$TMP/cache/hey_computer/data" --keyword "hey computer"
 t_expect_error export_refuses_bad_hop "export.py: --hop-frames 0: must be 1..10000" "$PY" "$ROOT/models/recipe/export.py" \
