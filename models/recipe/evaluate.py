@@ -166,7 +166,7 @@ def segment_at(segments, t, lookback_s=1.2):
     return "; ".join(dict.fromkeys(found)) or "pause"
 
 
-DEFAULT_HOP_FRAMES = 8  # daemon/detector.c's default for a model without hop_frames
+DEFAULT_HOP_FRAMES = wwfeat.DEFAULT_HOP_FRAMES
 
 
 def window_starts(n_frames, hop):
@@ -461,8 +461,7 @@ def main():
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
     a = ap.parse_args()
     check_fa_share(a.choose_fa_share, "evaluate.py")
-    if not 1 <= a.hop_frames <= 10000:
-        sys.exit("evaluate.py: --hop-frames %d: must be 1..10000 (the detector's range)" % a.hop_frames)
+    wwfeat.check_hop_frames(a.hop_frames, "evaluate.py")
     choose_fa = a.max_fa_per_hour * a.choose_fa_share
     if a.seed is None:
         a.seed = SPLIT_SEEDS[a.split]

@@ -21,13 +21,12 @@ def main():
     ap.add_argument("--keyword", default="hey jarvis")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--smoothing-frames", type=int, default=3)
-    ap.add_argument("--hop-frames", type=int, default=8,
+    ap.add_argument("--hop-frames", type=int, default=wwfeat.DEFAULT_HOP_FRAMES,
                     help="the detector scores a window every this many frames (10 ms each)")
     ap.add_argument("--refractory-s", type=float, default=1.5)
     ap.add_argument("--extra", default=None, help="JSON file of more metadata (e.g. the chosen threshold)")
     a = ap.parse_args()
-    if not 1 <= a.hop_frames <= 10000:
-        raise SystemExit("export.py: --hop-frames %d: must be 1..10000 (the detector's range)" % a.hop_frames)
+    wwfeat.check_hop_frames(a.hop_frames, "export.py")
     ck = torch.load(a.ckpt, map_location="cpu")
     model = WakeNet.from_ckpt(ck)
     model.eval()

@@ -8,7 +8,8 @@ phrases), speech_{train,dev,test} (other English speech), noise_{train,dev,test}
 the espeak-ng variants and one flite voice are held out of training. The held-out
 voices are drawn twice: the development split (dev: what runs, mixes and the
 threshold are chosen on) and, with generators of their own and other text, the
-test split (scored once the choice is made); --test-draws N (2-5) draws them again
+test split (scored once the choice is made); --test-draws N (2 up to the last draw
+of DRAW_TEXT_PACKAGES) draws them again
 (*_test2 .. *_testN), for judging a choice made after the earlier draws had been
 looked at.
 Each rendering goes through sox: resample to 16 kHz, tempo 0.85-1.2, optional
@@ -679,7 +680,7 @@ def main():
 
     trng = random.Random(a.seed + 5)
     test_draw("test", trng, 240, test_pages, trng)
-    # --- the later test draws (sessions 15-17, --test-draws N): the first test split had
+    # --- the later test draws (sessions 15-18, --test-draws N): the first test split had
     # been looked at with a candidate before the operating-point rule was changed, the
     # second with several networks and thresholds, the third once at the shipped point.
     # Draw n: generators seed + 2n + 3 and + 2n + 4, the noise from second 240 n of the

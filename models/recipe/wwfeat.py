@@ -24,6 +24,15 @@ def _window_frames():
 
 
 WINDOW_FRAMES = _window_frames()
+# daemon/detector.c scores a window every hop_frames frames: 8 for a model without
+# the key, 1..10000 accepted
+DEFAULT_HOP_FRAMES = 8
+
+
+def check_hop_frames(hop, prog):
+    """--hop-frames within the detector's range, or a one-line exit naming prog."""
+    if not 1 <= hop <= 10000:
+        raise SystemExit("%s: --hop-frames %d: must be 1..10000 (the detector's range)" % (prog, hop))
 WINDOW_SAMPLES = 512 + (WINDOW_FRAMES - 1) * 160  # exactly WINDOW_FRAMES frames (16512 for 101)
 N_MELS = 64
 
