@@ -14,7 +14,10 @@ X [N,64,WINDOW_FRAMES] float16 (mels x time, as the model reads them) and y; and
 data has the set speech_stream_train, FEAT/speech_stream.npy: that speech as one
 long stream of log-mel frames, which train.py crops afresh every epoch.
 With the sets *_prosody_train, also FEAT/prosody.npz (X, y): windows of the
-word-by-word renderings, for train.py --extra-feat. --stream-only 1 writes just the stream.
+word-by-word renderings, for train.py --extra-feat. Always FEAT/noise_stream.npy: the
+backgrounds alone (sox noise and babble, as the windows get them), for train.py
+--noise-overlay. --stream-only 1 writes just the negative stream, --noise-stream-only 1
+just the background stream.
 """
 import argparse
 import os
@@ -79,6 +82,7 @@ def main():
     ap.add_argument("--flite-sets", type=int, default=0, help="1: also the *_flite_train renderings (gen_data.py "
                     "--flite-renders; tried against the held-out flite voice: no better, see models/MODEL_HISTORY.md)")
     ap.add_argument("--stream-only", type=int, default=0, help="1: write only the negative stream")
+    ap.add_argument("--noise-stream-only", type=int, default=0, help="1: write only the background stream")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
 
@@ -98,9 +102,13 @@ def main():
     conf = [mix.trim(u) for u in conf]
     speech = [mix.trim(u) for u in speech]
     bgs = mix.Backgrounds(noises, speech)
-    if a.stream_only:
+    noise_stream = os.path.join(a.out, "noise_stream.npy")
+    if a.stream_only or a.noise_stream_only:
         os.makedirs(a.out, exist_ok=True)
-        write_stream(rng, wwfeat.Mel(), a.data, bgs, os.path.join(a.out, "speech_stream.npy"))
+        if a.stream_only:
+            write_stream(rng, wwfeat.Mel(), a.data, bgs, os.path.join(a.out, "speech_stream.npy"))
+        if a.noise_stream_only:
+            write_noise_stream(a.seed + 2, wwfeat.Mel(), bgs, noise_stream)
         return
 
     wins, labels, kinds = [], [], []
@@ -135,6 +143,7 @@ def main():
     tmp = os.path.join(a.out, "train.tmp.npz")
     np.savez(tmp, X=X, y=y, kinds=np.array(kinds))
     os.replace(tmp, os.path.join(a.out, "train.npz"))
+    write_noise_stream(a.seed + 2, mel, bgs, noise_stream)
     if os.path.exists(os.path.join(a.data, "pos_prosody_train.npz")):
         write_prosody(a.seed + 1, a.data, bgs, mel, os.path.join(a.out, "prosody"), a.pos_per_utt)
     u, c = np.unique(kinds, return_counts=True)
@@ -196,6 +205,20 @@ def write_stream(rng, mel, data, bgs, path, seg_s=20):
     np.save(path + ".tmp.npy", S)
     os.replace(path + ".tmp.npy", path)
     print("negative stream: %.0f s of speech, %d frames" % (len(audio) / SR, len(S)), flush=True)
+
+
+def write_noise_stream(seed, mel, bgs, path, seconds=1800, seg_s=10):
+    """The background stream: segments of seg_s seconds, each sox noise or babble in the
+    proportions the windows get them (mix.Backgrounds.mix), at one level; log-mel frames
+    [T, n_mels] float16. train.py scales each crop to the window it covers, so only the
+    spectra matter. A generator of its own, so train.npz stays as it was."""
+    rng = np.random.default_rng(seed)
+    n = seg_s * SR
+    segs = [bgs.babble(rng, n) if rng.random() < 0.4 else bgs.noise(rng, n) for _ in range(seconds // seg_s)]
+    S = mel.stream_features(np.concatenate(segs) * np.float32(0.05), np.float16)
+    np.save(path + ".tmp.npy", S)
+    os.replace(path + ".tmp.npy", path)
+    print("background stream: %d s, %d frames" % (seconds, len(S)), flush=True)
 
 
 if __name__ == "__main__":

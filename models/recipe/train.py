@@ -14,7 +14,10 @@ training part are replaced by as many crops of a long stream of speech features,
 drawn afresh every epoch (the validation part keeps its fixed windows).
 With --overlay P, a random crop of that stream is laid over a share P of the
 training windows of either class, --overlay-snr dB below each window's mean
-power (a second talker; the label stays).
+power (a second talker; the label stays). With --noise-overlay P, a crop of
+features.py's background stream (sox noise and multi-talker babble) is laid the
+same way over a share P of the windows, --noise-overlay-snr dB below them: drawn
+afresh every epoch, where each fixed window has the one background it was made with.
 best_so_far.pt and last.pt are saved after every epoch, so a run
 cut short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps
@@ -143,6 +146,14 @@ def main():
                          "laid, at --overlay-snr below the window's mean power: a second talker (0: off)")
     ap.add_argument("--overlay-snr", type=float, nargs=2, default=(0.0, 20.0), metavar=("LO", "HI"),
                     help="--overlay: its level below the window's, uniform in LO..HI dB")
+    ap.add_argument("--noise-overlay", type=float, default=0.0,
+                    help="share of the windows (of either class) over which a crop of the background stream "
+                         "(--noise-stream) is laid, at --noise-overlay-snr below the window's mean power (0: off)")
+    ap.add_argument("--noise-overlay-snr", type=float, nargs=2, default=(-4.0, 6.0), metavar=("LO", "HI"),
+                    help="--noise-overlay: its level below the window's, uniform in LO..HI dB (the window's mean "
+                         "includes its quiet part, so the phrase itself stands about 4 dB higher)")
+    ap.add_argument("--noise-stream", default=None,
+                    help="--noise-overlay: the background stream (default FEAT/noise_stream.npy, features.py)")
     ap.add_argument("--time-budget-min", type=float, default=0,
                     help="train for this long (the learning-rate schedule follows the time used), at most "
                          "--epochs; 0: exactly --epochs")
@@ -183,6 +194,12 @@ def main():
         stream_idx = np.arange(base, base + int(speech.sum()))
         print("%d windows per epoch cropped from %s (%d frames) instead of the fixed speech windows"
               % (len(stream_idx), a.stream, len(S)), flush=True)
+    if a.noise_overlay > 0:
+        noise_path = a.noise_stream or os.path.join(a.feat, "noise_stream.npy")
+        if not os.path.exists(noise_path):
+            raise SystemExit("%s: no such file (features.py writes it; for features made before it, "
+                             "features.py --noise-stream-only 1)" % noise_path)
+        N = torch.from_numpy(np.load(noise_path))  # [frames, mels] float16
     y_all = torch.cat([y, torch.zeros(len(stream_idx), dtype=y.dtype)])
     hard = np.concatenate([hard, np.zeros(len(stream_idx), bool)])
     starts = np.zeros(len(stream_idx), np.int64)
@@ -264,6 +281,8 @@ def main():
             xb, yb = fetch(idx), y_all[torch.from_numpy(idx)]
             if a.overlay > 0:
                 xb = overlay(xb, S, rng, a.overlay, a.overlay_snr, log_floor)
+            if a.noise_overlay > 0:
+                xb = overlay(xb, N, rng, a.noise_overlay, a.noise_overlay_snr, log_floor)
             # SpecAugment: one mel band mask and one time mask per example, set to the floor
             for i in range(len(xb)):
                 if rng.random() < 0.5:
