@@ -61,7 +61,8 @@ WIN = wwfeat.WINDOW_FRAMES
 LEAD = 0  # samples of silence ahead of each positive clip
 PLACED_FOR = 101  # the window (frames) the clips' phrase placement was made for
 # the splits gen_data.py writes (test2, test3 with --test-draws) and each one's mixing seed
-SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780, "test4": 781, "test5": 782, "test6": 783}
+SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780, "test4": 781, "test5": 782, "test6": 783,
+               "test7": 784}
 
 
 def set_window(frames):
@@ -429,7 +430,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--split", choices=tuple(SPLIT_SEEDS), default="test",
                     help="dev: where the threshold and runs are chosen; test: scored at that threshold; "
-                         "test2 .. test6: the later test draws (gen_data.py --test-draws N)")
+                         "test2 ...: the later test draws (gen_data.py --test-draws N)")
     ap.add_argument("--work", required=True, help="cache dir for the split's audio and scores")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=FILE.onnx",
                     help="score through `wakewordd detect` (repeatable)")

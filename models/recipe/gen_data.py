@@ -269,7 +269,8 @@ TEST_TEXT_PACKAGE = "manpages-dev"
 # 69 000 of them); draw 6 seven packages every Debian system has (about 155 000 words)
 DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux"),
                       5: ("bash", "coreutils", "openssh-client", "procps"),
-                      6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login")}
+                      6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
+                      7: ("ncurses-bin", "grep", "findutils", "tar", "less", "mount", "wget", "curl", "kmod", "adduser")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose

@@ -18,8 +18,9 @@ skip() {
 for tool in espeak-ng flite man sox; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
+# minimal images may install packages without their pages
 for pkg in manpages manpages-dev git-man systemd iproute2 util-linux bash coreutils openssh-client procps \
-    e2fsprogs passwd apt dpkg gzip man-db login; do # minimal images may install packages without their pages
+    e2fsprogs passwd apt dpkg gzip man-db login ncurses-bin grep findutils tar less mount wget curl kmod adduser; do
     page=$(dpkg-query -L "$pkg" 2>/dev/null | grep -m1 -E '^/usr/share/man/man[0-9]/[^/]+\.gz$')
     [ -n "$page" ] && [ -f "$page" ] || skip "no man pages of $pkg on this machine"
 done
@@ -146,7 +147,7 @@ t_expect_error bad_fa_share "choose-fa-share 1.5: want a share in (0, 1]" "$PY" 
 # the later test draws: their own sets next to the others, which stay as they were,
 # and their own evaluation audio
 sum_before=$(cd "$D" && md5sum ./*.npz)
-if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 6 >"$TMP/draw2.log" 2>&1 &&
+if "$PY" "$G" --smoke --out "$D" --keyword "hey computer" --test-draws 7 >"$TMP/draw2.log" 2>&1 &&
     "$PY" "$E" --split test2 --data "$D" --work "$TMP/eval_test2" --audio-only >>"$TMP/draw2.log" 2>&1; then
     t_ok second_test_draw_renders
 else
@@ -155,7 +156,8 @@ fi
 missing=""
 for f in pos_test2.npz conf_test2.npz speech_test2.npz noise_test2.npz pos_test3.npz speech_test3.npz noise_test3.npz \
     pos_test4.npz conf_test4.npz speech_test4.npz noise_test4.npz pos_test5.npz conf_test5.npz speech_test5.npz \
-    noise_test5.npz pos_test6.npz conf_test6.npz speech_test6.npz noise_test6.npz; do
+    noise_test5.npz pos_test6.npz conf_test6.npz speech_test6.npz noise_test6.npz pos_test7.npz conf_test7.npz \
+    speech_test7.npz noise_test7.npz; do
     [ -s "$D/$f" ] || missing="$missing $f"
 done
 [ -s "$TMP/eval_test2/test_neg.wav" ] || missing="$missing eval_test2/test_neg.wav"
@@ -168,7 +170,7 @@ import itertools, sys
 import numpy as np
 d = sys.argv[1]
 for kind in ("pos", "speech"):
-    for x, y in itertools.combinations(("test", "test2", "test3", "test4", "test5", "test6"), 2):
+    for x, y in itertools.combinations(("test", "test2", "test3", "test4", "test5", "test6", "test7"), 2):
         a, b = np.load("%s/%s_%s.npz" % (d, kind, x)), np.load("%s/%s_%s.npz" % (d, kind, y))
         assert len(b["offsets"]) > 1, kind
         n = min(len(a["audio"]), len(b["audio"]))
