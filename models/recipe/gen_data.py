@@ -266,7 +266,8 @@ TEST_TEXT_PACKAGE = "manpages-dev"
 # the later test draws' speech text, by draw (dev and the first test split read all of
 # manpages-dev); draw 4 reads two packages, since iproute2's pages alone (114 000 words)
 # are a little short of --test-speech-s; draw 5 four (about 170 000 words, bash's page
-# 69 000 of them); draw 6 seven packages every Debian system has (about 155 000 words)
+# 69 000 of them); draw 6 seven packages every Debian system has (about 155 000 words);
+# draw 7 ten common tools' pages (57 pages, about 167 000 words)
 DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux"),
                       5: ("bash", "coreutils", "openssh-client", "procps"),
                       6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
