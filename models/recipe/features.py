@@ -94,22 +94,21 @@ def main():
                 u += load(a.data, name.replace("_train", more))[0]
         return u
 
-    pos = both("pos_train")
-    conf = both("conf_train", mix.load_filtered)
-    speech = both("speech_train")
+    # the backgrounds first: the stream-only modes need nothing else
+    speech = [mix.trim(u) for u in both("speech_train")]
     noises, _ = mix.load_set(a.data, "noise_train")
-    pos = [mix.trim(u) for u in pos]
-    conf = [mix.trim(u) for u in conf]
-    speech = [mix.trim(u) for u in speech]
     bgs = mix.Backgrounds(noises, speech)
+    mel = wwfeat.Mel()
     noise_stream = os.path.join(a.out, "noise_stream.npy")
     if a.stream_only or a.noise_stream_only:
         os.makedirs(a.out, exist_ok=True)
         if a.stream_only:
-            write_stream(rng, wwfeat.Mel(), a.data, bgs, os.path.join(a.out, "speech_stream.npy"))
+            write_stream(rng, mel, a.data, bgs, os.path.join(a.out, "speech_stream.npy"))
         if a.noise_stream_only:
-            write_noise_stream(a.seed + 2, wwfeat.Mel(), bgs, noise_stream)
+            write_noise_stream(a.seed + 2, mel, bgs, noise_stream)
         return
+    pos = [mix.trim(u) for u in both("pos_train")]
+    conf = [mix.trim(u) for u in both("conf_train", mix.load_filtered)]
 
     wins, labels, kinds = [], [], []
     add = window_adder(rng, bgs, wins, labels, kinds)
@@ -134,7 +133,6 @@ def main():
         labels.append(0)
         kinds.append("noise")
 
-    mel = wwfeat.Mel()
     X = window_features(mel, wins)
     y = np.array(labels, np.int64)
     os.makedirs(a.out, exist_ok=True)

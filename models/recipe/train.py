@@ -83,6 +83,14 @@ class RandomEq:
         return torch.log(power * gain + self.floor)
 
 
+def load_stream(path, how):
+    """A features.py stream [frames, mels] float16 as a tensor, or a one-line exit
+    saying how it is made."""
+    if not os.path.exists(path):
+        raise SystemExit("%s: no such file (%s)" % (path, how))
+    return torch.from_numpy(np.load(path))
+
+
 def overlay(xb, S, rng, p, snr_db, floor):
     """Lays a random crop of the stream S [frames, mels] over a share p of the windows
     of a batch, adding mel powers (the cross terms of two independent sources average
@@ -184,10 +192,8 @@ def main():
     stream_idx = np.zeros(0, np.int64)
     stream_path = a.stream or (os.path.join(a.feat, "speech_stream.npy") if a.overlay > 0 else None)
     if stream_path:
-        if not os.path.exists(stream_path):
-            raise SystemExit("%s: no such file (features.py writes it when the data has the set "
-                             "speech_stream_train, gen_data.py --stream-speech-s > 0)" % stream_path)
-        S = torch.from_numpy(np.load(stream_path))  # [frames, mels] float16
+        S = load_stream(stream_path, "features.py writes it when the data has the set speech_stream_train, "
+                                     "gen_data.py --stream-speech-s > 0")
     if a.stream:
         speech = z["kinds"][tr_idx] == "speech"
         tr_idx = tr_idx[~speech]
@@ -195,11 +201,8 @@ def main():
         print("%d windows per epoch cropped from %s (%d frames) instead of the fixed speech windows"
               % (len(stream_idx), a.stream, len(S)), flush=True)
     if a.noise_overlay > 0:
-        noise_path = a.noise_stream or os.path.join(a.feat, "noise_stream.npy")
-        if not os.path.exists(noise_path):
-            raise SystemExit("%s: no such file (features.py writes it; for features made before it, "
-                             "features.py --noise-stream-only 1)" % noise_path)
-        N = torch.from_numpy(np.load(noise_path))  # [frames, mels] float16
+        N = load_stream(a.noise_stream or os.path.join(a.feat, "noise_stream.npy"),
+                        "features.py writes it; for features made before it, features.py --noise-stream-only 1")
     y_all = torch.cat([y, torch.zeros(len(stream_idx), dtype=y.dtype)])
     hard = np.concatenate([hard, np.zeros(len(stream_idx), bool)])
     starts = np.zeros(len(stream_idx), np.int64)
