@@ -37,7 +37,7 @@ done
 
 O=$TMP/out
 args=(CACHE="$TMP/cache" OUTDIR="$O" KEYWORD="hey computer" GEN_ARGS=--smoke
-    FEAT_ARGS="--speech-windows 600" WIDTH=4 EPOCHS=2 TIME_BUDGET_MIN=2 MEMBER_RUNS="1 2son"
+    FEAT_ARGS="--speech-windows 600" WIDTH=4 EPOCHS=2 TIME_BUDGET_MIN=2 MEMBER_RUNS="1 2sonw"
     WAKEWORDD="$WW" PY="$PY" WINDOW_FRAMES=101)
 if make -C "$ROOT/models/recipe" -j2 "${args[@]}" >"$TMP/make.log" 2>&1; then
     t_ok recipe_runs_end_to_end
@@ -107,13 +107,36 @@ assert S.ndim == 2 and S.shape[1] == 64 and len(S) > 10000 and np.isfinite(S.ast
 a = torch.load("%s/train_m1/model.pt" % work, map_location="cpu")["args"]
 assert a["noise_overlay"] == 0.4 and list(a["noise_overlay_snr"]) == [-4.0, 6.0], a
 assert a["noise_stream"] == "%s/features/noise_stream.npy" % work and a["overlay"] == 0.3 and a["stream"], a
+assert a["time_warp"] == 0.5 and a["time_warp_rate"] == 1.3, a
 a = torch.load("%s/train/model.pt" % work, map_location="cpu")["args"]
-assert a["noise_overlay"] == 0 and a["overlay"] == 0 and not a["stream"], a
+assert a["noise_overlay"] == 0 and a["overlay"] == 0 and not a["stream"] and a["time_warp"] == 0, a
 PY
 ); then t_ok noise_overlay_run; else t_fail noise_overlay_run "$why"; fi
 t_expect_error noise_overlay_needs_stream "$TMP/none.npy: no such file" env WW_WINDOW_FRAMES=101 "$PY" \
     "$ROOT/models/recipe/train.py" --feat "$TMP/cache/hey_computer/features" --out "$TMP/nn" --width 4 \
     --noise-overlay 0.4 --noise-stream "$TMP/none.npy"
+
+# probe.py: fresh renderings of one voice, per text and per edit of the comma text
+P=$ROOT/models/recipe/probe.py
+if "$PY" "$P" --model "$O/hey_computer.int8.onnx" --voice rms --keyword "hey computer" --n 2 \
+    --wakewordd "$WW" --json "$TMP/probe.json" >"$TMP/probe.log" 2>&1 &&
+    why=$("$PY" - "$TMP/probe.json" 2>&1 <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+texts = [r["name"] for r in j["rows"] if r["kind"] == "text"]
+assert texts == ["hey computer", "hey, computer", "hey computer!", "hey computer?", "hey computer."], texts
+edits = [r for r in j["rows"] if r["kind"] != "text"]
+assert len(edits) == 9 and edits[0]["name"] == "as rendered", edits
+for r in j["rows"]:
+    assert 1 <= r["clips"] <= 2 and 0 <= r["detected"] <= 1 and 0 <= r["median_max_score"] <= 1, r
+PY
+    ); then
+    t_ok probe_texts_and_edits
+else
+    t_fail probe_texts_and_edits "${why:-$(tail -3 "$TMP/probe.log")}"
+fi
+t_expect_error probe_unknown_voice "probe.py: --voice nosuch: the engine cannot render it" "$PY" "$P" \
+    --model "$O/hey_computer.int8.onnx" --voice nosuch --n 1 --wakewordd "$WW"
 
 head -c 400 "$O/det.svg" | grep -q '<svg' && t_ok det_plot_is_svg || t_fail det_plot_is_svg "$(head -c 200 "$O/det.svg")"
 
