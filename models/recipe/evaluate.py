@@ -383,14 +383,19 @@ def misses_by(info, pos_max, thr):
     return {k: {"clips": v[0], "misses": v[1], "frr": v[1] / v[0]} for k, v in sorted(by.items())}
 
 
+def model_props(path, prog="evaluate.py"):
+    """A model's metadata_props as a dict, or a one-line exit naming the file."""
+    import onnx
+    try:
+        return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    except Exception as e:  # onnx raises several kinds for a missing or broken file
+        sys.exit("%s: %s: not a readable ONNX model (%s)" % (prog, path, str(e).splitlines()[0] if str(e) else e))
+
+
 def model_detector(path):
     """The detector settings a model carries in its metadata (daemon/detector.c's defaults
     where it carries none): what `wakewordd detect` ran it with."""
-    import onnx
-    try:
-        props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    except Exception as e:  # onnx raises several kinds for a missing or broken file
-        sys.exit("evaluate.py: %s: not a readable ONNX model (%s)" % (path, str(e).splitlines()[0] if str(e) else e))
+    props = model_props(path)
     return {"window_frames": int(props.get("window_frames", 101)),
             "hop_frames": int(props.get("hop_frames", DEFAULT_HOP_FRAMES)),
             "smoothing_frames": int(props.get("smoothing_frames", 3))}

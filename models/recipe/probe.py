@@ -25,6 +25,7 @@ from multiprocessing import Pool
 
 import numpy as np
 
+import evaluate
 import gen_data
 
 SR = gen_data.SR
@@ -95,11 +96,7 @@ def clip_wav(parts, path):
 
 
 def model_threshold(path):
-    import onnx
-    try:
-        props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    except Exception as e:  # onnx raises several kinds for a missing or broken file
-        sys.exit("probe.py: %s: not a readable ONNX model (%s)" % (path, str(e).splitlines()[0] if str(e) else e))
+    props = evaluate.model_props(path, "probe.py")
     if "threshold" not in props:
         sys.exit("probe.py: %s: no threshold in its metadata (give --threshold)" % path)
     return float(props["threshold"])
@@ -154,12 +151,7 @@ def main():
                            capture_output=True, text=True)
         if p.returncode:
             sys.exit("probe.py: wakewordd detect failed: " + p.stderr.strip())
-        best = {}
-        with open(tsv) as f:
-            next(f)
-            for line in f:
-                fn, _, sc = line.rstrip("\n").split("\t")
-                best[fn] = max(best.get(fn, 0.0), float(sc))
+        best = {fn: float(sc.max()) for fn, (_, sc) in evaluate.read_scores(tsv).items() if len(sc)}
     rows = []
     print("%s, voice %s, threshold %g, %d renderings per text" % (a.model, a.voice, thr, a.n))
     print("%-26s %-28s %5s %9s %12s" % ("what", "", "clips", "detected", "median max"))
