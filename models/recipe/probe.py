@@ -4,7 +4,8 @@ that voice, clean, scored through the daemon's own detector (`wakewordd detect`)
 share detected at the model's threshold printed per text ("hey jarvis", "hey, jarvis",
 ...) and, for the text with a comma, per edit of its two parts (split at the pause
 the comma makes): the first or second part played faster or slower (sox tempo), made
-quieter, the pause lengthened or cut out.
+quieter, the pause lengthened or cut out; with --other-voice, either part said by
+another voice instead.
 
 It guides the data, it does not judge a model: the renderings come from a seed of
 their own, with the test split's engine settings and sox effects (gen_data.py), but
@@ -13,7 +14,7 @@ held-out flite voice rms is missed almost only when it says "hey, jarvis", and t
 its drawn-out "jarvis" after a quick "hey" is what the networks do not take
 (models/MODEL_HISTORY.md).
 
-  probe.py --model ../hey_jarvis.int8.onnx --voice rms [--n 60] [--json out.json]"""
+  probe.py --model ../hey_jarvis.int8.onnx --voice rms [--other-voice slt] [--n 60] [--json out.json]"""
 import argparse
 import json
 import os
@@ -107,6 +108,9 @@ def main():
     ap.add_argument("--model", required=True, help="ONNX model (float or int8) with the detector's metadata")
     ap.add_argument("--voice", default=gen_data.TEST_FLITE_VOICE,
                     help="a flite voice (%s) or an espeak-ng voice+variant (en-us+f3)" % ", ".join(gen_data.FLITE_VOICES))
+    ap.add_argument("--other-voice", default=None,
+                    help="also the comma text with one of its parts said by this voice (same seeds): whether "
+                         "a miss lies in one part or in the two together")
     ap.add_argument("--keyword", default="hey jarvis")
     ap.add_argument("--n", type=int, default=60, help="renderings per text")
     ap.add_argument("--seed", type=int, default=20)
@@ -121,22 +125,35 @@ def main():
     thr = a.threshold if a.threshold is not None else model_threshold(a.model)
     texts = gen_data.phrase_texts(a.keyword.strip().lower())
     comma = next((t for t in texts if "," in t), None)
-    try:
-        gen_data.engine_audio(*engine_job(a.voice, texts[0], random.Random(0))[:4])
-    except subprocess.CalledProcessError as e:
-        sys.exit("probe.py: --voice %s: the engine cannot render it (%s)" % (a.voice, " ".join(e.stderr.decode(errors="replace").split())[:200]))
+    for opt, voice in (("--voice", a.voice), ("--other-voice", a.other_voice)):
+        try:
+            if voice is not None:
+                gen_data.engine_audio(*engine_job(voice, texts[0], random.Random(0))[:4])
+        except subprocess.CalledProcessError as e:
+            sys.exit("probe.py: %s %s: the engine cannot render it (%s)"
+                     % (opt, voice, " ".join(e.stderr.decode(errors="replace").split())[:200]))
 
+    seeds = lambda k: [a.seed * 100003 + 7919 * k + i for i in range(a.n)]
     with Pool(2) as pool:
-        rendered = {t: pool.map(render_one, [(a.voice, t, a.seed * 100003 + 7919 * k + i)
-                                             for i in range(a.n)]) for k, t in enumerate(texts)}
+        rendered = {t: pool.map(render_one, [(a.voice, t, sd) for sd in seeds(k)]) for k, t in enumerate(texts)}
+        other = (pool.map(render_one, [(a.other_voice, comma, sd) for sd in seeds(texts.index(comma))])
+                 if comma and a.other_voice else [])
     groups = {("text", t): [(u,) for u in rendered[t]] for t in texts}
     if comma:
-        for u in rendered[comma]:
+        kind = "edit of '%s'" % comma
+        for i, u in enumerate(rendered[comma]):
             parts = split_at_pause(u)
             if parts is None:
                 continue
             for name, p in edits(*parts).items():
-                groups.setdefault(("edit of '%s'" % comma, name), []).append(p)
+                groups.setdefault((kind, name), []).append(p)
+            theirs = split_at_pause(other[i]) if other else None
+            if theirs is not None:
+                # each rendering at its own peak, as the two voices would be heard
+                mine = [x / (np.abs(u).max() + 1e-9) for x in parts]
+                theirs = [x / (np.abs(other[i]).max() + 1e-9) for x in theirs]
+                groups.setdefault((kind, "first part by " + a.other_voice), []).append((theirs[0], mine[1], mine[2]))
+                groups.setdefault((kind, "second part by " + a.other_voice), []).append((mine[0], mine[1], theirs[2]))
 
     with tempfile.TemporaryDirectory() as tmp:
         files = {}

@@ -138,9 +138,10 @@ for row in y:
 PY
 ); then t_ok time_warp_keeps_end_and_order; else t_fail time_warp_keeps_end_and_order "$why"; fi
 
-# probe.py: fresh renderings of one voice, per text and per edit of the comma text
+# probe.py: fresh renderings of one voice, per text and per edit of the comma text (one
+# edit: either part said by another voice)
 P=$ROOT/models/recipe/probe.py
-if "$PY" "$P" --model "$O/hey_computer.int8.onnx" --voice rms --keyword "hey computer" --n 2 \
+if "$PY" "$P" --model "$O/hey_computer.int8.onnx" --voice rms --other-voice slt --keyword "hey computer" --n 2 \
     --wakewordd "$WW" --json "$TMP/probe.json" >"$TMP/probe.log" 2>&1 &&
     why=$("$PY" - "$TMP/probe.json" 2>&1 <<'PY'
 import json, sys
@@ -148,7 +149,8 @@ j = json.load(open(sys.argv[1]))
 texts = [r["name"] for r in j["rows"] if r["kind"] == "text"]
 assert texts == ["hey computer", "hey, computer", "hey computer!", "hey computer?", "hey computer."], texts
 edits = [r for r in j["rows"] if r["kind"] != "text"]
-assert len(edits) == 9 and edits[0]["name"] == "as rendered", edits
+assert len(edits) == 11 and edits[0]["name"] == "as rendered", edits
+assert [r["name"] for r in edits[-2:]] == ["first part by slt", "second part by slt"], edits
 for r in j["rows"]:
     assert 1 <= r["clips"] <= 2 and 0 <= r["detected"] <= 1 and 0 <= r["median_max_score"] <= 1, r
 PY
