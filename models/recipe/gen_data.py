@@ -124,14 +124,19 @@ def wav_bytes(x):
     return b.getvalue()
 
 
-def trim_silence(x, rel_db=-40.0, frame=80):
-    """Cuts leading and trailing 5 ms frames quieter than rel_db below the loudest."""
+def loud_frames(x, rel_db, frame):
+    """Per frame of x (the tail short of a frame dropped): louder than rel_db below the loudest."""
     n = len(x) // frame
-    if n == 0:
-        return x
     e = (x[: n * frame].astype(np.float64).reshape(n, frame) ** 2).mean(1) + 1e-9
     db = 10 * np.log10(e)
-    on = np.nonzero(db > db.max() + rel_db)[0]
+    return db > db.max() + rel_db
+
+
+def trim_silence(x, rel_db=-40.0, frame=80):
+    """Cuts leading and trailing 5 ms frames quieter than rel_db below the loudest."""
+    if len(x) < frame:
+        return x
+    on = np.nonzero(loud_frames(x, rel_db, frame))[0]
     return x[on[0] * frame:(on[-1] + 1) * frame] if len(on) else x
 
 

@@ -36,7 +36,7 @@ CLIP_S, END_S = 3.0, 2.2  # each rendering ends 2.2 s into a 3 s clip of silence
 def engine_job(voice, text, rng):
     """A gen_data render job for voice (a flite voice, or espeak-ng voice+variant) with
     the test split's settings."""
-    if voice in gen_data.FLITE_VOICES or voice == "kal":
+    if voice in gen_data.FLITE_VOICES + gen_data.EXTRA_FLITE_VOICES:
         return ("flite", voice, text, gen_data.flite_args(rng), gen_data.sox_effects(rng))
     return ("espeak", voice, text, gen_data.espeak_args(rng), gen_data.sox_effects(rng))
 
@@ -48,9 +48,7 @@ def render_one(args):
 
 def split_at_pause(x, frame=80, rel_db=-35.0):
     """(first part, pause, second part) at the longest quiet run inside x, or None."""
-    n = len(x) // frame
-    e = (x[:n * frame].astype(np.float64).reshape(n, frame) ** 2).mean(1) + 1e-9
-    on = 10 * np.log10(e) > 10 * np.log10(e.max()) + rel_db
+    on = gen_data.loud_frames(x, rel_db, frame)
     idx = np.flatnonzero(on)
     best, run, best_end = 0, 0, 0
     for k in range(idx[0], idx[-1] + 1):

@@ -18,7 +18,7 @@ power (a second talker; the label stays). With --noise-overlay P, a crop of
 features.py's background stream (sox noise and multi-talker babble) is laid the
 same way over a share P of the windows, --noise-overlay-snr dB below them: drawn
 afresh every epoch, where each fixed window has the one background it was made with.
-With --time-warp P, a share P of the windows get a piecewise time warp (TimeWarp).
+With --time-warp P, a share P of the windows get a piecewise time warp (time_warp).
 best_so_far.pt and last.pt are saved after every epoch, so a run
 cut short still leaves a usable network. With --time-budget-min the one-cycle
 schedule runs on the fraction of the time budget used rather than of the steps
@@ -55,53 +55,54 @@ class Vtlp:
 
     def __call__(self, xb, alphas):
         idx = np.interp(self.hz[None, :] / alphas[:, None], self.hz, np.arange(self.n))  # [B, n]
-        i0 = np.floor(idx).astype(np.int64)
-        i1 = np.minimum(i0 + 1, self.n - 1)
-        w = torch.from_numpy((idx - i0).astype(np.float32))[:, None, :, None]
-        T = xb.shape[-1]
-        g0 = torch.from_numpy(i0)[:, None, :, None].expand(-1, 1, -1, T)
-        g1 = torch.from_numpy(i1)[:, None, :, None].expand(-1, 1, -1, T)
-        return xb.gather(2, g0) * (1 - w) + xb.gather(2, g1) * w
+        return interp_along(xb, 2, idx)
 
 
-class TimeWarp:
-    """A monotone piecewise-linear warp of a window's time axis with its last frame
-    fixed: going back from the end, three stretches of random length, each played at a
-    rate of its own (log-uniform in 1/rate..rate input frames per output frame), so
-    the parts of a phrase change length unequally -- the held-out flite voice's "hey,
-    jarvis" is a quick "hey" and a drawn-out "jarvis" (session 20), where a uniform
-    tempo change keeps the training voices' proportions. The end stays where it was,
-    so a phrase cut off at the window's end stays cut off; frames that come from
-    before the window's start are set to the floor. Two runs with it on half the
-    windows missed more on the pooled splits than the same two without (session 20:
-    the held-out voice's clean comma phrase gained, the same voice in noise lost)."""
+def interp_along(xb, dim, pos):
+    """xb [B, 1, mels, frames] read at fractional positions pos [B, L] (within 0..size-1)
+    along dim 2 (mels) or 3 (frames), linearly interpolated."""
+    i0 = np.floor(pos).astype(np.int64)
+    i1 = np.minimum(i0 + 1, xb.shape[dim] - 1)
+    shape = [len(pos), 1, 1, 1]
+    shape[dim] = pos.shape[1]
+    w = torch.from_numpy((pos - i0).astype(np.float32)).reshape(shape)
+    size = list(xb.shape)
+    size[dim] = -1
+    g0 = torch.from_numpy(i0).reshape(shape).expand(size)
+    g1 = torch.from_numpy(i1).reshape(shape).expand(size)
+    return xb.gather(dim, g0) * (1 - w) + xb.gather(dim, g1) * w
 
-    SEGMENTS = 3
 
-    def __call__(self, xb, rng, p, rate, floor):
-        B, T = len(xb), xb.shape[-1]
-        sel = np.flatnonzero(rng.random(B) < p)
-        if not len(sel):
-            return xb
-        n = len(sel)
-        knots = np.sort(rng.uniform(0, T, (n, self.SEGMENTS - 1)), axis=1)
-        rates = np.exp(rng.uniform(-np.log(rate), np.log(rate), (n, self.SEGMENTS)))
-        back = np.arange(T)  # output frames before the last one
-        seg = (back[None, :, None] >= knots[:, None, :]).sum(-1)
-        step = np.take_along_axis(rates, seg, axis=1)
-        src = (T - 1) - np.concatenate([np.zeros((n, 1)), np.cumsum(step[:, :-1], axis=1)], axis=1)
-        src = src[:, ::-1]  # by output frame, first to last
-        i0 = np.floor(np.maximum(src, 0)).astype(np.int64)
-        i1 = np.minimum(i0 + 1, T - 1)
-        w = torch.from_numpy((np.maximum(src, 0) - i0).astype(np.float32))[:, None, None, :]
-        M = xb.shape[2]
-        g0 = torch.from_numpy(i0)[:, None, None, :].expand(-1, 1, M, -1)
-        g1 = torch.from_numpy(i1)[:, None, None, :].expand(-1, 1, M, -1)
-        part = xb[sel]
-        out = part.gather(3, g0) * (1 - w) + part.gather(3, g1) * w
-        out[torch.from_numpy(np.broadcast_to((src < 0)[:, None, None, :], out.shape).copy())] = floor
-        xb[sel] = out
+TIME_WARP_STRETCHES = 3
+
+
+def time_warp(xb, rng, p, rate, floor):
+    """A monotone piecewise-linear warp of the time axis of a share p of the windows,
+    their last frame fixed: going back from the end, TIME_WARP_STRETCHES stretches of
+    random length, each played at a rate of its own (log-uniform in 1/rate..rate input
+    frames per output frame), so the parts of a phrase change length unequally -- the
+    held-out flite voice's "hey, jarvis" is a quick "hey" and a drawn-out "jarvis"
+    (session 20), where a uniform tempo change keeps the training voices' proportions.
+    The end stays where it was, so a phrase cut off at the window's end stays cut off;
+    frames that come from before the window's start are set to the floor. Two runs with
+    it on half the windows missed more on the pooled splits than the same two without
+    (session 20: the held-out voice's clean comma phrase gained, the same voice in noise
+    lost)."""
+    B, T = len(xb), xb.shape[-1]
+    sel = np.flatnonzero(rng.random(B) < p)
+    if not len(sel):
         return xb
+    n = len(sel)
+    knots = np.sort(rng.uniform(0, T, (n, TIME_WARP_STRETCHES - 1)), axis=1)
+    rates = np.exp(rng.uniform(-np.log(rate), np.log(rate), (n, TIME_WARP_STRETCHES)))
+    back = np.arange(T)  # output frames before the last one
+    step = np.take_along_axis(rates, (back[None, :, None] >= knots[:, None, :]).sum(-1), axis=1)
+    src = (T - 1) - np.concatenate([np.zeros((n, 1)), np.cumsum(step[:, :-1], axis=1)], axis=1)
+    src = src[:, ::-1]  # by output frame, first to last
+    out = interp_along(xb[sel], 3, np.maximum(src, 0))
+    before = torch.from_numpy(np.ascontiguousarray(src < 0))[:, None, None, :]
+    xb[sel] = torch.where(before, torch.tensor(floor, dtype=out.dtype), out)
+    return xb
 
 
 class RandomEq:
@@ -205,7 +206,7 @@ def main():
                     help="--noise-overlay: the background stream (default FEAT/noise_stream.npy, features.py)")
     ap.add_argument("--time-warp", type=float, default=0.0,
                     help="share of the windows (either class) whose time axis is warped piecewise, the end "
-                         "fixed (TimeWarp; 0: none)")
+                         "fixed (time_warp; 0: none)")
     ap.add_argument("--time-warp-rate", type=float, default=1.3,
                     help="--time-warp: each stretch plays at a rate log-uniform in 1/R..R")
     ap.add_argument("--time-budget-min", type=float, default=0,
@@ -306,7 +307,6 @@ def main():
     log = []
     os.makedirs(a.out, exist_ok=True)
     vtlp = Vtlp()
-    warp = TimeWarp()
     log_floor = wwfeat.default_config().log_floor
     eq = RandomEq(X.shape[2], log_floor)
     t_start = time.time()
@@ -334,7 +334,7 @@ def main():
             if a.noise_overlay > 0:
                 xb = overlay(xb, N, rng, a.noise_overlay, a.noise_overlay_snr, log_floor)
             if a.time_warp > 0:
-                xb = warp(xb, rng, a.time_warp, a.time_warp_rate, floor)
+                xb = time_warp(xb, rng, a.time_warp, a.time_warp_rate, floor)
             # SpecAugment: one mel band mask and one time mask per example, set to the floor
             for i in range(len(xb)):
                 if rng.random() < 0.5:

@@ -116,19 +116,19 @@ t_expect_error noise_overlay_needs_stream "$TMP/none.npy: no such file" env WW_W
     "$ROOT/models/recipe/train.py" --feat "$TMP/cache/hey_computer/features" --out "$TMP/nn" --width 4 \
     --noise-overlay 0.4 --noise-stream "$TMP/none.npy"
 
-# train.py's TimeWarp: the identity at rate 1; otherwise the last frame kept, the frames
+# train.py's time_warp: the identity at rate 1; otherwise the last frame kept, the frames
 # in order, every step within 1/rate..rate, and the floor only before the first frame
 if why=$(WW_WINDOW_FRAMES=101 "$PY" - "$ROOT/models/recipe" 2>&1 <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np
 import torch
-from train import TimeWarp
+from train import time_warp
 rng = np.random.default_rng(0)
 x = torch.randn(8, 1, 64, 101)
-assert torch.equal(TimeWarp()(x.clone(), rng, 1.0, 1.0, -13.8), x)
+assert torch.equal(time_warp(x.clone(), rng, 1.0, 1.0, -13.8), x)
 ramp = torch.arange(101, dtype=torch.float32).expand(32, 1, 64, 101).clone()
-y = TimeWarp()(ramp, rng, 1.0, 1.3, -1.0)[:, 0, 0].numpy()
+y = time_warp(ramp, rng, 1.0, 1.3, -1.0)[:, 0, 0].numpy()
 assert (y[:, -1] == 100).all(), y[:, -1]
 for row in y:
     first = int(np.argmax(row >= 0))
