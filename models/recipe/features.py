@@ -21,9 +21,11 @@ just the background stream.
 """
 import argparse
 import os
+from multiprocessing import Pool
 
 import numpy as np
 
+import gen_data
 import mix
 import wwfeat
 
@@ -39,6 +41,30 @@ def place(rng, out_len, utt, end_pos):
     if b > a:
         out[a:b] = utt[a - s:b - s]
     return out
+
+
+def retime(job):
+    """job = (utterance, first-part factor, second-part factor): the utterance with the two
+    parts on either side of its longest pause played that many times faster (sox tempo),
+    or as it is when it has no pause or a part shorter than 50 ms."""
+    u, f1, f2 = job
+    parts = gen_data.split_at_pause(u * 32768)
+    if parts is None or min(len(parts[0]), len(parts[2])) < SR // 20:
+        return u
+    first, pause, second = parts
+    return np.concatenate([gen_data.tempo(first, f1), pause, gen_data.tempo(second, f2)]) / 32768
+
+
+def retimed(rng, pos, p, rate):
+    """A share p of the renderings retimed (retime), each part at its own factor drawn
+    log-uniform in 1/rate..rate: a quick "hey" before a drawn-out "jarvis" and the other
+    way round, rhythms the engines' rate settings, which scale the whole phrase, never make."""
+    pick = rng.random(len(pos)) < p
+    fac = np.exp(rng.uniform(-np.log(rate), np.log(rate), (len(pos), 2)))
+    jobs = [(u, *fac[i]) for i, u in enumerate(pos) if pick[i]]
+    with Pool(2) as pool:
+        done = iter(pool.map(retime, jobs, chunksize=16))
+    return [next(done) if pick[i] else u for i, u in enumerate(pos)]
 
 
 def phrase_windows(rng, pos, conf, add, pos_per_utt, late_cutoffs):
@@ -81,6 +107,10 @@ def main():
                     "cut just before its end (tried against 'hey jarvey': it did not help, see models/MODEL_HISTORY.md)")
     ap.add_argument("--flite-sets", type=int, default=0, help="1: also the *_flite_train renderings (gen_data.py "
                     "--flite-renders; tried against the held-out flite voice: no better, see models/MODEL_HISTORY.md)")
+    ap.add_argument("--rhythm", type=float, default=0, help="share of the phrase renderings retimed part by part "
+                    "before they are mixed (retimed; 0: none)")
+    ap.add_argument("--rhythm-rate", type=float, default=1.3, help="--rhythm: each part at most this many times "
+                    "faster or slower")
     ap.add_argument("--stream-only", type=int, default=0, help="1: write only the negative stream")
     ap.add_argument("--noise-stream-only", type=int, default=0, help="1: write only the background stream")
     a = ap.parse_args()
@@ -108,6 +138,8 @@ def main():
             write_noise_stream(a.seed + 2, mel, bgs, noise_stream)
         return
     pos = [mix.trim(u) for u in both("pos_train")]
+    if a.rhythm > 0:
+        pos = retimed(np.random.default_rng(a.seed + 3), pos, a.rhythm, a.rhythm_rate)
     conf = [mix.trim(u) for u in both("conf_train", mix.load_filtered)]
 
     wins, labels, kinds = [], [], []

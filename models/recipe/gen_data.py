@@ -140,6 +140,27 @@ def trim_silence(x, rel_db=-40.0, frame=80):
     return x[on[0] * frame:(on[-1] + 1) * frame] if len(on) else x
 
 
+def split_at_pause(x, frame=80, rel_db=-35.0):
+    """(first part, pause, second part) of x at its longest quiet run of 5 ms frames
+    between the first and last loud ones, or None when it has none."""
+    on = loud_frames(x, rel_db, frame)
+    idx = np.flatnonzero(on)
+    best, run, best_end = 0, 0, 0
+    for k in range(idx[0], idx[-1] + 1):
+        run = 0 if on[k] else run + 1
+        if run > best:
+            best, best_end = run, k + 1
+    if not best:
+        return None
+    g0, g1 = (best_end - best) * frame, best_end * frame
+    return x[:g0], x[g0:g1], x[g1:]
+
+
+def tempo(x, factor):
+    """x (int16 scale) played factor times faster, its pitch kept (sox tempo -s)."""
+    return to_16k(wav_bytes(x), ["tempo", "-s", "%.3f" % factor]).astype(np.float32)
+
+
 def render_words(job):
     """job = (voice, [(word, flite_args), ...], [pause_s, ...], sox_fx) -> int16 at 16 kHz:
     each word rendered alone by flite (so each gets its own rate, pitch and sentence

@@ -46,36 +46,16 @@ def render_one(args):
     return gen_data.trim_silence(gen_data.render(engine_job(voice, text, random.Random(seed)))).astype(np.float32)
 
 
-def split_at_pause(x, frame=80, rel_db=-35.0):
-    """(first part, pause, second part) at the longest quiet run inside x, or None."""
-    on = gen_data.loud_frames(x, rel_db, frame)
-    idx = np.flatnonzero(on)
-    best, run, best_end = 0, 0, 0
-    for k in range(idx[0], idx[-1] + 1):
-        run = 0 if on[k] else run + 1
-        if run > best:
-            best, best_end = run, k + 1
-    if not best:
-        return None
-    g0, g1 = (best_end - best) * frame, best_end * frame
-    return x[:g0], x[g0:g1], x[g1:]
-
-
-def tempo(x, factor):
-    """x played factor times faster, its pitch kept (sox tempo -s)."""
-    return gen_data.to_16k(gen_data.wav_bytes(x), ["tempo", "-s", "%.3f" % factor]).astype(np.float32)
-
-
 def edits(first, pause, second):
     """The comma rendering and its edits, by name."""
     db = lambda u, d: u * 10 ** (d / 20)
     gap = lambda s: np.zeros(int(s * SR), np.float32)
     return {
         "as rendered": (first, pause, second),
-        "first part 1.25x faster": (tempo(first, 1.25), pause, second),
-        "first part 1.25x slower": (tempo(first, 0.8), pause, second),
-        "second part 1.25x faster": (first, pause, tempo(second, 1.25)),
-        "second part 1.25x slower": (first, pause, tempo(second, 0.8)),
+        "first part 1.25x faster": (gen_data.tempo(first, 1.25), pause, second),
+        "first part 1.25x slower": (gen_data.tempo(first, 0.8), pause, second),
+        "second part 1.25x faster": (first, pause, gen_data.tempo(second, 1.25)),
+        "second part 1.25x slower": (first, pause, gen_data.tempo(second, 0.8)),
         "first part 10 dB quieter": (db(first, -10), pause, second),
         "pause +0.15 s": (first, np.concatenate([pause, gap(0.15)]), second),
         "pause cut out": (first, pause[:0], second),
@@ -140,12 +120,12 @@ def main():
     if comma:
         kind = "edit of '%s'" % comma
         for i, u in enumerate(rendered[comma]):
-            parts = split_at_pause(u)
+            parts = gen_data.split_at_pause(u)
             if parts is None:
                 continue
             for name, p in edits(*parts).items():
                 groups.setdefault((kind, name), []).append(p)
-            theirs = split_at_pause(other[i]) if other else None
+            theirs = gen_data.split_at_pause(other[i]) if other else None
             if theirs is not None:
                 # each rendering at its own peak, as the two voices would be heard
                 mine = [x / (np.abs(u).max() + 1e-9) for x in parts]

@@ -138,6 +138,28 @@ for row in y:
 PY
 ); then t_ok time_warp_keeps_end_and_order; else t_fail time_warp_keeps_end_and_order "$why"; fi
 
+# features.py --rhythm: the parts on either side of the pause at their own tempo, the pause
+# kept; a rendering with no pause, or none picked, as it is
+if why=$(WW_WINDOW_FRAMES=101 "$PY" - "$ROOT/models/recipe" 2>&1 <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import features
+sr = 16000
+tone = lambda s, hz: 0.3 * np.sin(2 * np.pi * hz * np.arange(int(s * sr)) / sr).astype(np.float32)
+u = np.concatenate([tone(0.3, 300), np.zeros(int(0.1 * sr), np.float32), tone(0.4, 500)])
+v = features.retime((u, 1.25, 0.8))
+assert abs(len(v) / sr - (0.24 + 0.1 + 0.5)) < 0.02, len(v) / sr
+first, pause, second = features.gen_data.split_at_pause(v * 32768)
+assert abs(len(pause) / sr - 0.1) < 0.006 and abs(len(first) / sr - 0.24) < 0.01, (len(first), len(pause))
+assert np.array_equal(features.retime((tone(0.8, 300), 1.25, 0.8)), tone(0.8, 300))
+pos = [u, tone(0.8, 300)]
+assert all(a is b for a, b in zip(features.retimed(np.random.default_rng(0), pos, 0.0, 1.3), pos))
+out = features.retimed(np.random.default_rng(0), pos, 1.0, 1.3)
+assert len(out[0]) != len(u) and np.array_equal(out[1], pos[1]), [len(x) for x in out]
+PY
+); then t_ok rhythm_retimes_parts_keeps_pause; else t_fail rhythm_retimes_parts_keeps_pause "$why"; fi
+
 # probe.py: fresh renderings of one voice, per text and per edit of the comma text (one
 # edit: either part said by another voice)
 P=$ROOT/models/recipe/probe.py
