@@ -17,7 +17,8 @@ With the sets *_prosody_train, also FEAT/prosody.npz (X, y): windows of the
 word-by-word renderings, for train.py --extra-feat. Always FEAT/noise_stream.npy: the
 backgrounds alone (sox noise and babble, as the windows get them), for train.py
 --noise-overlay. --stream-only 1 writes just the negative stream, --noise-stream-only 1
-just the background stream.
+just the background stream. With --rhythm P, a share P of the phrase renderings are
+retimed part by part before they are mixed (retimed; session 21, models/MODEL_HISTORY.md).
 """
 import argparse
 import os

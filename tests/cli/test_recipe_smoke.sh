@@ -280,6 +280,17 @@ else
     t_fail features_remade_when_a_training_set_changes "$(tail -5 "$TMP/stamp2.log")"
 fi
 
+# ... and on their options: RHYTHM set makes them again with --rhythm, the same options
+# keep them, and back to the default makes them again without it
+mk_features() { make -C "$ROOT/models/recipe" "${args[@]}" "$@" features >"$TMP/opts.log" 2>&1; }
+if mk_features RHYTHM=0.5 && grep -q -- "features.py --data .* --rhythm 0.5 --rhythm-rate 1.3" "$TMP/opts.log" &&
+    mk_features RHYTHM=0.5 && ! grep -q "features.py --data" "$TMP/opts.log" &&
+    mk_features && grep "features.py --data" "$TMP/opts.log" | grep -vq -- --rhythm; then
+    t_ok features_follow_their_options
+else
+    t_fail features_follow_their_options "$(grep -E 'features|rror' "$TMP/opts.log" | cut -c1-200)"
+fi
+
 t_expect_error full_data_refuses_smoke "holds a --smoke data set" "$PY" "$G" \
     --out "$TMP/cache/hey_computer/data" --keyword "hey computer"
 t_expect_error export_refuses_bad_hop "export.py: --hop-frames 0: must be 1..10000" "$PY" "$ROOT/models/recipe/export.py" \
