@@ -115,6 +115,11 @@ def main():
     ap.add_argument("--stream-only", type=int, default=0, help="1: write only the negative stream")
     ap.add_argument("--noise-stream-only", type=int, default=0, help="1: write only the background stream")
     a = ap.parse_args()
+    if not 0 <= a.rhythm <= 1:
+        raise SystemExit("features.py: --rhythm %g: a share, 0..1" % a.rhythm)
+    if a.rhythm_rate < 1:
+        raise SystemExit("features.py: --rhythm-rate %g: at least 1 (each part at most that many times faster "
+                         "or slower)" % a.rhythm_rate)
     rng = np.random.default_rng(a.seed)
 
     def both(name, load=mix.load_set):

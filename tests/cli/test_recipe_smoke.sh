@@ -160,6 +160,11 @@ assert len(out[0]) != len(u) and np.array_equal(out[1], pos[1]), [len(x) for x i
 PY
 ); then t_ok rhythm_retimes_parts_keeps_pause; else t_fail rhythm_retimes_parts_keeps_pause "$why"; fi
 
+t_expect_error rhythm_share_checked "--rhythm 1.5: a share, 0..1" env WW_WINDOW_FRAMES=101 "$PY" \
+    "$ROOT/models/recipe/features.py" --data "$TMP/none" --out "$TMP/none" --rhythm 1.5
+t_expect_error rhythm_rate_checked "--rhythm-rate 0.8: at least 1" env WW_WINDOW_FRAMES=101 "$PY" \
+    "$ROOT/models/recipe/features.py" --data "$TMP/none" --out "$TMP/none" --rhythm 0.5 --rhythm-rate 0.8
+
 # probe.py: fresh renderings of one voice, per text and per edit of the comma text (one
 # edit: either part said by another voice)
 P=$ROOT/models/recipe/probe.py
