@@ -293,11 +293,13 @@ TEST_TEXT_PACKAGE = "manpages-dev"
 # manpages-dev); draw 4 reads two packages, since iproute2's pages alone (114 000 words)
 # are a little short of --test-speech-s; draw 5 four (about 170 000 words, bash's page
 # 69 000 of them); draw 6 seven packages every Debian system has (about 155 000 words);
-# draw 7 ten common tools' pages (57 pages, about 167 000 words)
+# draw 7 ten common tools' pages (57 pages, about 167 000 words); draw 8 the pages of
+# five packages the build and fixtures install (about 181 000 words, sox's 96 000)
 DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux"),
                       5: ("bash", "coreutils", "openssh-client", "procps"),
                       6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
-                      7: ("ncurses-bin", "grep", "findutils", "tar", "less", "mount", "wget", "curl", "kmod", "adduser")}
+                      7: ("ncurses-bin", "grep", "findutils", "tar", "less", "mount", "wget", "curl", "kmod", "adduser"),
+                      8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
