@@ -471,13 +471,15 @@ def main():
     choose_fa = a.max_fa_per_hour * a.choose_fa_share
     if a.seed is None:
         a.seed = SPLIT_SEEDS[a.split]
-    given_thr = None
+    given_thr = given_k = None
     if a.threshold is not None:
         try:
             given_thr = float(a.threshold)
         except ValueError:
             try:
-                given_thr = float(json.load(open(a.threshold))["threshold"])
+                doc = json.load(open(a.threshold))
+                given_thr = float(doc["threshold"])
+                given_k = int(doc["smoothing_frames"]) if "smoothing_frames" in doc else None
             except (OSError, ValueError, KeyError, TypeError) as e:
                 sys.exit("evaluate.py: --threshold %s: neither a number nor a threshold JSON (%s)" % (a.threshold, e))
     if any("=" not in spec for spec in a.model):
@@ -490,6 +492,14 @@ def main():
             sys.exit("evaluate.py: the models have windows of different lengths (%s): score them "
                      "one window at a time" % ", ".join("%s %d frames" % kv for kv in wins.items()))
         set_window(wins[a.model[0]])
+        # a threshold file names the smoothing it was chosen with, but the detector runs a
+        # model with the smoothing in its metadata: scoring one at the other's would judge
+        # an operating point nobody chose (set_threshold.py writes both into the model)
+        off = [(spec.split("=", 1)[1], d["smoothing_frames"]) for spec, d in detectors.items()
+               if given_k is not None and not a.choose_smoothing and d["smoothing_frames"] != given_k]
+        if off:
+            sys.exit("evaluate.py: --threshold %s was chosen with smoothing_frames %d, but %s runs with %d: "
+                     "write it into the model first (set_threshold.py)" % (a.threshold, given_k, *off[0]))
         if a.ckpt and WIN != wwfeat.WINDOW_FRAMES:
             sys.exit("evaluate.py: --ckpt is scored with %d-frame windows (WW_WINDOW_FRAMES), the "
                      "models' window is %d frames" % (wwfeat.WINDOW_FRAMES, WIN))

@@ -102,6 +102,13 @@ grep -q 'pos_test.npz' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
     t_ok "missing split: one line naming the set" || t_fail "missing split: one line naming the set" "$ERR"
 t_run "a bad threshold file is refused" 1 ev --work "$TMP/w1" --model int8="$M" --threshold "$TMP/none.json"
 grep -q 'none.json' <<<"$ERR" && t_ok "bad --threshold: names the file" || t_fail "bad --threshold: names the file" "$ERR"
+# a threshold file chosen with another smoothing than the model's: refused, nothing written
+k=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import evaluate as e
+print(e.model_detector(sys.argv[2])["smoothing_frames"])' "$R" "$M")
+echo "{\"threshold\": \"0.9\", \"smoothing_frames\": \"$((k + 1))\"}" >"$TMP/otherk.json"
+t_expect_error "a threshold of another smoothing is refused" "chosen with smoothing_frames $((k + 1)), but" \
+    ev --work "$TMP/w5" --model int8="$M" --threshold "$TMP/otherk.json"
+[ ! -e "$TMP/w5" ] && t_ok "a refused smoothing writes nothing" || t_fail "a refused smoothing writes nothing"
 echo '{"threshold": "0.9", "smoothing_frames": "0"}' >"$TMP/bad.json"
 cp "$M" "$TMP/copy2.onnx"
 t_run "set_threshold refuses smoothing 0" 1 "$PY" "$R/set_threshold.py" --threshold-json "$TMP/bad.json" "$TMP/copy2.onnx"
