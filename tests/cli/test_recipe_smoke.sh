@@ -316,7 +316,7 @@ plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke WINDOW_F
     eval 2>&1)
 W=$TMP/j/hey_jarvis
 if grep -qF -- "choose_pooled.py --score $W/eval_dev:int8 --score $W/eval_test2:int8" <<<"$plan" &&
-    grep -qF -- "--choose-fa-share 0.8 --frr-margin 0 --threshold-out $W/threshold.json" <<<"$plan" &&
+    grep -qF -- "--choose-fa-share 0.5 --frr-margin 0 --threshold-out $W/threshold.json" <<<"$plan" &&
     grep -qF -- "evaluate.py --split test2 --data" <<<"$plan" &&
     grep -qF -- "evaluate.py --split test3 --data" <<<"$plan"; then
     t_ok pooled_choice_in_recipe
