@@ -448,7 +448,8 @@ def main():
                                                       "(default: the last)")
     ap.add_argument("--threshold-out", default=None, help="writes {\"threshold\": chosen} here")
     ap.add_argument("--threshold", default=None, help="score at this threshold instead of choosing one: a "
-                                                      "number, or the JSON file --threshold-out wrote")
+                                                      "number, or the JSON file --threshold-out wrote (its "
+                                                      "smoothing must be the one each model or --ckpt runs with)")
     ap.add_argument("--smoothing-frames", type=int, default=3, help="for --ckpt (a model's own is in its metadata)")
     ap.add_argument("--hop-frames", type=int, default=DEFAULT_HOP_FRAMES,
                     help="for --ckpt: a window every this many frames (a model's own is in its metadata)")
@@ -484,27 +485,29 @@ def main():
                 sys.exit("evaluate.py: --threshold %s: neither a number nor a threshold JSON (%s)" % (a.threshold, e))
     if any("=" not in spec for spec in a.model):
         sys.exit("evaluate.py: --model %s: want NAME=FILE.onnx" % next(s for s in a.model if "=" not in s))
+    detectors = {spec: model_detector(spec.split("=", 1)[1]) for spec in a.model}
     if a.model:
         # the clips' lead and the reported times follow the window: one for all models
-        detectors = {spec: model_detector(spec.split("=", 1)[1]) for spec in a.model}
         wins = {spec: d["window_frames"] for spec, d in detectors.items()}
         if len(set(wins.values())) > 1:
             sys.exit("evaluate.py: the models have windows of different lengths (%s): score them "
                      "one window at a time" % ", ".join("%s %d frames" % kv for kv in wins.items()))
         set_window(wins[a.model[0]])
-        # a threshold file names the smoothing it was chosen with, but the detector runs a
-        # model with the smoothing in its metadata: scoring one at the other's would judge
-        # an operating point nobody chose (set_threshold.py writes both into the model)
-        off = [(spec.split("=", 1)[1], d["smoothing_frames"]) for spec, d in detectors.items()
-               if given_k is not None and not a.choose_smoothing and d["smoothing_frames"] != given_k]
-        if off:
-            sys.exit("evaluate.py: --threshold %s was chosen with smoothing_frames %d, but %s runs with %d: "
-                     "write it into the model first (set_threshold.py)" % (a.threshold, given_k, *off[0]))
         if a.ckpt and WIN != wwfeat.WINDOW_FRAMES:
             sys.exit("evaluate.py: --ckpt is scored with %d-frame windows (WW_WINDOW_FRAMES), the "
                      "models' window is %d frames" % (wwfeat.WINDOW_FRAMES, WIN))
     else:
         set_window(wwfeat.WINDOW_FRAMES)
+    # a threshold file names the smoothing it was chosen with, but the detector runs a model
+    # with its metadata's smoothing (--ckpt with --smoothing-frames): scoring one at the
+    # other's would judge an operating point nobody chose
+    if given_k is not None and not a.choose_smoothing:
+        runs = [(spec.split("=", 1)[1], d["smoothing_frames"], "write it into the model first (set_threshold.py)")
+                for spec, d in detectors.items()]
+        for what, k_run, fix in runs + ([(a.ckpt, a.smoothing_frames, "give --smoothing-frames")] if a.ckpt else []):
+            if k_run != given_k:
+                sys.exit("evaluate.py: --threshold %s was chosen with smoothing_frames %d, but %s runs with %d: %s"
+                         % (a.threshold, given_k, what, k_run, fix))
     ks = None
     if a.choose_smoothing:
         ks = parse_smoothing(a.choose_smoothing, "evaluate.py")

@@ -109,6 +109,8 @@ echo "{\"threshold\": \"0.9\", \"smoothing_frames\": \"$((k + 1))\"}" >"$TMP/oth
 t_expect_error "a threshold of another smoothing is refused" "chosen with smoothing_frames $((k + 1)), but" \
     ev --work "$TMP/w5" --model int8="$M" --threshold "$TMP/otherk.json"
 [ ! -e "$TMP/w5" ] && t_ok "a refused smoothing writes nothing" || t_fail "a refused smoothing writes nothing"
+t_expect_error "the simulated detector at another smoothing is refused" "runs with $k: give --smoothing-frames" \
+    ev --work "$TMP/w6" --ckpt "$TMP/unread.pt" --smoothing-frames "$k" --threshold "$TMP/otherk.json"
 echo '{"threshold": "0.9", "smoothing_frames": "0"}' >"$TMP/bad.json"
 cp "$M" "$TMP/copy2.onnx"
 t_run "set_threshold refuses smoothing 0" 1 "$PY" "$R/set_threshold.py" --threshold-json "$TMP/bad.json" "$TMP/copy2.onnx"
