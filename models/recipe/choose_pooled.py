@@ -16,8 +16,15 @@ threshold, and evaluate.choose's rule applied to the pooled curve within
 its one split. Writes --threshold-out as evaluate.py does (for
 set_threshold.py) and --json with every k's pick and each split's share of it.
 
+With --at THR,K (or --at T.json, a threshold file) nothing is chosen: each split
+and the pool are reported at that threshold and smoothing, as the detector would
+count them, from the same unsmoothed scores; with --json, as a document. Why:
+judging a point on a scored split otherwise means scoring it again with
+evaluate.py --threshold (8-10 min int8, 40 min float on a 12 h draw).
+
   choose_pooled.py --score WORK_DEV:int8 --score WORK_TEST:int8 ... \\
       --choose-smoothing 1,2,3,4,5 --threshold-out T.json --json pooled.json
+  choose_pooled.py --score WORK_TEST8:int8 --at 0.993,2
 """
 import argparse
 import json
@@ -55,6 +62,40 @@ def load_split(work, name):
     return [sc[f][1] if f in sc else np.zeros(1) for f in pos_files], sc[neg][0], sc[neg][1], hours
 
 
+def parse_at(text):
+    """--at's THR,K or threshold file: (threshold, smoothing), or a one-line exit."""
+    try:
+        if os.path.exists(text):
+            doc = json.load(open(text))
+            thr, k = float(doc["threshold"]), int(doc["smoothing_frames"])
+        else:
+            t, k = text.split(",")
+            thr, k = float(t), int(k)
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        sys.exit("choose_pooled.py: --at %s: want THR,K or a threshold JSON with threshold and smoothing_frames (%s)"
+                 % (text, e))
+    if not (0 < thr < 1 and 1 <= k <= 64):
+        sys.exit("choose_pooled.py: --at %s: want a threshold in (0, 1) and a smoothing of 1..64 frames" % text)
+    return thr, k
+
+
+def report_at(specs, splits, thr, k, refractory, json_out):
+    """Each split and the pool at (thr, k): prints a line each, writes json_out if given."""
+    (pooled,), per_split = ev.pooled_sweep(splits, k, refractory, [thr])
+    rows = [{"work": os.path.abspath(w), "model": n, **{x: r[x] for x in ("misses", "frr", "false_accepts",
+                                                                            "fa_per_hour", "fa_times_s")},
+             "clips": len(sp[0]), "hours": sp[3]} for (w, n), sp, (r,) in zip(specs, splits, per_split)]
+    for r in rows + ([dict(pooled, work="pooled", model="")] if len(rows) > 1 else []):
+        print("%s%s: threshold %g, smoothing %d: FRR %.2f%% (%d/%d), %d false accepts in %.2f h = %.2f FA/h" %
+              (r["work"], ":" + r["model"] if r["model"] else "", thr, k, 100 * r["frr"], r["misses"], r["clips"],
+               r["false_accepts"], r["hours"], r["fa_per_hour"]))
+    if json_out:
+        doc = {"threshold": thr, "smoothing_frames": k, "refractory_s": refractory, "splits": rows,
+               "pooled": pooled}
+        json.dump(doc, open(json_out + ".tmp", "w"), indent=1)
+        os.replace(json_out + ".tmp", json_out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--score", action="append", required=True, metavar="WORK:NAME",
@@ -69,9 +110,14 @@ def main():
                          "rule: 0.01, a second margin against false accepts on one split's few counts; 0: the "
                          "lowest FRR, the share being the margin)")
     ap.add_argument("--refractory-s", type=float, default=1.5)
-    ap.add_argument("--threshold-out", required=True)
+    ap.add_argument("--threshold-out", default=None, help="where the pick goes (required unless --at)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--at", default=None, metavar="THR,K|T.json",
+                    help="choose nothing: report the splits at this threshold and smoothing")
     a = ap.parse_args()
+    at = parse_at(a.at) if a.at is not None else None
+    if at is None and a.threshold_out is None:
+        sys.exit("choose_pooled.py: --threshold-out is required (or --at THR,K to report a point)")
     ev.check_fa_share(a.choose_fa_share, "choose_pooled.py")
     if not 0 <= a.frr_margin < 1:
         sys.exit("choose_pooled.py: --frr-margin %g: want a share in [0, 1)" % a.frr_margin)
@@ -83,6 +129,9 @@ def main():
             sys.exit("choose_pooled.py: --score %s: want WORK:NAME" % s)
         specs.append((work, name))
     splits = [load_split(w, n) for w, n in specs]
+    if at is not None:
+        report_at(specs, splits, at[0], at[1], a.refractory_s, a.json)
+        return
     limit = a.max_fa_per_hour * a.choose_fa_share
     picks, best = ev.choose_smoothing(splits, ks, a.refractory_s, ev.THRESHOLDS, limit, a.frr_margin)
     for p in picks:

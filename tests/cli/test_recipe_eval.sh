@@ -77,6 +77,30 @@ assert (pick["misses"], pick["false_accepts"], pick["clips"]) == (2 * c["misses"
 assert abs(pick["hours"] - 2 * dev["negatives"]["hours"]) < 1e-9, pick["hours"]
 EOF
     t_ok "pooled choice reproduces evaluate.py's" || t_fail "pooled choice reproduces evaluate.py's"
+# --at reports a point from the unsmoothed scores as the detector counts it: at the
+# chosen point and where the misses differ, the copy's own scoring (j2, smoothed by
+# the daemon) gives the same misses and false accepts
+t2=$("$PY" -c 'import json, sys; j = json.load(open(sys.argv[1]))
+print(next(r["threshold"] for r in j["sweep"] if r["misses"] != j["chosen"]["misses"]))' "$TMP/j2/eval_int8.json")
+k=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["smoothing_frames"])' "$TMP/thr.json")
+t_run "report at the chosen point" 0 "$PY" "$P" --score "$TMP/w1:int8" --at "$TMP/thr.json" --json "$TMP/at1.json"
+t_run "report at another point" 0 "$PY" "$P" --score "$TMP/w1:int8" --score "$TMP/w1:int8" --at "$t2,$k" \
+    --json "$TMP/at2.json"
+"$PY" - "$TMP/j2/eval_int8.json" "$TMP/at1.json" "$TMP/at2.json" <<'EOF' &&
+import json, sys
+j2, a1, a2 = (json.load(open(p)) for p in sys.argv[1:])
+rows = {r["threshold"]: (r["misses"], r["false_accepts"]) for r in j2["sweep"]}
+s1, = a1["splits"]
+assert (s1["misses"], s1["false_accepts"]) == rows[a1["threshold"]], (s1, rows[a1["threshold"]])
+assert [(s["misses"], s["false_accepts"]) for s in a2["splits"]] == [rows[a2["threshold"]]] * 2, a2["splits"]
+p = a2["pooled"]
+assert (p["misses"], p["false_accepts"]) == tuple(2 * x for x in rows[a2["threshold"]]), p
+assert rows[a1["threshold"]][0] != rows[a2["threshold"]][0], "the two points do not differ"
+EOF
+    t_ok "--at counts as the detector does" || t_fail "--at counts as the detector does"
+t_expect_error "pooled: a bad --at" "--at 0.9: want THR,K" "$PY" "$P" --score "$TMP/w1:int8" --at 0.9
+t_expect_error "pooled: --at out of range" "want a threshold in (0, 1)" "$PY" "$P" --score "$TMP/w1:int8" --at 0.9,0
+t_expect_error "pooled: no --threshold-out" "--threshold-out is required" "$PY" "$P" --score "$TMP/w1:int8"
 t_expect_error "pooled: a bad --score" "want WORK:NAME" "$PY" "$P" --score nocolon --threshold-out "$TMP/x.json"
 t_expect_error "pooled: an unscored model" "scores_float.tsv is missing" "$PY" "$P" --score "$TMP/w1:float" \
     --threshold-out "$TMP/x.json"
