@@ -299,7 +299,7 @@ DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-li
                       5: ("bash", "coreutils", "openssh-client", "procps"),
                       6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
                       7: ("ncurses-bin", "grep", "findutils", "tar", "less", "mount", "wget", "curl", "kmod", "adduser"),
-                      8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2")}
+                      8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2"), 9: ("openssl", "valgrind")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
