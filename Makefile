@@ -2,7 +2,7 @@
 # `make check` runs every test twice: as built, then under ASan+UBSan (build-asan/).
 # Sources are found by wildcard: a new .c file in a module folder is built
 # without touching this file. Per-ISA kernel files are named *_avx2.c,
-# *_avx512*.c, *_neon*.c and get their -m flags here and nowhere else.
+# *_avxvnni.c, *_avx512*.c, *_neon*.c and get their -m flags here and nowhere else.
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -52,9 +52,9 @@ GEN_H      := $(BUILD)/gen/onnx.pb-c.h
 ifeq ($(ARCH),x86_64)
 ISA_EXCLUDE := %_neon.c %_neondot.c
 else ifeq ($(ARCH),aarch64)
-ISA_EXCLUDE := %_avx2.c %_avx512vnni.c %_avx512.c
+ISA_EXCLUDE := %_avx2.c %_avxvnni.c %_avx512vnni.c %_avx512.c
 else
-ISA_EXCLUDE := %_neon.c %_neondot.c %_avx2.c %_avx512vnni.c %_avx512.c
+ISA_EXCLUDE := %_neon.c %_neondot.c %_avx2.c %_avxvnni.c %_avx512vnni.c %_avx512.c
 endif
 
 LIB_SRCS := $(filter-out $(ISA_EXCLUDE),$(wildcard core/*.c dsp/*.c nn/*.c nn/kernels/*.c \
@@ -98,6 +98,7 @@ $(BUILD)/gen/onnx.pb-c.o: $(GEN_C)
 	$(CC) -std=c11 $(OPT) -g -fPIC $(PKG_CFLAGS) $(SANFLAGS) -w -c $< -o $@
 
 $(BUILD)/%_avx2.o: CFLAGS_ISA := -mavx2 -mfma
+$(BUILD)/%_avxvnni.o: CFLAGS_ISA := -mavx2 -mfma -mavxvnni
 $(BUILD)/%_avx512vnni.o: CFLAGS_ISA := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma
 $(BUILD)/%_avx512.o: CFLAGS_ISA := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 $(BUILD)/%_neondot.o: CFLAGS_ISA := -march=armv8.2-a+dotprod
@@ -208,4 +209,5 @@ fixtures:
 clean:
 	rm -rf build build-asan build-fuzz build-clang
 
--include $(LIB_OBJS:.o=.d) $(BIN_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJS:.o=.d) $(BIN_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) \
+  $(BENCH_BINS:%=%.d) $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%.d)

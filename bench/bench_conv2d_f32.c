@@ -168,6 +168,7 @@ static int lanes_of(ww_isa isa)
     case WW_ISA_AVX512VNNI:
         return 16;
     case WW_ISA_AVX2:
+    case WW_ISA_AVXVNNI:
         return 8;
     case WW_ISA_NEON:
     case WW_ISA_NEONDOT:
@@ -275,7 +276,8 @@ int main(int argc, char **argv)
     for (int isa_i = 0; isa_i < WW_ISA_COUNT; isa_i++) {
         ww_isa isa = (ww_isa)isa_i;
         if (only >= 0 ? isa_i != only : !ww_isa_supported(isa)) continue;
-        if (only < 0 && isa == WW_ISA_AVX512VNNI) continue; /* same float kernels as avx512 */
+        /* the VNNI variants run the float kernels of the ISA below them */
+        if (only < 0 && (isa == WW_ISA_AVX512VNNI || isa == WW_ISA_AVXVNNI)) continue;
         ww_error err;
         if (ww_isa_set(isa, &err) != WW_OK) continue;
 

@@ -5,13 +5,14 @@
  *
  * The peak is measured, not assumed: the fastest of many short bursts of a
  * register-only loop of 12 independent vpdpbusd zmm (64 MACs each) on AVX-512
- * VNNI, vpmaddwd+vpaddd zmm (32 MACs) on AVX-512, ymm (16) on AVX2. For
- * reference, Zen 4 issues one vpdpbusd zmm per cycle (64 MACs/cycle), Zen 5 and
- * recent Intel server cores two (128 MACs/cycle); this machine measures ~440-460
- * GMAC/s when quiet. Single thread, weights packed once. Then the same for
- * the shipped model's 20 grouped convs (eight width-16 runs side by side, 131 M
- * MACs); `--net resnet18|shipped` runs one of the two. `--tile I` packs every
- * layer with tile shape I of the ISA instead of the estimated best.
+ * VNNI, vpdpbusd ymm (32) on AVX-VNNI, vpmaddwd+vpaddd zmm (32) on AVX-512,
+ * ymm (16) on AVX2. For reference, Zen 4 issues one vpdpbusd zmm per cycle
+ * (64 MACs/cycle), Zen 5 and recent Intel server cores two (128 MACs/cycle);
+ * this machine measures ~440-460 GMAC/s when quiet. Single thread, weights
+ * packed once. Then the same for the shipped model's 20 grouped convs (eight
+ * width-16 runs side by side, 131 M MACs); `--net resnet18|shipped` runs one
+ * of the two. `--tile I` packs every layer with tile shape I of the ISA
+ * instead of the estimated best.
  *
  *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I]
  *                               [--net resnet18|shipped] [--tile I] [--scalar]
@@ -184,62 +185,74 @@ static int prepare(const layer *L, ww_isa isa, prepared *P)
 
 #if defined(__x86_64__)
 /* 12 independent accumulator chains in registers, enough to cover the
- * instruction latency at 2 per cycle. */
+ * instruction latency at 2 per cycle. Empty asm statements hide values from
+ * the optimizers: w before every DOT (or vpmaddwd(x, w), the same for all
+ * twelve, is computed once and the adds alone are timed), the accumulators
+ * after every round (or gcc moves and spills them inside the loop: its
+ * AVX-VNNI loop ran at 3/4 of the rate). */
+#define PEAK_DOT(DOT, a)                                                                           \
+    __asm__("" : "+v"(w));                                                                         \
+    a = DOT(a, x, w)
 #define PEAK_BODY(T, DOT, SET1, ADD, MACS_PER_OP)                                                  \
     T w = SET1(0x01020304), x = SET1(0x05060708);                                                  \
     /* distinct starting values, or the compiler merges the chains into one */                     \
     T a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5);          \
     T a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11);      \
     for (long i = 0; i < iters; i++) {                                                             \
-        a0 = DOT(a0, x, w), a1 = DOT(a1, x, w), a2 = DOT(a2, x, w), a3 = DOT(a3, x, w);            \
-        a4 = DOT(a4, x, w), a5 = DOT(a5, x, w), a6 = DOT(a6, x, w), a7 = DOT(a7, x, w);            \
-        a8 = DOT(a8, x, w), a9 = DOT(a9, x, w), a10 = DOT(a10, x, w), a11 = DOT(a11, x, w);        \
-        __asm__ volatile("" : "+v"(w));                                                            \
+        PEAK_DOT(DOT, a0);                                                                         \
+        PEAK_DOT(DOT, a1);                                                                         \
+        PEAK_DOT(DOT, a2);                                                                         \
+        PEAK_DOT(DOT, a3);                                                                         \
+        PEAK_DOT(DOT, a4);                                                                         \
+        PEAK_DOT(DOT, a5);                                                                         \
+        PEAK_DOT(DOT, a6);                                                                         \
+        PEAK_DOT(DOT, a7);                                                                         \
+        PEAK_DOT(DOT, a8);                                                                         \
+        PEAK_DOT(DOT, a9);                                                                         \
+        PEAK_DOT(DOT, a10);                                                                        \
+        PEAK_DOT(DOT, a11);                                                                        \
+        __asm__("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));                  \
+        __asm__("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));                \
     }                                                                                              \
     a0 = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                        \
     a0 = ADD(a0, ADD(ADD(a8, a9), ADD(a10, a11)));                                                 \
-    memcpy((void *)&sink, &a0, sizeof sink);                                                       \
+    /* stored as a volatile: through a memcpy that casts it away, clang */                         \
+    /* drops the store and then the whole loop */                                                  \
+    long out;                                                                                      \
+    memcpy(&out, &a0, sizeof out);                                                                 \
+    sink = out;                                                                                    \
     return (double)iters * 12 * (MACS_PER_OP);
 
 static volatile long sink;
 
-static inline __m512i dpbusd512(__m512i a, __m512i x, __m512i w)
-    __attribute__((target("avx512f,avx512vnni"), always_inline));
-static inline __m512i dpbusd512(__m512i a, __m512i x, __m512i w)
-{
-    return _mm512_dpbusd_epi32(a, x, w);
-}
-__attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(long iters)
-{
-    PEAK_BODY(__m512i, dpbusd512, _mm512_set1_epi32, _mm512_add_epi32, 64)
-}
-static inline __m512i maddwd512(__m512i a, __m512i x, __m512i w)
-    __attribute__((target("avx512f,avx512bw"), always_inline));
-static inline __m512i maddwd512(__m512i a, __m512i x, __m512i w)
-{
-    return _mm512_add_epi32(a, _mm512_madd_epi16(x, w));
-}
-__attribute__((target("avx512f,avx512bw"))) static double peak_avx512(long iters)
-{
-    PEAK_BODY(__m512i, maddwd512, _mm512_set1_epi32, _mm512_add_epi32, 32)
-}
-static inline __m256i maddwd256(__m256i a, __m256i x, __m256i w)
-    __attribute__((target("avx2"), always_inline));
-static inline __m256i maddwd256(__m256i a, __m256i x, __m256i w)
-{
-    return _mm256_add_epi32(a, _mm256_madd_epi16(x, w));
-}
-__attribute__((target("avx2"))) static double peak_avx2(long iters)
-{
-    PEAK_BODY(__m256i, maddwd256, _mm256_set1_epi32, _mm256_add_epi32, 16)
-}
+/* name(iters): the loop above on OP(a, x, w), both compiled for TGT alone
+ * (the file is built for plain x86-64 and runs them only where supported). */
+#define PEAK_FN(name, TGT, T, OP, SET1, ADD, MACS_PER_OP)                                          \
+    static inline T name##_op(T a, T x, T w) __attribute__((target(TGT), always_inline));          \
+    static inline T name##_op(T a, T x, T w)                                                       \
+    {                                                                                              \
+        return OP;                                                                                 \
+    }                                                                                              \
+    __attribute__((target(TGT))) static double name(long iters)                                    \
+    {                                                                                              \
+        PEAK_BODY(T, name##_op, SET1, ADD, MACS_PER_OP)                                            \
+    }
+PEAK_FN(peak_vnni, "avx512f,avx512vnni", __m512i, _mm512_dpbusd_epi32(a, x, w), _mm512_set1_epi32,
+        _mm512_add_epi32, 64)
+PEAK_FN(peak_avxvnni, "avx2,avxvnni", __m256i, _mm256_dpbusd_avx_epi32(a, x, w), _mm256_set1_epi32,
+        _mm256_add_epi32, 32)
+PEAK_FN(peak_avx512, "avx512f,avx512bw", __m512i, _mm512_add_epi32(a, _mm512_madd_epi16(x, w)),
+        _mm512_set1_epi32, _mm512_add_epi32, 32)
+PEAK_FN(peak_avx2, "avx2", __m256i, _mm256_add_epi32(a, _mm256_madd_epi16(x, w)), _mm256_set1_epi32,
+        _mm256_add_epi32, 16)
 #endif
 
 /* Measured peak int8 MAC rate of one core for this ISA, in GMAC/s. */
 static double peak_gmacs(ww_isa isa)
 {
 #if defined(__x86_64__)
-    if (isa == WW_ISA_AVX512VNNI || isa == WW_ISA_AVX512 || isa == WW_ISA_AVX2) {
+    if (isa == WW_ISA_AVX512VNNI || isa == WW_ISA_AVX512 || isa == WW_ISA_AVXVNNI ||
+        isa == WW_ISA_AVX2) {
         /* many short bursts, the fastest wins: on a shared machine some
          * burst runs undisturbed at the core's real clock */
         long iters = 100000;
@@ -248,6 +261,7 @@ static double peak_gmacs(ww_isa isa)
             double t0 = now();
             double macs = isa == WW_ISA_AVX512VNNI ? peak_vnni(iters)
                           : isa == WW_ISA_AVX512   ? peak_avx512(iters)
+                          : isa == WW_ISA_AVXVNNI  ? peak_avxvnni(iters)
                                                    : peak_avx2(iters);
             double g = macs / (now() - t0) * 1e-9;
             best = g > best ? g : best;

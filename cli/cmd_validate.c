@@ -31,8 +31,8 @@ static const char usage[] =
     "  --data DATA         the windows to compare on (required)\n"
     "  --hop-frames N      frames between audio windows [half a window]\n"
     "  --runs N            timed single-window runs per model, 0 to skip [100]\n"
-    "  --isa NAME          kernel variant (scalar, avx2, avx512, avx512vnni, neon,\n"
-    "                      neondot) [the best this CPU runs, or $WW_ISA]\n"
+    "  --isa NAME          kernel variant (scalar, avx2, avxvnni, avx512, avx512vnni,\n"
+    "                      neon, neondot) [the best this CPU runs, or $WW_ISA]\n"
     "  --report FILE.json  also write the report as JSON\n"
     "  --json              print the JSON report instead of the table\n"
     "  -h, --help          show this help\n";

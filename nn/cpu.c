@@ -3,16 +3,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__aarch64__)
+#if defined(__x86_64__)
+#include <cpuid.h>
+#elif defined(__aarch64__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #endif
 
 static const char *const names[WW_ISA_COUNT] = {
-    "scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot",
+    "scalar", "avx2", "avxvnni", "avx512", "avx512vnni", "neon", "neondot",
 };
 
 static int forced = -1;
+
+#if defined(__x86_64__)
+/* AVX-VNNI (CPUID leaf 7 subleaf 1, EAX bit 4) read directly: clang 14's
+ * __builtin_cpu_supports does not know the name. The OS must also save ymm
+ * state (XCR0 bits 1 and 2), as the AVX2 check requires too. */
+static int cpu_has_avxvnni(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    (void)xcr0_hi;
+    if ((xcr0_lo & 6u) != 6u) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return 0; /* no subleaf 1 */
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a >> 4) & 1;
+}
+#endif
 
 const char *ww_isa_name(ww_isa isa)
 {
@@ -28,7 +48,8 @@ int ww_isa_from_name(const char *name, ww_isa *out, ww_error *err)
         }
     }
     return ww_fail(err, WW_EINVAL,
-                   "unknown ISA '%s' (scalar, avx2, avx512, avx512vnni, neon, neondot)", name);
+                   "unknown ISA '%s' (scalar, avx2, avxvnni, avx512, avx512vnni, neon, neondot)",
+                   name);
 }
 
 int ww_isa_supported(ww_isa isa)
@@ -40,6 +61,14 @@ int ww_isa_supported(ww_isa isa)
     case WW_ISA_AVX2:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case WW_ISA_AVXVNNI: {
+        /* asked once: ww_isa_best() runs per float conv, and CPUID traps to
+         * the hypervisor on virtual machines (microseconds each) */
+        static int has = -1;
+        int v = __atomic_load_n(&has, __ATOMIC_RELAXED);
+        if (v < 0) __atomic_store_n(&has, v = cpu_has_avxvnni(), __ATOMIC_RELAXED);
+        return v && ww_isa_supported(WW_ISA_AVX2);
+    }
     case WW_ISA_AVX512:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -1,8 +1,10 @@
 /* Which instruction-set variant of the kernels runs. Detected once from the
  * CPU; tests and benchmarks override it with the WW_ISA environment variable
- * (scalar, avx2, avx512, avx512vnni, neon, neondot) or ww_isa_set(). Kernel
- * tables (one per operator family) index their function pointers by ww_isa and
- * fall back to the best lower entry that is filled in. */
+ * (scalar, avx2, avxvnni, avx512, avx512vnni, neon, neondot) or ww_isa_set().
+ * Kernel tables (one per operator family) index their function pointers by
+ * ww_isa and fall back to the best lower entry that is filled in and that the
+ * CPU supports: x86 feature sets do not nest (Alder Lake clients have AVX-VNNI
+ * but no AVX-512, Ice Lake servers AVX-512 VNNI but no AVX-VNNI). */
 #ifndef WW_NN_CPU_H
 #define WW_NN_CPU_H
 
@@ -11,6 +13,7 @@
 typedef enum ww_isa {
     WW_ISA_SCALAR = 0,
     WW_ISA_AVX2,       /* x86-64 AVX2 + FMA */
+    WW_ISA_AVXVNNI,    /* AVX2 + AVX-VNNI (vpdpbusd on ymm, no AVX-512) */
     WW_ISA_AVX512,     /* AVX-512 F/BW/VL/DQ */
     WW_ISA_AVX512VNNI, /* AVX-512 + VNNI (vpdpbusd) */
     WW_ISA_NEON,       /* AArch64 Advanced SIMD */

@@ -21,6 +21,7 @@ static const f32_conv_isa *isa_table(void)
     case WW_ISA_AVX512VNNI:
         return &f32_conv_avx512;
     case WW_ISA_AVX2:
+    case WW_ISA_AVXVNNI: /* no integer work in a float conv */
         return &f32_conv_avx2;
 #endif
     default:

@@ -7,6 +7,7 @@
 static const ww_conv2d_s8_impl *const impls[WW_ISA_COUNT] = {
 #if defined(__x86_64__)
     [WW_ISA_AVX2] = &ww_conv2d_s8_impl_avx2,
+    [WW_ISA_AVXVNNI] = &ww_conv2d_s8_impl_avxvnni,
     [WW_ISA_AVX512] = &ww_conv2d_s8_impl_avx512,
     [WW_ISA_AVX512VNNI] = &ww_conv2d_s8_impl_avx512vnni,
 #elif defined(__aarch64__)

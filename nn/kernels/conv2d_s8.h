@@ -20,7 +20,7 @@
  * Memory aligned to 64 bytes is fastest; any alignment works.
  *
  * The ISA is chosen when packing (pass ww_isa_active()); an ISA without its own
- * conv kernel falls back to the best lower one compiled in (avx512 -> avx2).
+ * conv kernel falls back to the best lower one compiled in that this CPU runs.
  * Every ISA gives the scalar reference's bytes exactly. */
 #ifndef WW_NN_KERNELS_CONV2D_S8_H
 #define WW_NN_KERNELS_CONV2D_S8_H

@@ -122,6 +122,7 @@ typedef struct ww_conv2d_s8_impl {
 extern int ww_conv2d_s8_tile_override;
 
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx2;
+extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avxvnni;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_avx512vnni;
 extern const ww_conv2d_s8_impl ww_conv2d_s8_impl_neon;

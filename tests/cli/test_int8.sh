@@ -106,7 +106,7 @@ for case in "narrow:$Q:$F/inputs.npy" \
     fi
     # (c) every ISA this CPU runs gives the same bytes
     same=1 why=""
-    for isa in scalar avx2 avx512 avx512vnni; do
+    for isa in scalar avx2 avxvnni avx512 avx512vnni; do
         if ! run "$model" "$input" "$TMP/$tag.$isa" WW_ISA=$isa; then
             same=0 why="$isa: $(cat "$TMP/$tag.$isa.err")"
         elif ! cmp -s "$(first "$TMP/$tag.$isa")" "$(first "$TMP/$tag.i8")"; then

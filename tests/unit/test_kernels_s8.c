@@ -183,42 +183,47 @@ static void describe(const conv_case *c)
            c->p.fuse_add, c->p.x.type ? "s" : "u", c->p.x.zp, c->p.y.type ? "s" : "u", c->p.y.zp);
 }
 
-static void conv_isas_vs_scalar(int cases, long max_macs, float slo, float shi, int *saw_lo,
-                                int *saw_hi)
+/* Every tile shape of every ISA this CPU runs, then the one the pack step
+ * picks, against ref (the scalar reference's output of c). */
+static void conv_every_tile_vs(const conv_case *c, const uint8_t *ref, const char *what, int t)
 {
     ww_isa isas[WW_ISA_COUNT];
     int nisa = other_isas(isas);
+    uint8_t *got = malloc(c->ny);
+    for (int tile = 0; tile <= WW_CONV2D_S8_MAX_TILES; tile++)
+        for (int k = 0; k < nisa; k++) {
+            ww_conv2d_s8_tile_override = tile < WW_CONV2D_S8_MAX_TILES ? tile : -1;
+            memset(got, 0xa5, c->ny);
+            int ran = conv_run(c, isas[k], got);
+            ww_conv2d_s8_tile_override = -1;
+            CHECK(ran >= 0);
+            if (memcmp(ref, got, c->ny)) {
+                size_t i = 0;
+                while (ref[i] == got[i]) i++;
+                CHECK_MSG(0, "%s %d: %s (kernel %s, tile %d) differs from scalar at %zu: %d vs %d",
+                          what, t, ww_isa_name(isas[k]), ww_isa_name((ww_isa)ran), tile, i, got[i],
+                          ref[i]);
+                describe(c);
+            }
+        }
+    free(got);
+}
+
+static void conv_isas_vs_scalar(int cases, long max_macs, float slo, float shi, int *saw_lo,
+                                int *saw_hi)
+{
     for (int t = 0; t < cases; t++) {
         conv_case c;
         conv_random(&c, max_macs, slo, shi);
-        uint8_t *ref = malloc(c.ny), *got = malloc(c.ny);
+        uint8_t *ref = malloc(c.ny);
         REQUIRE(conv_run(&c, WW_ISA_SCALAR, ref) == WW_ISA_SCALAR);
         for (size_t i = 0; i < c.ny; i++) {
             int32_t v = ww_qload(ref, c.p.y.type, (long)i);
             if (v == ww_qtype_min(c.p.y.type)) (*saw_lo)++;
             if (v == ww_qtype_max(c.p.y.type)) (*saw_hi)++;
         }
-        /* every tile shape of every ISA, then the one the pack step picks */
-        for (int tile = 0; tile <= WW_CONV2D_S8_MAX_TILES; tile++)
-            for (int k = 0; k < nisa; k++) {
-                ww_conv2d_s8_tile_override = tile < WW_CONV2D_S8_MAX_TILES ? tile : -1;
-                memset(got, 0xa5, c.ny);
-                int ran = conv_run(&c, isas[k], got);
-                ww_conv2d_s8_tile_override = -1;
-                CHECK(ran >= 0);
-                if (memcmp(ref, got, c.ny)) {
-                    size_t i = 0;
-                    while (ref[i] == got[i]) i++;
-                    CHECK_MSG(0,
-                              "case %d: %s (kernel %s, tile %d) differs from scalar at %zu: %d vs "
-                              "%d",
-                              t, ww_isa_name(isas[k]), ww_isa_name((ww_isa)ran), tile, i, got[i],
-                              ref[i]);
-                    describe(&c);
-                }
-            }
+        conv_every_tile_vs(&c, ref, "case", t);
         free(ref);
-        free(got);
         conv_free(&c);
         if (ww_test_failed()) return;
     }
@@ -346,6 +351,55 @@ WW_TEST(conv2d_s8_fused_add_equals_conv_then_add)
     }
 }
 
+/* A conv from a table row {c_in, c_out, h_in, w_in, k, stride, pad, fuse,
+ * relu, groups (0: 1)} with "same" padding on both sides, random weights and
+ * data of the given quantization. */
+static void conv_from_row(conv_case *c, const int *L, ww_qparam x, ww_qparam y, ww_qparam mid,
+                          ww_qparam r)
+{
+    memset(c, 0, sizeof *c);
+    ww_conv2d_shape *s = &c->p.shape;
+    *s = (ww_conv2d_shape){.n = 1,
+                           .c_in = L[0],
+                           .c_out = L[1],
+                           .h_in = L[2],
+                           .w_in = L[3],
+                           .k_h = L[4],
+                           .k_w = L[4],
+                           .stride_h = L[5],
+                           .stride_w = L[5],
+                           .pad_top = L[6],
+                           .pad_left = L[6],
+                           .dil_h = 1,
+                           .dil_w = 1,
+                           .groups = L[9] ? L[9] : 1};
+    s->h_out = out_size(s->h_in, s->k_h, s->stride_h, s->pad_top, 1, s->pad_top);
+    s->w_out = out_size(s->w_in, s->k_w, s->stride_w, s->pad_left, 1, s->pad_left);
+    c->p.x = x;
+    c->p.y = y;
+    c->p.relu = L[8];
+    c->p.fuse_add = L[7];
+    c->p.mid = mid;
+    c->p.r = r;
+    c->p.relu_after_add = 1;
+    c->nw = (size_t)s->c_out * (s->c_in / s->groups) * s->k_h * s->k_w;
+    c->nx = (size_t)s->h_in * s->w_in * s->c_in;
+    c->ny = (size_t)s->h_out * s->w_out * s->c_out;
+    c->w = malloc(c->nw);
+    c->ws = malloc(sizeof(float) * s->c_out);
+    c->bias = malloc(sizeof(int32_t) * s->c_out);
+    c->x = malloc(c->nx);
+    c->r = malloc(c->ny);
+    for (size_t i = 0; i < c->nw; i++) c->w[i] = (int8_t)rint_in(-128, 127);
+    for (int o = 0; o < s->c_out; o++) {
+        c->ws[o] = 0.002f / sqrtf((float)(s->c_in * s->k_h * s->k_w)) * rlog(0.5f, 2.0f);
+        c->bias[o] = rint_in(-2000, 2000);
+    }
+    fill_q(c->x, x.type, c->nx);
+    fill_q(c->r, r.type, c->ny);
+    c->p.w_scale = c->ws;
+}
+
 /* The shapes of the ResNet18 this runs (cut to a smaller input where the
  * scalar reference would be slow), every ISA against scalar. */
 WW_TEST(conv2d_s8_resnet_layer_shapes)
@@ -365,64 +419,58 @@ WW_TEST(conv2d_s8_resnet_layer_shapes)
         {96, 96, 16, 38, 3, 1, 1, 1, 1, 6},
         {128, 128, 8, 13, 3, 1, 1, 0, 1, 8},
     };
-    ww_isa isas[WW_ISA_COUNT];
-    int nisa = other_isas(isas);
     for (size_t t = 0; t < sizeof L / sizeof L[0]; t++) {
         conv_case c;
-        memset(&c, 0, sizeof c);
-        ww_conv2d_shape *s = &c.p.shape;
-        *s = (ww_conv2d_shape){.n = 1,
-                               .c_in = L[t][0],
-                               .c_out = L[t][1],
-                               .h_in = L[t][2],
-                               .w_in = L[t][3],
-                               .k_h = L[t][4],
-                               .k_w = L[t][4],
-                               .stride_h = L[t][5],
-                               .stride_w = L[t][5],
-                               .pad_top = L[t][6],
-                               .pad_left = L[t][6],
-                               .dil_h = 1,
-                               .dil_w = 1,
-                               .groups = L[t][9] ? L[t][9] : 1};
-        s->h_out = out_size(s->h_in, s->k_h, s->stride_h, s->pad_top, 1, s->pad_top);
-        s->w_out = out_size(s->w_in, s->k_w, s->stride_w, s->pad_left, 1, s->pad_left);
-        c.p.x = (ww_qparam){0.05f, t ? 0 : 131, WW_QTYPE_U8};
-        c.p.y = (ww_qparam){0.08f, L[t][7] ? 90 : 0, WW_QTYPE_U8};
-        c.p.relu = L[t][8];
-        c.p.fuse_add = L[t][7];
-        c.p.mid = (ww_qparam){0.07f, 100, WW_QTYPE_U8};
-        c.p.r = (ww_qparam){0.06f, 0, WW_QTYPE_U8};
-        c.p.relu_after_add = 1;
-        c.nw = (size_t)s->c_out * (s->c_in / s->groups) * s->k_h * s->k_w;
-        c.nx = (size_t)s->h_in * s->w_in * s->c_in;
-        c.ny = (size_t)s->h_out * s->w_out * s->c_out;
-        c.w = malloc(c.nw);
-        c.ws = malloc(sizeof(float) * s->c_out);
-        c.bias = malloc(sizeof(int32_t) * s->c_out);
-        c.x = malloc(c.nx);
-        c.r = malloc(c.ny);
-        for (size_t i = 0; i < c.nw; i++) c.w[i] = (int8_t)rint_in(-128, 127);
-        for (int o = 0; o < s->c_out; o++) {
-            c.ws[o] = 0.002f / sqrtf((float)(s->c_in * s->k_h * s->k_w)) * rlog(0.5f, 2.0f);
-            c.bias[o] = rint_in(-2000, 2000);
-        }
-        fill_q(c.x, WW_QTYPE_U8, c.nx);
-        fill_q(c.r, WW_QTYPE_U8, c.ny);
-        c.p.w_scale = c.ws;
-        uint8_t *ref = malloc(c.ny), *got = malloc(c.ny);
+        conv_from_row(&c, L[t], (ww_qparam){0.05f, t ? 0 : 131, WW_QTYPE_U8},
+                      (ww_qparam){0.08f, L[t][7] ? 90 : 0, WW_QTYPE_U8},
+                      (ww_qparam){0.07f, 100, WW_QTYPE_U8}, (ww_qparam){0.06f, 0, WW_QTYPE_U8});
+        uint8_t *ref = malloc(c.ny);
         REQUIRE(conv_run(&c, WW_ISA_SCALAR, ref) == WW_ISA_SCALAR);
         int distinct = 0, seen[256] = {0};
         for (size_t i = 0; i < c.ny; i++) distinct += !seen[ref[i]]++;
         CHECK_MSG(distinct > 20, "layer %zu: only %d distinct outputs", t, distinct);
-        for (int k = 0; k < nisa; k++) {
-            CHECK(conv_run(&c, isas[k], got) >= 0);
-            CHECK_MSG(!memcmp(ref, got, c.ny), "layer %zu: %s differs from scalar", t,
-                      ww_isa_name(isas[k]));
-        }
+        conv_every_tile_vs(&c, ref, "layer", (int)t);
         free(ref);
-        free(got);
         conv_free(&c);
+    }
+}
+
+/* The edges of the channel and pixel tiles, forced through every tile of
+ * every ISA: channel counts that are not a multiple of the 16-channel blocks
+ * (a partial vector, a block whose second vector is empty, fewer than 8),
+ * groups of 16, the 1x1 stride-2 convs that read x in place, the 7x7
+ * stride-2 stem, pixel counts that leave one or an odd number in the last
+ * tile, the fused residual join, and int8 as well as uint8 tensors. */
+WW_TEST(conv2d_s8_tile_edges_every_isa)
+{
+    static const int L[][10] = {
+        /* c_in c_out h_in w_in k stride pad fuse relu groups (0: 1) */
+        {16, 20, 5, 7, 3, 1, 1, 1, 0},    /* 16 + 4 channels, 35 pixels, fused */
+        {16, 20, 5, 7, 3, 1, 1, 0, 1},    /* the same unfused */
+        {32, 12, 3, 3, 3, 1, 1, 1, 0},    /* 12 channels: 8 + 4, 9 pixels */
+        {8, 3, 4, 5, 3, 1, 1, 1, 1},      /* 3 channels, fused */
+        {8, 7, 1, 1, 1, 1, 0, 0, 1},      /* one pixel */
+        {32, 32, 7, 9, 3, 1, 1, 1, 1, 2}, /* two groups of 16, fused */
+        {48, 72, 6, 7, 3, 1, 1, 0, 0, 3}, /* groups of 16 in, 24 out */
+        {32, 40, 9, 13, 1, 2, 0, 0, 0},   /* 1x1 stride 2 (int8 input: copied) */
+        {64, 96, 7, 7, 1, 2, 0, 1, 0, 2}, /* grouped, fused (uint8 input: read in place) */
+        {1, 24, 13, 23, 7, 2, 3, 0, 1},   /* the stem: 7x7 stride 2 on one channel */
+        {1, 16, 9, 9, 7, 2, 3, 1, 0},     /* the stem shape, fused */
+        {24, 40, 4, 4, 3, 2, 1, 1, 1},    /* 3x3 stride 2, 4 pixels */
+    };
+    for (size_t t = 0; t < sizeof L / sizeof L[0]; t++) {
+        /* uint8 inputs in even rows, int8 in odd ones; zero points inside the range */
+        ww_qtype ty = t % 2 ? WW_QTYPE_S8 : WW_QTYPE_U8, oy = t % 3 ? WW_QTYPE_U8 : WW_QTYPE_S8;
+        ww_qparam x = {0.05f, t % 2 ? -7 : 131, ty}, y = {0.08f, oy ? -20 : 90, oy};
+        ww_qparam mid = {0.07f, t % 2 ? 10 : 100, oy}, r = {0.06f, t % 2 ? 3 : 0, ty};
+        conv_case c;
+        conv_from_row(&c, L[t], x, y, mid, r);
+        uint8_t *ref = malloc(c.ny);
+        REQUIRE(conv_run(&c, WW_ISA_SCALAR, ref) == WW_ISA_SCALAR);
+        conv_every_tile_vs(&c, ref, "edge case", (int)t);
+        free(ref);
+        conv_free(&c);
+        if (ww_test_failed()) return;
     }
 }
 
@@ -720,6 +768,24 @@ WW_TEST(dispatch_picks_expected_isa)
     printf("#   active ISA %s, conv2d_s8 kernel %s\n", ww_isa_name(active),
            ww_isa_name(ww_conv2d_s8_isa(active)));
     CHECK(ww_conv2d_s8_isa(WW_ISA_SCALAR) == WW_ISA_SCALAR);
+    /* every ISA this CPU runs falls back, operator by operator, to a
+     * supported ISA at or below itself: AVX-VNNI sits between AVX2 and
+     * AVX-512 in the enum but implies neither AVX-512 nor its kernels */
+    for (int i = 1; i < WW_ISA_COUNT; i++) {
+        if (!ww_isa_supported((ww_isa)i)) continue;
+        ww_isa conv = ww_conv2d_s8_isa((ww_isa)i);
+        ww_ops_s8 ops = ww_ops_s8_get((ww_isa)i);
+        printf("#   %s: conv2d_s8 kernel %s, maxpool %s\n", ww_isa_name((ww_isa)i),
+               ww_isa_name(conv), ww_isa_name(ops.isa[1]));
+        CHECK((int)conv <= i && ww_isa_supported(conv));
+        for (int e = 0; e < 6; e++) CHECK((int)ops.isa[e] <= i && ww_isa_supported(ops.isa[e]));
+    }
+#if defined(__x86_64__)
+    if (ww_isa_supported(WW_ISA_AVXVNNI)) {
+        CHECK(ww_conv2d_s8_isa(WW_ISA_AVXVNNI) == WW_ISA_AVXVNNI);
+        CHECK(ww_ops_s8_get(WW_ISA_AVXVNNI).isa[1] == WW_ISA_AVX2);
+    }
+#endif
     if (!want) return;
     CHECK_MSG(!strcmp(ww_isa_name(active), want), "active ISA %s, expected %s", ww_isa_name(active),
               want);

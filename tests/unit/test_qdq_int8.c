@@ -111,7 +111,7 @@ WW_TEST(int8_every_isa_gives_the_same_bytes)
     REQUIRE(!ww_isa_set(WW_ISA_SCALAR, &err));
     float *ref = run_model(&in, 1, &nref, &k);
     REQUIRE(ref);
-    static const char *names[] = {"avx2", "avx512", "avx512vnni", "neon", "neondot"};
+    static const char *names[] = {"avx2", "avxvnni", "avx512", "avx512vnni", "neon", "neondot"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         ww_isa isa;
         if (ww_isa_from_name(names[i], &isa, NULL) || !ww_isa_supported(isa)) continue;
