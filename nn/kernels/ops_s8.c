@@ -6,6 +6,13 @@
 #include "nn/kernels/ops_s8_internal.h"
 
 #if defined(__x86_64__)
+void ww_add_s8_avx2(const void *a, const ww_qparam *qa, const void *b, const ww_qparam *qb, void *c,
+                    const ww_qparam *qc, int relu, size_t n);
+void ww_maxpool_s8_avx2(const ww_pool_shape *s, ww_qtype t, const void *x, void *y);
+void ww_quantize_s8_avx2(const float *x, size_t n, const ww_qparam *q, void *y);
+void ww_dequantize_s8_avx2(const void *x, size_t n, const ww_qparam *q, float *y);
+void ww_gavgpool_s8_avx2(int n, int hw, int c, const void *x, const ww_qparam *qx, void *y,
+                         const ww_qparam *qy);
 void ww_add_s8_avx512(const void *a, const ww_qparam *qa, const void *b, const ww_qparam *qb,
                       void *c, const ww_qparam *qc, int relu, size_t n);
 void ww_maxpool_s8_avx512(const ww_pool_shape *s, ww_qtype t, const void *x, void *y);
@@ -15,19 +22,20 @@ void ww_gavgpool_s8_avx512(int n, int hw, int c, const void *x, const ww_qparam 
                            const ww_qparam *qy);
 #endif
 
-/* Per-op tables indexed by ISA; NULL entries fall back to the best lower one. */
+/* Per-op tables indexed by ISA; NULL entries fall back to the best lower one
+ * (the AVX2 entries serve AVX-VNNI too). */
 static const ww_add_s8_fn add_table[WW_ISA_COUNT] = {
     [WW_ISA_SCALAR] = ww_add_s8_scalar,
 #if defined(__x86_64__)
+    [WW_ISA_AVX2] = ww_add_s8_avx2,
     [WW_ISA_AVX512] = ww_add_s8_avx512,
 #endif
 };
-/* AVX2 and NEON run the portable fast version (ops_s8_generic.c) */
-void ww_maxpool_s8_generic(const ww_pool_shape *s, ww_qtype t, const void *x, void *y);
+/* NEON runs the portable fast version (ops_s8_generic.c) */
 static const ww_maxpool_s8_fn maxpool_table[WW_ISA_COUNT] = {
     [WW_ISA_SCALAR] = ww_maxpool_s8_scalar,
 #if defined(__x86_64__)
-    [WW_ISA_AVX2] = ww_maxpool_s8_generic,
+    [WW_ISA_AVX2] = ww_maxpool_s8_avx2,
     [WW_ISA_AVX512] = ww_maxpool_s8_avx512,
 #elif defined(__aarch64__)
     [WW_ISA_NEON] = ww_maxpool_s8_generic,
@@ -36,6 +44,7 @@ static const ww_maxpool_s8_fn maxpool_table[WW_ISA_COUNT] = {
 static const ww_gavgpool_s8_fn gavgpool_table[WW_ISA_COUNT] = {
     [WW_ISA_SCALAR] = ww_gavgpool_s8_scalar,
 #if defined(__x86_64__)
+    [WW_ISA_AVX2] = ww_gavgpool_s8_avx2,
     [WW_ISA_AVX512] = ww_gavgpool_s8_avx512,
 #endif
 };
@@ -43,12 +52,14 @@ static const ww_gemm_s8_fn gemm_table[WW_ISA_COUNT] = {[WW_ISA_SCALAR] = ww_gemm
 static const ww_quantize_s8_fn quantize_table[WW_ISA_COUNT] = {
     [WW_ISA_SCALAR] = ww_quantize_s8_scalar,
 #if defined(__x86_64__)
+    [WW_ISA_AVX2] = ww_quantize_s8_avx2,
     [WW_ISA_AVX512] = ww_quantize_s8_avx512,
 #endif
 };
 static const ww_dequantize_s8_fn dequantize_table[WW_ISA_COUNT] = {
     [WW_ISA_SCALAR] = ww_dequantize_s8_scalar,
 #if defined(__x86_64__)
+    [WW_ISA_AVX2] = ww_dequantize_s8_avx2,
     [WW_ISA_AVX512] = ww_dequantize_s8_avx512,
 #endif
 };

@@ -34,4 +34,8 @@ static inline float ww_gavgpool_s8_scale(const ww_qparam *qx, const ww_qparam *q
     return qx->scale / d;
 }
 
+/* Max pooling in portable C (ops_s8_generic.c): NEON's, and AVX2's for fewer
+ * than 16 channels. */
+void ww_maxpool_s8_generic(const ww_pool_shape *s, ww_qtype t, const void *x, void *y);
+
 #endif

@@ -547,9 +547,11 @@ WW_TEST(maxpool_s8_every_isa_matches_scalar_and_definition)
 {
     ww_isa isas[WW_ISA_COUNT];
     int nisa = other_isas(isas);
-    for (int t = 0; t < 60; t++) {
+    /* channel counts at the vector edges of the SIMD variants (16, 32, 64) */
+    static const int edge_c[] = {15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 96, 97};
+    for (int t = 0; t < 150; t++) {
         ww_pool_shape s = {.n = rint_in(1, 2),
-                           .c = rint_in(1, 140),
+                           .c = t % 3 ? rint_in(1, 140) : edge_c[rint_in(0, 11)],
                            .h_in = rint_in(1, 12),
                            .w_in = rint_in(1, 12),
                            .k_h = rint_in(1, 4),
@@ -558,11 +560,19 @@ WW_TEST(maxpool_s8_every_isa_matches_scalar_and_definition)
                            .stride_w = rint_in(1, 3),
                            .dil_h = rint_in(1, 2),
                            .dil_w = rint_in(1, 2)};
-        s.pad_top = rint_in(0, s.k_h - 1);
-        s.pad_left = rint_in(0, s.k_w - 1);
-        s.h_out = out_size(s.h_in, s.k_h, s.stride_h, s.pad_top, s.dil_h, s.pad_top);
-        s.w_out = out_size(s.w_in, s.k_w, s.stride_w, s.pad_left, s.dil_w, s.pad_left);
-        if (s.h_out < 1 || s.w_out < 1) continue;
+        /* pads up to the dilated window less one, bottom/right drawn apart
+         * from top/left, and sometimes one more output (ceil_mode): windows
+         * partly or wholly in the padding */
+        int eff_h = (s.k_h - 1) * s.dil_h + 1, eff_w = (s.k_w - 1) * s.dil_w + 1;
+        s.pad_top = rint_in(0, eff_h - 1);
+        s.pad_left = rint_in(0, eff_w - 1);
+        int pad_bottom = rint_in(0, eff_h - 1), pad_right = rint_in(0, eff_w - 1);
+        if (s.h_in + s.pad_top + pad_bottom < eff_h || s.w_in + s.pad_left + pad_right < eff_w)
+            continue;
+        s.h_out =
+            out_size(s.h_in, s.k_h, s.stride_h, s.pad_top, s.dil_h, pad_bottom) + rint_in(0, 1);
+        s.w_out =
+            out_size(s.w_in, s.k_w, s.stride_w, s.pad_left, s.dil_w, pad_right) + rint_in(0, 1);
         CHECK_EQ_INT(ww_pool_shape_check(&s, NULL), WW_OK);
         ww_qtype ty = rnd() & 1 ? WW_QTYPE_S8 : WW_QTYPE_U8;
         size_t nx = (size_t)s.n * s.h_in * s.w_in * s.c, ny = (size_t)s.n * s.h_out * s.w_out * s.c;
@@ -587,9 +597,11 @@ WW_TEST(maxpool_s8_every_isa_matches_scalar_and_definition)
                          m);
         }
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k]).maxpool(&s, ty, x, got);
-            CHECK_MSG(!memcmp(ref, got, ny), "maxpool case %d: %s differs", t,
-                      ww_isa_name(isas[k]));
+            ww_ops_s8 ops = ww_ops_s8_get(isas[k]);
+            memset(got, 0x5a, ny);
+            ops.maxpool(&s, ty, x, got);
+            CHECK_MSG(!memcmp(ref, got, ny), "maxpool case %d (c %d): %s (%s) differs", t, s.c,
+                      ww_isa_name(isas[k]), ww_isa_name(ops.isa[1]));
         }
         free(x);
         free(ref);
@@ -622,8 +634,11 @@ WW_TEST(gavgpool_s8_matches_double)
                 CHECK(fabs(ww_qload(ref, qy.type, (long)b * c + ch) - q) <= 1);
             }
         for (int k = 0; k < nisa; k++) {
-            ww_ops_s8_get(isas[k]).gavgpool(n, hw, c, x, &qx, got, &qy);
-            CHECK(!memcmp(ref, got, (size_t)n * c));
+            ww_ops_s8 ops = ww_ops_s8_get(isas[k]);
+            memset(got, 0x5a, (size_t)n * c);
+            ops.gavgpool(n, hw, c, x, &qx, got, &qy);
+            CHECK_MSG(!memcmp(ref, got, (size_t)n * c), "gavgpool case %d: %s (%s) differs", t,
+                      ww_isa_name(isas[k]), ww_isa_name(ops.isa[2]));
         }
         free(x);
         free(ref);
@@ -727,26 +742,104 @@ WW_TEST(quantize_dequantize_round_half_even_and_saturate)
     ww_dequantize_s8_scalar(q, 8, &u, back);
     CHECK_NEAR(back[1], 1.0, 0);
     CHECK_NEAR(back[6], -5.0, 0);
+}
+
+/* Every ISA's quantize and dequantize against the scalar reference: lengths
+ * 1-300 (every vector tail), exact ties anywhere (scales that are powers of two
+ * make x / scale exact), values at and half a step around both saturating
+ * ends, NaN, infinities, signed zeros, subnormals and values past int32. */
+WW_TEST(quantize_dequantize_every_isa_matches_scalar)
+{
+    static const float special[] = {NAN,           -NAN,           INFINITY, -INFINITY, 0.0f,
+                                    -0.0f,         1e-40f,         -1e-40f,  3e38f,     -3e38f,
+                                    2147483648.0f, -2147483904.0f, 1e-30f,   -1e-30f};
+    const int nspecial = (int)(sizeof special / sizeof special[0]);
     ww_isa isas[WW_ISA_COUNT];
     int nisa = other_isas(isas);
-    for (int t = 0; t < 20; t++) {
+    long ties = 0;
+    for (int t = 0; t < 400; t++) {
         ww_qparam qp = rq(0.001f, 1.0f);
-        float x[257], b1[257], b2[257];
-        uint8_t r1[257], r2[257];
-        for (int i = 0; i < 257; i++) x[i] = (float)((rnd() / 4294967296.0 - 0.5) * 600 * qp.scale);
-        /* NaN, infinities, huge values and exact ties in the first lanes */
-        x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = 3e38f, x[4] = -3e38f;
-        for (int i = 5; i < 21; i++) x[i] = ((float)(i - 13) + 0.5f) * qp.scale;
-        ww_quantize_s8_scalar(x, 257, &qp, r1);
-        ww_dequantize_s8_scalar(r1, 257, &qp, b1);
+        if (t % 3 == 0) qp.scale = ldexpf(1.0f, rint_in(-12, 3));
+        size_t n = (size_t)rint_in(1, 300);
+        float x[300], b1[300], b2[300];
+        uint8_t codes[300], r1[300], r2[300];
+        float lo = (float)(ww_qtype_min(qp.type) - qp.zp),
+              hi = (float)(ww_qtype_max(qp.type) - qp.zp);
+        for (size_t i = 0; i < n; i++) {
+            switch (rint_in(0, 5)) {
+            case 0: /* a tie, in steps */
+                x[i] = ((float)rint_in(-300, 300) + 0.5f) * qp.scale;
+                break;
+            case 1: /* a saturating end, or half a step or one step either side */
+                x[i] = ((rnd() & 1 ? hi : lo) + (float)rint_in(-2, 2) * 0.5f) * qp.scale;
+                break;
+            case 2:
+                x[i] = special[rint_in(0, nspecial - 1)];
+                break;
+            default:
+                x[i] = (float)((rnd() / 4294967296.0 - 0.5) * 600) * qp.scale;
+            }
+            float f = x[i] / qp.scale;
+            ties += isfinite(f) && f - floorf(f) == 0.5f;
+        }
+        fill_q(codes, qp.type, n);
+        ww_quantize_s8_scalar(x, n, &qp, r1);
+        ww_dequantize_s8_scalar(codes, n, &qp, b1);
         for (int k = 0; k < nisa; k++) {
             ww_ops_s8 ops = ww_ops_s8_get(isas[k]);
-            ops.quantize(x, 257, &qp, r2);
-            ops.dequantize(r1, 257, &qp, b2);
-            CHECK(!memcmp(r1, r2, 257));
-            CHECK(!memcmp(b1, b2, sizeof b1));
+            memset(r2, 0x5a, sizeof r2);
+            memset(b2, 0x5a, sizeof b2);
+            ops.quantize(x, n, &qp, r2);
+            ops.dequantize(codes, n, &qp, b2);
+            for (size_t i = 0; i < n && !ww_test_failed(); i++)
+                CHECK_MSG(
+                    r1[i] == r2[i],
+                    "quantize case %d (n %zu, scale %g, zp %d, %s) [%zu]: %g -> %d, %s (%s) %d", t,
+                    n, (double)qp.scale, qp.zp, qp.type ? "s8" : "u8", i, (double)x[i],
+                    ww_qload(r1, qp.type, (long)i), ww_isa_name(isas[k]), ww_isa_name(ops.isa[4]),
+                    ww_qload(r2, qp.type, (long)i));
+            CHECK_MSG(!memcmp(b1, b2, n * sizeof *b1),
+                      "dequantize case %d (n %zu): %s (%s) differs", t, n, ww_isa_name(isas[k]),
+                      ww_isa_name(ops.isa[5]));
+        }
+        if (ww_test_failed()) return;
+    }
+    printf("#   %ld exact ties\n", ties);
+    CHECK(ties > 1000);
+}
+
+/* ... and on random bit patterns (every class of float, NaN payloads
+ * included), for zero points at both ends and in the middle of each type. */
+WW_TEST(quantize_every_isa_matches_scalar_on_random_bits)
+{
+    static const ww_qparam qps[] = {{0.02f, 0, WW_QTYPE_U8},    {0.02f, 255, WW_QTYPE_U8},
+                                    {0.5f, 128, WW_QTYPE_U8},   {0.003f, -128, WW_QTYPE_S8},
+                                    {0.003f, 127, WW_QTYPE_S8}, {1.0f, 0, WW_QTYPE_S8}};
+    enum { N = 1 << 16 };
+    ww_isa isas[WW_ISA_COUNT];
+    int nisa = other_isas(isas);
+    float *x = malloc(N * sizeof *x);
+    uint8_t *ref = malloc(N), *got = malloc(N);
+    for (size_t q = 0; q < sizeof qps / sizeof qps[0]; q++) {
+        for (size_t i = 0; i < N; i++) {
+            uint32_t bits = rnd();
+            /* half of them with exponents near the quantization range */
+            if (i & 1) bits = (bits & 0x807fffffu) | (uint32_t)rint_in(100, 150) << 23;
+            memcpy(&x[i], &bits, sizeof bits);
+        }
+        size_t n = N - (size_t)rint_in(0, 31);
+        ww_quantize_s8_scalar(x, n, &qps[q], ref);
+        for (int k = 0; k < nisa; k++) {
+            ww_ops_s8 ops = ww_ops_s8_get(isas[k]);
+            memset(got, 0x5a, N);
+            ops.quantize(x, n, &qps[q], got);
+            CHECK_MSG(!memcmp(ref, got, n), "qparam %zu: %s (%s) differs", q, ww_isa_name(isas[k]),
+                      ww_isa_name(ops.isa[4]));
         }
     }
+    free(x);
+    free(ref);
+    free(got);
 }
 
 WW_TEST(nchw_nhwc_round_trip)
