@@ -64,18 +64,9 @@ def load_split(work, name):
 
 def parse_at(text):
     """--at's THR,K or threshold file: (threshold, smoothing), or a one-line exit."""
-    try:
-        if os.path.exists(text):
-            doc = json.load(open(text))
-            thr, k = float(doc["threshold"]), int(doc["smoothing_frames"])
-        else:
-            t, k = text.split(",")
-            thr, k = float(t), int(k)
-    except (ValueError, KeyError, TypeError, OSError) as e:
-        sys.exit("choose_pooled.py: --at %s: want THR,K or a threshold JSON with threshold and smoothing_frames (%s)"
-                 % (text, e))
-    if not (0 < thr < 1 and 1 <= k <= 64):
-        sys.exit("choose_pooled.py: --at %s: want a threshold in (0, 1) and a smoothing of 1..64 frames" % text)
+    thr, k = ev.parse_threshold(text, "choose_pooled.py", "--at")
+    if k is None:
+        sys.exit("choose_pooled.py: --at %s: want THR,K or a threshold JSON naming smoothing_frames" % text)
     return thr, k
 
 

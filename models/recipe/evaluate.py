@@ -337,6 +337,25 @@ def choose_smoothing(splits, ks, refractory, thresholds, max_fa, frr_margin=0.01
     return picks, min(picks, key=lambda p: (p["frr"], -p["threshold"]))
 
 
+def parse_threshold(text, prog, opt):
+    """An operating point given as THR, THR,K or a threshold JSON (evaluate.py's
+    --threshold-out: threshold and smoothing_frames): (threshold, smoothing or None),
+    or a one-line exit."""
+    try:
+        if os.path.exists(text):
+            doc = json.load(open(text))
+            thr = float(doc["threshold"])
+            k = int(doc["smoothing_frames"]) if "smoothing_frames" in doc else None
+        else:
+            t, _, kt = text.partition(",")
+            thr, k = float(t), int(kt) if kt else None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit("%s: %s %s: want THR, THR,K or a threshold JSON (%s)" % (prog, opt, text, e))
+    if not 0 < thr < 1 or not (k is None or 1 <= k <= 64):
+        sys.exit("%s: %s %s: want a threshold in (0, 1) and a smoothing of 1..64 frames" % (prog, opt, text))
+    return thr, k
+
+
 def parse_smoothing(text, prog):
     """--choose-smoothing's K,K,...: the ks in 1..64, or a one-line exit."""
     try:
@@ -448,8 +467,9 @@ def main():
                                                       "(default: the last)")
     ap.add_argument("--threshold-out", default=None, help="writes {\"threshold\": chosen} here")
     ap.add_argument("--threshold", default=None, help="score at this threshold instead of choosing one: a "
-                                                      "number, or the JSON file --threshold-out wrote (its "
-                                                      "smoothing must be the one each model or --ckpt runs with)")
+                                                      "number, THR,K, or the JSON file --threshold-out wrote "
+                                                      "(its smoothing must be the one each model or --ckpt runs "
+                                                      "with)")
     ap.add_argument("--smoothing-frames", type=int, default=3, help="for --ckpt (a model's own is in its metadata)")
     ap.add_argument("--hop-frames", type=int, default=DEFAULT_HOP_FRAMES,
                     help="for --ckpt: a window every this many frames (a model's own is in its metadata)")
@@ -474,15 +494,7 @@ def main():
         a.seed = SPLIT_SEEDS[a.split]
     given_thr = given_k = None
     if a.threshold is not None:
-        try:
-            given_thr = float(a.threshold)
-        except ValueError:
-            try:
-                doc = json.load(open(a.threshold))
-                given_thr = float(doc["threshold"])
-                given_k = int(doc["smoothing_frames"]) if "smoothing_frames" in doc else None
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                sys.exit("evaluate.py: --threshold %s: neither a number nor a threshold JSON (%s)" % (a.threshold, e))
+        given_thr, given_k = parse_threshold(a.threshold, "evaluate.py", "--threshold")
     if any("=" not in spec for spec in a.model):
         sys.exit("evaluate.py: --model %s: want NAME=FILE.onnx" % next(s for s in a.model if "=" not in s))
     detectors = {spec: model_detector(spec.split("=", 1)[1]) for spec in a.model}
