@@ -12,7 +12,8 @@ alsa-utils dbus systemd python3-dbus python3-numpy python3-onnx sox"
 FIXTURE_PKGS="python3-torch python3-torchaudio python3-torchvision python3-onnx python3-numpy \
 libopenblas0-pthread espeak-ng flite man-db manpages manpages-dev git-man iproute2 \
 openssh-client procps e2fsprogs passwd apt dpkg gzip login ncurses-bin grep findutils tar less mount \
-wget curl kmod adduser perl xz-utils bzip2 openssl valgrind"
+wget curl kmod adduser perl xz-utils bzip2 openssl valgrind binutils-common dpkg-dev groff-base \
+lsof unzip zip"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 want="$BUILD_PKGS"

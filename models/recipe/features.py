@@ -108,6 +108,8 @@ def main():
                     "cut just before its end (tried against 'hey jarvey': it did not help, see models/MODEL_HISTORY.md)")
     ap.add_argument("--flite-sets", type=int, default=0, help="1: also the *_flite_train renderings (gen_data.py "
                     "--flite-renders; tried against the held-out flite voice: no better, see models/MODEL_HISTORY.md)")
+    ap.add_argument("--voice-sets", type=int, default=0, help="1: also the *_voices_train renderings (gen_data.py "
+                    "--random-voices: the training espeak-ng voices with variants drawn at random)")
     ap.add_argument("--rhythm", type=float, default=0, help="share of the phrase renderings retimed part by part "
                     "before they are mixed (retimed; 0: none)")
     ap.add_argument("--rhythm-rate", type=float, default=1.3, help="--rhythm: each part at most this many times "
@@ -123,9 +125,10 @@ def main():
     rng = np.random.default_rng(a.seed)
 
     def both(name, load=mix.load_set):
-        """The set and its training-only renderings (gen_data.py *_extra_train, *_flite_train)."""
+        """The set and its training-only renderings (gen_data.py *_extra_train, *_flite_train, *_voices_train)."""
         u, _ = load(a.data, name)
-        for more in ("_extra_train",) + (("_flite_train",) if a.flite_sets else ()):
+        for more in ("_extra_train",) + (("_flite_train",) if a.flite_sets else ()) + \
+                (("_voices_train",) if a.voice_sets else ()):
             if os.path.exists(os.path.join(a.data, name.replace("_train", more) + ".npz")):
                 u += load(a.data, name.replace("_train", more))[0]
         return u

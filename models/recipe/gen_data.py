@@ -18,7 +18,8 @@ of sets, so adding a group leaves the others as they were. Later groups add
 training-only renderings: *_extra_train (wider augmentation, more confusables),
 *_flite_train (the training flite voices with their rate and pitch varied) and
 *_prosody_train (the training flite voices saying the phrase's words one at a time,
-joined with their own rate, pitch, intonation and pause)."""
+joined with their own rate, pitch, intonation and pause); with --random-voices N,
+*_voices_train (the training espeak-ng voices with N variants drawn at random)."""
 import argparse
 import concurrent.futures as cf
 import glob
@@ -27,6 +28,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import wave
@@ -59,16 +61,75 @@ EXTRA_CONFUSABLES = ["hey jarvin", "hey nervous", "hey carvers", "heavy jars", "
 # hardest negatives and keep the model from keying on "jarvis" alone.
 
 
+def espeak_data_dir():
+    for cand in glob.glob("/usr/lib/*/espeak-ng-data") + ["/usr/share/espeak-ng-data"]:
+        if os.path.isdir(os.path.join(cand, "voices", "!v")):
+            return cand
+    sys.exit("gen_data.py: espeak-ng's data directory (with voices/!v) not found")
+
+
 def espeak_variants():
-    d = None
-    for cand in glob.glob("/usr/lib/*/espeak-ng-data/voices/!v") + ["/usr/share/espeak-ng-data/voices/!v"]:
-        if os.path.isdir(cand):
-            d = cand
-            break
-    if d is None:
-        sys.exit("espeak-ng variants directory not found")
-    names = sorted(n for n in os.listdir(d) if re.fullmatch(r"[A-Za-z0-9_]+", n))
+    d = os.path.join(espeak_data_dir(), "voices", "!v")
+    return sorted(n for n in os.listdir(d) if re.fullmatch(r"[A-Za-z0-9_]+", n))
+
+
+def random_variant_text(rng, name):
+    """An espeak-ng voice variant drawn at random, as the text of its file: a gender
+    and a vocal-tract length (every formant's frequency scaled by one factor, 0.84-1.0
+    for a male voice, 1.0-1.2 for a female one, then each by +-6 %), each formant's
+    height and width, a pitch base and range, and sometimes breath, flutter, roughness,
+    another voicing or consonant level, or the klatt synthesiser. espeak-ng's own 70-odd
+    variants are hand-made points of the same space."""
+    male = rng.random() < 0.5
+    vtl = rng.uniform(0.84, 1.0) if male else rng.uniform(1.0, 1.2)
+    base = rng.randint(60, 120) if male else rng.randint(125, 220)
+    lines = ["language variant", "name " + name, "gender " + ("male" if male else "female"),
+             "pitch %d %d" % (base, base + rng.randint(25, 120))]
+    for k in range(9):
+        lines.append("formant %d %d %d %d" % (k, round(100 * vtl * rng.uniform(0.94, 1.06)),
+                                              rng.randint(70, 130), rng.randint(80, 160)))
+    if rng.random() < 0.3:
+        lines.append("breath " + " ".join(str(rng.randint(0, 4)) for _ in range(8)))
+    if rng.random() < 0.3:
+        lines.append("flutter %d" % rng.randint(0, 30))
+    if rng.random() < 0.3:
+        lines.append("roughness %d" % rng.randint(0, 5))
+    if rng.random() < 0.3:
+        lines.append("voicing %d" % rng.randint(60, 130))
+    if rng.random() < 0.3:
+        lines.append("consonants %d" % rng.randint(70, 130))
+    if rng.random() < 0.2:
+        lines.append("klatt %d" % rng.randint(1, 4))
+    return "\n".join(lines) + "\n"
+
+
+def write_random_variants(rng, n, root):
+    """espeak-ng data for --path=root: the English voices and phoneme data copied from
+    the system's, and n variants drawn by random_variant_text (rv000, rv001, ...) in
+    place of its own; returns their names. Only English: espeak-ng lists at most 349
+    voices and variants, and past that it ignores a variant without a word (every
+    variant then spoke as one voice). Checked: two variants must render differently."""
+    src, data = espeak_data_dir(), os.path.join(root, "espeak-ng-data")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(data, "voices", "!v"))
+    os.makedirs(os.path.join(data, "lang", "gmw"))
+    for f in ("phontab", "phonindex", "phondata", "intonations", "en_dict"):
+        shutil.copy(os.path.join(src, f), data)
+    for f in glob.glob(os.path.join(src, "lang", "gmw", "en*")):
+        shutil.copy(f, os.path.join(data, "lang", "gmw"))
+    names = ["rv%03d" % i for i in range(n)]
+    for name in names:
+        with open(os.path.join(data, "voices", "!v", name), "w") as f:
+            f.write(random_variant_text(rng, name))
+    if n >= 2 and len({engine_audio("espeak", "en-us+" + v, "hey", ["--path=" + root]) for v in names[:2]}) < 2:
+        sys.exit("gen_data.py: espeak-ng ignores the variants in %s (both spoke alike)" % data)
     return names
+
+
+# espeak-ng's -v for a voice where the name does not take a variant: "en-gb+m3" speaks
+# as plain en-gb (its file, gmw/en, takes one). The sets before session 24 were made
+# with the name, so their en-gb renderings are one timbre whatever the variant.
+ESPEAK_VARIANT_VOICE = {"en-gb": "gmw/en"}
 
 
 def read_wav_bytes(b):
@@ -294,12 +355,15 @@ TEST_TEXT_PACKAGE = "manpages-dev"
 # are a little short of --test-speech-s; draw 5 four (about 170 000 words, bash's page
 # 69 000 of them); draw 6 seven packages every Debian system has (about 155 000 words);
 # draw 7 ten common tools' pages (57 pages, about 167 000 words); draw 8 the pages of
-# five packages the build and fixtures install (about 181 000 words, sox's 96 000)
+# five packages the build and fixtures install (about 181 000 words, sox's 96 000); draw 9
+# openssl's and valgrind's (about 235 000); draw 10 six packages' (about 199 000 words,
+# binutils' 81 000)
 DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux"),
                       5: ("bash", "coreutils", "openssh-client", "procps"),
                       6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
                       7: ("ncurses-bin", "grep", "findutils", "tar", "less", "mount", "wget", "curl", "kmod", "adduser"),
-                      8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2"), 9: ("openssl", "valgrind")}
+                      8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2"), 9: ("openssl", "valgrind"),
+                      10: ("binutils-common", "dpkg-dev", "groff-base", "lsof", "unzip", "zip")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
@@ -480,6 +544,12 @@ def main():
     ap.add_argument("--prosody-renders", type=int, default=150,
                     help="renderings of the phrase, and of two-part confusables, word by word per training "
                          "flite voice (sets *_prosody_train; 0: none)")
+    ap.add_argument("--random-voices", type=int, default=0,
+                    help="espeak-ng voice variants drawn at random for the sets *_voices_train (0: none)")
+    ap.add_argument("--voice-renders", type=int, default=1200,
+                    help="--random-voices: renderings of the phrase, and of confusables, by them")
+    ap.add_argument("--voice-speech", type=int, default=600,
+                    help="--random-voices: training sentences read by them")
     ap.add_argument("--stream-speech-s", type=float, default=20000,
                     help="seconds of training speech for the negative stream (set speech_stream_train: "
                          "features.py turns it into one long feature stream, train.py crops it afresh "
@@ -658,6 +728,34 @@ def main():
         with cf.ThreadPoolExecutor(a.workers) as ex:
             out = list(ex.map(render_words, [j[:4] for j in jobs]))
         save_set(os.path.join(a.out, f"{kind}_prosody_train"), out, [j[4] for j in jobs])
+
+    # --- renderings by random voices (sets *_voices_train, session 24): every false accept
+    # on draws 7-9 was a confusable of the training list said by a held-out voice, and most
+    # misses were held-out voices just under the threshold, so the network should learn
+    # the words across more voices than espeak-ng's variants give. The training espeak-ng
+    # voices say the phrase, the confusables and training sentences with --random-voices
+    # variants drawn by random_variant_text. Generators of their own, one per set.
+    if a.random_voices > 0:
+        root = os.path.join(a.out, "espeak_random")
+        rv_names = write_random_variants(random.Random(a.seed + 101), a.random_voices, root)
+        rv_voices = [v for v in ESPEAK_VOICES if v != TEST_ESPEAK_VOICE]
+        rv_texts = {"pos": texts, "conf": xconf, "speech": None}
+        for k, (kind, n) in enumerate((("pos", a.voice_renders), ("conf", a.voice_renders),
+                                       ("speech", a.voice_speech))):
+            if os.path.exists(os.path.join(a.out, f"{kind}_voices_train.npz")):
+                continue
+            vr = random.Random(a.seed + 102 + k)
+            if kind == "speech":
+                rv_texts[kind] = training_sentences(vr, 1, n_train_pages)
+            jobs = []
+            for i in range(n):
+                v, var = vr.choice(rv_voices), vr.choice(rv_names)
+                vname = "%s+%s" % (v, var)
+                t = rv_texts[kind][i] if kind == "speech" else vr.choice(rv_texts[kind])
+                jobs.append(("espeak", "%s+%s" % (ESPEAK_VARIANT_VOICE.get(v, v), var), t,
+                             espeak_args_wide(vr) + ["--path=" + root], sox_effects_wide(vr),
+                             vname if kind == "speech" else f"{vname}|{t}"))
+            save_set(os.path.join(a.out, f"{kind}_voices_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first
     # half for training, the second half for dev -------------------------------------

@@ -165,6 +165,59 @@ t_expect_error rhythm_share_checked "--rhythm 1.5: a share, 0..1" env WW_WINDOW_
 t_expect_error rhythm_rate_checked "--rhythm-rate 0.8: at least 1" env WW_WINDOW_FRAMES=101 "$PY" \
     "$ROOT/models/recipe/features.py" --data "$TMP/none" --out "$TMP/none" --rhythm 0.5 --rhythm-rate 0.8
 
+# gen_data.py --random-voices: the training espeak-ng voices with variants drawn at random
+# (sets *_voices_train beside the rest, which stay as they are), every variant heard (espeak-ng
+# ignores one it cannot list), and features.py --voice-sets 1 makes windows of them
+D=$TMP/cache/hey_computer/data
+md5_before=$(cd "$D" && md5sum pos_train.npz conf_extra_train.npz)
+if "$PY" "$ROOT/models/recipe/gen_data.py" --out "$D" --keyword "hey computer" --smoke --random-voices 4 \
+    --voice-renders 3 --voice-speech 2 >"$TMP/rv.log" 2>&1 &&
+    why=$("$PY" - "$D" "$ROOT/models/recipe" 2>&1 <<'PY'
+import hashlib, sys
+import numpy as np
+d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import gen_data as g
+for kind, n in (("pos", 3), ("conf", 3), ("speech", 2)):
+    z = np.load("%s/%s_voices_train.npz" % (d, kind))
+    assert len(z["offsets"]) == n + 1 and (np.diff(z["offsets"]) > 8000).all(), (kind, z["offsets"])
+    assert all("+rv00" in t and t.split("+")[0] != g.TEST_ESPEAK_VOICE for t in z["tags"]), z["tags"]
+    if kind == "pos":
+        assert all(t.endswith(("hey computer", "hey, computer", "hey computer!", "hey computer?", "hey computer."))
+                   for t in z["tags"]), z["tags"]
+root = "%s/espeak_random" % d
+said = {hashlib.md5(g.engine_audio("espeak", v, "hey", ["--path=" + root])).hexdigest()
+        for v in ["en-us"] + ["en-us+rv%03d" % i for i in range(4)] + ["gmw/en+rv000"]}
+assert len(said) == 6, "variants that speak alike: %d distinct of 6" % len(said)
+PY
+    ) && [ "$(cd "$D" && md5sum pos_train.npz conf_extra_train.npz)" = "$md5_before" ]; then
+    t_ok random_voices_rendered
+else
+    t_fail random_voices_rendered "${why:-$(tail -3 "$TMP/rv.log")}"
+fi
+if WW_WINDOW_FRAMES=101 "$PY" "$ROOT/models/recipe/features.py" --data "$D" --out "$TMP/feat_rv" --voice-sets 1 \
+    --speech-windows 600 >"$TMP/feat_rv.log" 2>&1 &&
+    why=$("$PY" - "$TMP/cache/hey_computer/features/train.npz" "$TMP/feat_rv/train.npz" "$D" "$ROOT/models/recipe" \
+        2>&1 <<'PY'
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[4])
+import mix
+a, b = (np.load(p)["kinds"] for p in sys.argv[1:3])
+count = lambda k, kind: int((k == kind).sum())
+# 3 more phrase renderings (4 windows and a cut-off each), 2 windows per confusable kept
+assert count(b, "pos") == count(a, "pos") + 12 and count(b, "cutoff") == count(a, "cutoff") + 3, (a, b)
+conf = len(mix.load_filtered(sys.argv[3], "conf_voices_train")[0])
+assert conf >= 1 and count(b, "confusable") == count(a, "confusable") + 2 * conf, (conf, count(b, "confusable"))
+PY
+    ); then
+    t_ok voice_sets_make_windows
+else
+    t_fail voice_sets_make_windows "${why:-$(tail -3 "$TMP/feat_rv.log")}"
+fi
+# the recipe's data as it was (the stages below check what follows a change in it)
+rm -rf "$D"/*_voices_train.npz "$D/espeak_random"
+
 # probe.py: fresh renderings of one voice, per text and per edit of the comma text (one
 # edit: either part said by another voice)
 P=$ROOT/models/recipe/probe.py
