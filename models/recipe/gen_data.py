@@ -735,26 +735,23 @@ def main():
     # the words across more voices than espeak-ng's variants give. The training espeak-ng
     # voices say the phrase, the confusables and training sentences with --random-voices
     # variants drawn by random_variant_text. Generators of their own, one per set.
-    if a.random_voices > 0:
+    rv_kinds = ("pos", "conf", "speech")
+    rv_missing = [k for k in rv_kinds if not os.path.exists(os.path.join(a.out, f"{k}_voices_train.npz"))]
+    if a.random_voices > 0 and rv_missing:
         root = os.path.join(a.out, "espeak_random")
         rv_names = write_random_variants(random.Random(a.seed + 101), a.random_voices, root)
         rv_voices = [v for v in ESPEAK_VOICES if v != TEST_ESPEAK_VOICE]
-        rv_texts = {"pos": texts, "conf": xconf, "speech": None}
-        for k, (kind, n) in enumerate((("pos", a.voice_renders), ("conf", a.voice_renders),
-                                       ("speech", a.voice_speech))):
-            if os.path.exists(os.path.join(a.out, f"{kind}_voices_train.npz")):
-                continue
-            vr = random.Random(a.seed + 102 + k)
-            if kind == "speech":
-                rv_texts[kind] = training_sentences(vr, 1, n_train_pages)
+        for kind in rv_missing:
+            vr = random.Random(a.seed + 102 + rv_kinds.index(kind))
+            sents = training_sentences(vr, 1, n_train_pages) if kind == "speech" else None
             jobs = []
-            for i in range(n):
+            for i in range(a.voice_speech if sents else a.voice_renders):
                 v, var = vr.choice(rv_voices), vr.choice(rv_names)
-                vname = "%s+%s" % (v, var)
-                t = rv_texts[kind][i] if kind == "speech" else vr.choice(rv_texts[kind])
+                t = sents[i] if sents else vr.choice(texts if kind == "pos" else xconf)
+                tag = "%s+%s" % (v, var)
                 jobs.append(("espeak", "%s+%s" % (ESPEAK_VARIANT_VOICE.get(v, v), var), t,
                              espeak_args_wide(vr) + ["--path=" + root], sox_effects_wide(vr),
-                             vname if kind == "speech" else f"{vname}|{t}"))
+                             tag if sents else f"{tag}|{t}"))
             save_set(os.path.join(a.out, f"{kind}_voices_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first

@@ -183,8 +183,7 @@ for kind, n in (("pos", 3), ("conf", 3), ("speech", 2)):
     assert len(z["offsets"]) == n + 1 and (np.diff(z["offsets"]) > 8000).all(), (kind, z["offsets"])
     assert all("+rv00" in t and t.split("+")[0] != g.TEST_ESPEAK_VOICE for t in z["tags"]), z["tags"]
     if kind == "pos":
-        assert all(t.endswith(("hey computer", "hey, computer", "hey computer!", "hey computer?", "hey computer."))
-                   for t in z["tags"]), z["tags"]
+        assert all(t.split("|")[1] in g.phrase_texts("hey computer") for t in z["tags"]), z["tags"]
 root = "%s/espeak_random" % d
 said = {hashlib.md5(g.engine_audio("espeak", v, "hey", ["--path=" + root])).hexdigest()
         for v in ["en-us"] + ["en-us+rv%03d" % i for i in range(4)] + ["gmw/en+rv000"]}
