@@ -13,20 +13,21 @@ int f32_conv_blocked(const ww_conv2d_shape *s)
     return s->c_out / s->groups >= F32_MIN_COUT;
 }
 
+/* The integer extensions (VNNI) do nothing for a float conv: those ISAs run the
+ * float kernels of their vector width; ISAs without an entry run the scalar one. */
+static const f32_conv_isa *const impls[WW_ISA_COUNT] = {
+#if defined(__x86_64__)
+    [WW_ISA_AVX2] = &f32_conv_avx2,
+    [WW_ISA_AVXVNNI] = &f32_conv_avx2,
+    [WW_ISA_AVX512] = &f32_conv_avx512,
+    [WW_ISA_AVX512VNNI] = &f32_conv_avx512,
+#endif
+};
+
 static const f32_conv_isa *isa_table(void)
 {
-    switch (ww_isa_active()) {
-#if defined(__x86_64__)
-    case WW_ISA_AVX512:
-    case WW_ISA_AVX512VNNI:
-        return &f32_conv_avx512;
-    case WW_ISA_AVX2:
-    case WW_ISA_AVXVNNI: /* no integer work in a float conv */
-        return &f32_conv_avx2;
-#endif
-    default:
-        return &f32_conv_scalar;
-    }
+    const f32_conv_isa *isa = impls[ww_isa_active()];
+    return isa ? isa : &f32_conv_scalar;
 }
 
 void f32_conv_plan_init(f32_conv_plan *p, const ww_conv2d_shape *s, int rmax)
