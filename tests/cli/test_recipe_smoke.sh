@@ -1,6 +1,6 @@
 #!/bin/bash
 # The whole training recipe (models/recipe/Makefile: data, features, two runs of
-# which one on the negative stream with both overlays, merge, export, quantize, the
+# which one on the negative stream with both overlays and the word-by-word windows, merge, export, quantize, the
 # threshold and smoothing chosen on dev and written into both files, the test split
 # scored) on gen_data.py --smoke's tiny data set, with this build's wakewordd for
 # quantize and the detector: every stage runs and hands the next what it needs.
@@ -37,7 +37,7 @@ done
 
 O=$TMP/out
 args=(CACHE="$TMP/cache" OUTDIR="$O" KEYWORD="hey computer" GEN_ARGS=--smoke
-    FEAT_ARGS="--speech-windows 600" WIDTH=4 EPOCHS=2 TIME_BUDGET_MIN=2 MEMBER_RUNS="1 2sonw"
+    FEAT_ARGS="--speech-windows 600" WIDTH=4 EPOCHS=2 TIME_BUDGET_MIN=2 MEMBER_RUNS="1 2sonwp"
     WAKEWORDD="$WW" PY="$PY" WINDOW_FRAMES=101)
 if make -C "$ROOT/models/recipe" -j2 "${args[@]}" >"$TMP/make.log" 2>&1; then
     t_ok recipe_runs_end_to_end
@@ -96,7 +96,8 @@ assert r["parity"] and r["quantized_nodes"], sorted(r)
 PY
 ); then t_ok threshold_written_and_scored; else t_fail threshold_written_and_scored "$why"; fi
 
-# "n" in a run's word: the background stream laid over its windows (features.py wrote it)
+# "n" in a run's word: the background stream laid over its windows (features.py wrote it);
+# "p": the word-by-word windows added to its epochs
 if why=$("$PY" - "$TMP/cache/hey_computer" 2>&1 <<'PY'
 import sys
 import numpy as np
@@ -108,8 +109,10 @@ a = torch.load("%s/train_m1/model.pt" % work, map_location="cpu")["args"]
 assert a["noise_overlay"] == 0.4 and list(a["noise_overlay_snr"]) == [-4.0, 6.0], a
 assert a["noise_stream"] == "%s/features/noise_stream.npy" % work and a["overlay"] == 0.3 and a["stream"], a
 assert a["time_warp"] == 0.5 and a["time_warp_rate"] == 1.3, a
+assert a["extra_feat"] == "%s/features/prosody.npz" % work, a
 a = torch.load("%s/train/model.pt" % work, map_location="cpu")["args"]
 assert a["noise_overlay"] == 0 and a["overlay"] == 0 and not a["stream"] and a["time_warp"] == 0, a
+assert a["extra_feat"] is None, a
 PY
 ); then t_ok noise_overlay_run; else t_fail noise_overlay_run "$why"; fi
 t_expect_error noise_overlay_needs_stream "$TMP/none.npy: no such file" env WW_WINDOW_FRAMES=101 "$PY" \
