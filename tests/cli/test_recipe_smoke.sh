@@ -1,9 +1,10 @@
 #!/bin/bash
 # The whole training recipe (models/recipe/Makefile: data, features, two runs of
-# which one on the negative stream with both overlays and the word-by-word windows, merge, export, quantize, the
-# threshold and smoothing chosen on dev and written into both files, the test split
-# scored) on gen_data.py --smoke's tiny data set, with this build's wakewordd for
-# quantize and the detector: every stage runs and hands the next what it needs.
+# which one on the negative stream with both overlays and the word-by-word windows,
+# merge, export, quantize, the threshold and smoothing chosen on dev and written into
+# both files, the test split scored) on gen_data.py --smoke's tiny data set, with this
+# build's wakewordd for quantize and the detector: every stage runs and hands the next
+# what it needs.
 # Accuracy is not asserted: two epochs at width 4 on a few hundred windows learn
 # little. Needs Debian's torch stack, espeak-ng, flite and the man pages the recipe
 # reads (scripts/install-deps.sh --fixtures); reported skipped without them.
