@@ -13,7 +13,8 @@ FIXTURE_PKGS="python3-torch python3-torchaudio python3-torchvision python3-onnx 
 libopenblas0-pthread espeak-ng flite man-db manpages manpages-dev git-man iproute2 \
 openssh-client procps e2fsprogs passwd apt dpkg gzip login ncurses-bin grep findutils tar less mount \
 wget curl kmod adduser perl xz-utils bzip2 openssl valgrind binutils-common dpkg-dev groff-base \
-lsof unzip zip"
+lsof unzip zip libpam-modules gettext debianutils bsdextrautils psmisc hostname \
+cmake-data universal-ctags"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 want="$BUILD_PKGS"

@@ -363,7 +363,9 @@ DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-li
                       6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
                       7: ("ncurses-bin", "grep", "findutils", "tar", "less", "mount", "wget", "curl", "kmod", "adduser"),
                       8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2"), 9: ("openssl", "valgrind"),
-                      10: ("binutils-common", "dpkg-dev", "groff-base", "lsof", "unzip", "zip")}
+                      10: ("binutils-common", "dpkg-dev", "groff-base", "lsof", "unzip", "zip"),
+                      11: ("libpam-modules", "gettext", "debianutils", "bsdextrautils", "psmisc", "hostname",
+                           "cmake-data", "universal-ctags")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
@@ -743,15 +745,19 @@ def main():
         rv_voices = [v for v in ESPEAK_VOICES if v != TEST_ESPEAK_VOICE]
         for kind in rv_missing:
             vr = random.Random(a.seed + 102 + rv_kinds.index(kind))
-            sents = training_sentences(vr, 1, n_train_pages) if kind == "speech" else None
+            speech = kind == "speech"
+            sents = training_sentences(vr, 1, n_train_pages) if speech else None
+            if speech and len(sents) < a.voice_speech:
+                sys.exit("gen_data.py: --voice-speech %d asks for more sentences than the %d the "
+                         "training text gives" % (a.voice_speech, len(sents)))
             jobs = []
-            for i in range(a.voice_speech if sents else a.voice_renders):
+            for i in range(a.voice_speech if speech else a.voice_renders):
                 v, var = vr.choice(rv_voices), vr.choice(rv_names)
-                t = sents[i] if sents else vr.choice(texts if kind == "pos" else xconf)
+                t = sents[i] if speech else vr.choice(texts if kind == "pos" else xconf)
                 tag = "%s+%s" % (v, var)
                 jobs.append(("espeak", "%s+%s" % (ESPEAK_VARIANT_VOICE.get(v, v), var), t,
                              espeak_args_wide(vr) + ["--path=" + root], sox_effects_wide(vr),
-                             tag if sents else f"{tag}|{t}"))
+                             tag if speech else f"{tag}|{t}"))
             save_set(os.path.join(a.out, f"{kind}_voices_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
     # --- noise from sox: white, pink, brown; 240 s each (sox -R: repeatable), the first

@@ -174,6 +174,12 @@ t_expect_error rhythm_rate_checked "--rhythm-rate 0.8: at least 1" env WW_WINDOW
 # ignores one it cannot list), and features.py --voice-sets 1 makes windows of them
 D=$TMP/cache/hey_computer/data
 md5_before=$(cd "$D" && md5sum pos_train.npz conf_extra_train.npz)
+# asking for more sentences than the training text gives: one line, and no speech set (the
+# phrase and confusable sets it renders first are the ones the next run would render)
+t_expect_error voice_speech_checked "--voice-speech 100000 asks for more sentences" "$PY" \
+    "$ROOT/models/recipe/gen_data.py" --out "$D" --keyword "hey computer" --smoke --random-voices 4 \
+    --voice-renders 3 --voice-speech 100000
+[ ! -e "$D/speech_voices_train.npz" ] || t_fail voice_speech_checked "speech_voices_train.npz was written"
 if "$PY" "$ROOT/models/recipe/gen_data.py" --out "$D" --keyword "hey computer" --smoke --random-voices 4 \
     --voice-renders 3 --voice-speech 2 >"$TMP/rv.log" 2>&1 &&
     why=$("$PY" - "$D" "$ROOT/models/recipe" 2>&1 <<'PY'
