@@ -62,7 +62,7 @@ LEAD = 0  # samples of silence ahead of each positive clip
 PLACED_FOR = 101  # the window (frames) the clips' phrase placement was made for
 # the splits gen_data.py writes (test2, test3 with --test-draws) and each one's mixing seed
 SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780, "test4": 781, "test5": 782, "test6": 783,
-               "test7": 784, "test8": 785, "test9": 786, "test10": 787, "test11": 788}
+               "test7": 784, "test8": 785, "test9": 786, "test10": 787, "test11": 788, "test12": 789}
 
 
 def set_window(frames):

@@ -365,7 +365,8 @@ DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-li
                       8: ("sox", "perl", "xz-utils", "alsa-utils", "bzip2"), 9: ("openssl", "valgrind"),
                       10: ("binutils-common", "dpkg-dev", "groff-base", "lsof", "unzip", "zip"),
                       11: ("libpam-modules", "gettext", "debianutils", "bsdextrautils", "psmisc", "hostname",
-                           "cmake-data", "universal-ctags")}
+                           "cmake-data", "universal-ctags"),
+                      12: ("libsystemd-dev",)}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
