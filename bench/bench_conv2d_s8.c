@@ -9,8 +9,8 @@
  * ymm (16) on AVX2. For reference, Zen 4 issues one vpdpbusd zmm per cycle
  * (64 MACs/cycle), Zen 5 and recent Intel server cores two (128 MACs/cycle);
  * this machine measures ~440-460 GMAC/s when quiet. Single thread, weights
- * packed once. Then the same for the shipped model's 20 grouped convs (six
- * width-16 runs side by side on 64 x 151 windows, 138 M MACs); `--net resnet18|shipped` runs one
+ * packed once. Then the same for the shipped model's 20 grouped convs (two
+ * width-24 runs side by side on 64 x 151 windows, 100.5 M MACs); `--net resnet18|shipped` runs one
  * of the two. `--tile I` packs every layer with tile shape I of the ISA
  * instead of the estimated best.
  *
@@ -59,30 +59,30 @@ static const layer resnet18_layers[] = {
     {"l4.1 conv2+add", 512, 512, 2, 4, 3, 1, 1, 1},
 };
 
-/* The shipped model (models/hey_jarvis.int8.onnx): six width-16 ResNet18
- * runs side by side on 1.51 s windows (64 x 151), so every conv after the stem
- * is grouped (6 groups of 16, 32, 64, 128 channels); 138 M MACs. */
+/* The shipped model (models/hey_jarvis.int8.onnx, session 26): two width-24
+ * ResNet18 runs side by side on 1.51 s windows (64 x 151), so every conv after
+ * the stem is grouped (2 groups of 24, 48, 96, 192 channels); 100.5 M MACs. */
 static const layer shipped_layers[] = {
-    {"stem 7x7 s2", 1, 96, 64, 151, 7, 2, 3, 0, 1},
-    {"l1.0 conv1", 96, 96, 16, 38, 3, 1, 1, 0, 6},
-    {"l1.0 conv2+add", 96, 96, 16, 38, 3, 1, 1, 1, 6},
-    {"l1.1 conv1", 96, 96, 16, 38, 3, 1, 1, 0, 6},
-    {"l1.1 conv2+add", 96, 96, 16, 38, 3, 1, 1, 1, 6},
-    {"l2.0 conv1 s2", 96, 192, 16, 38, 3, 2, 1, 0, 6},
-    {"l2.0 downsample", 96, 192, 16, 38, 1, 2, 0, 0, 6},
-    {"l2.0 conv2+add", 192, 192, 8, 19, 3, 1, 1, 1, 6},
-    {"l2.1 conv1", 192, 192, 8, 19, 3, 1, 1, 0, 6},
-    {"l2.1 conv2+add", 192, 192, 8, 19, 3, 1, 1, 1, 6},
-    {"l3.0 conv1 s2", 192, 384, 8, 19, 3, 2, 1, 0, 6},
-    {"l3.0 downsample", 192, 384, 8, 19, 1, 2, 0, 0, 6},
-    {"l3.0 conv2+add", 384, 384, 4, 10, 3, 1, 1, 1, 6},
-    {"l3.1 conv1", 384, 384, 4, 10, 3, 1, 1, 0, 6},
-    {"l3.1 conv2+add", 384, 384, 4, 10, 3, 1, 1, 1, 6},
-    {"l4.0 conv1 s2", 384, 768, 4, 10, 3, 2, 1, 0, 6},
-    {"l4.0 downsample", 384, 768, 4, 10, 1, 2, 0, 0, 6},
-    {"l4.0 conv2+add", 768, 768, 2, 5, 3, 1, 1, 1, 6},
-    {"l4.1 conv1", 768, 768, 2, 5, 3, 1, 1, 0, 6},
-    {"l4.1 conv2+add", 768, 768, 2, 5, 3, 1, 1, 1, 6},
+    {"stem 7x7 s2", 1, 48, 64, 151, 7, 2, 3, 0, 1},
+    {"l1.0 conv1", 48, 48, 16, 38, 3, 1, 1, 0, 2},
+    {"l1.0 conv2+add", 48, 48, 16, 38, 3, 1, 1, 1, 2},
+    {"l1.1 conv1", 48, 48, 16, 38, 3, 1, 1, 0, 2},
+    {"l1.1 conv2+add", 48, 48, 16, 38, 3, 1, 1, 1, 2},
+    {"l2.0 conv1 s2", 48, 96, 16, 38, 3, 2, 1, 0, 2},
+    {"l2.0 downsample", 48, 96, 16, 38, 1, 2, 0, 0, 2},
+    {"l2.0 conv2+add", 96, 96, 8, 19, 3, 1, 1, 1, 2},
+    {"l2.1 conv1", 96, 96, 8, 19, 3, 1, 1, 0, 2},
+    {"l2.1 conv2+add", 96, 96, 8, 19, 3, 1, 1, 1, 2},
+    {"l3.0 conv1 s2", 96, 192, 8, 19, 3, 2, 1, 0, 2},
+    {"l3.0 downsample", 96, 192, 8, 19, 1, 2, 0, 0, 2},
+    {"l3.0 conv2+add", 192, 192, 4, 10, 3, 1, 1, 1, 2},
+    {"l3.1 conv1", 192, 192, 4, 10, 3, 1, 1, 0, 2},
+    {"l3.1 conv2+add", 192, 192, 4, 10, 3, 1, 1, 1, 2},
+    {"l4.0 conv1 s2", 192, 384, 4, 10, 3, 2, 1, 0, 2},
+    {"l4.0 downsample", 192, 384, 4, 10, 1, 2, 0, 0, 2},
+    {"l4.0 conv2+add", 384, 384, 2, 5, 3, 1, 1, 1, 2},
+    {"l4.1 conv1", 384, 384, 2, 5, 3, 1, 1, 0, 2},
+    {"l4.1 conv2+add", 384, 384, 2, 5, 3, 1, 1, 1, 2},
 };
 
 /* the network benchmarked (--net) */
@@ -399,7 +399,7 @@ int main(int argc, char **argv)
             NL = (int)(sizeof shipped_layers / sizeof shipped_layers[0]);
         }
         printf("%s== network: %s\n", net ? "\n" : "",
-               layers == shipped_layers ? "shipped (6 grouped width-16 runs)" : "ResNet18");
+               layers == shipped_layers ? "shipped (2 grouped width-24 runs)" : "ResNet18");
         for (int i = WW_ISA_COUNT - 1; i >= 0; i--) {
             ww_isa isa = (ww_isa)i;
             if (only >= 0 && i != only) continue;

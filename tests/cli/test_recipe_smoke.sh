@@ -370,9 +370,14 @@ t_expect_error smoke_refuses_full_data "holds a full data set" "$PY" "$G" --smok
 plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke export 2>&1)
 grep -qE -- "--out $TMP/j/hey_jarvis(_w[0-9]+)?/out/hey_jarvis.onnx" <<<"$plan" && t_ok smoke_keeps_shipped_model ||
     t_fail smoke_keeps_shipped_model "$(grep export.py <<<"$plan")"
-# by default the shipped network's settings: 1.51 s windows scored every 9 frames
+# by default the shipped network's settings: 1.51 s windows scored every 9 frames, two
+# runs of width 24 (seeds 99 and 105, the second with the overlay)
 grep -qE -- "--out $TMP/j/hey_jarvis_w151/out/hey_jarvis.onnx --keyword 'hey jarvis' --hop-frames 9" <<<"$plan" &&
-    t_ok recipe_defaults_are_shipped_settings || t_fail recipe_defaults_are_shipped_settings "$(grep export.py <<<"$plan")"
+    grep -qE -- "train.py .*--width 24 .*--out $TMP/j/hey_jarvis_w151/train --seed 99 --stream [^ ]+ *$" <<<"$plan" &&
+    grep -qE -- "train.py .*--width 24 .*/train_m1 --seed 105 --stream [^ ]+ --overlay 0.3" <<<"$plan" &&
+    ! grep -q train_m2 <<<"$plan" &&
+    t_ok recipe_defaults_are_shipped_settings ||
+    t_fail recipe_defaults_are_shipped_settings "$(grep -E 'export.py|train.py' <<<"$plan")"
 # the threshold chosen on several splits pooled, another split judging it
 plan=$(make -n -C "$ROOT/models/recipe" CACHE="$TMP/j" GEN_ARGS=--smoke WINDOW_FRAMES=101 CHOOSE_ON="dev test2" JUDGE=test3 \
     eval 2>&1)
