@@ -49,6 +49,7 @@ import wave
 
 import numpy as np
 
+import gen_data
 import mix
 import set_threshold
 import wwfeat
@@ -60,9 +61,9 @@ HOP = 160
 WIN = wwfeat.WINDOW_FRAMES
 LEAD = 0  # samples of silence ahead of each positive clip
 PLACED_FOR = 101  # the window (frames) the clips' phrase placement was made for
-# the splits gen_data.py writes (test2, test3 with --test-draws) and each one's mixing seed
-SPLIT_SEEDS = {"dev": 777, "test": 778, "test2": 779, "test3": 780, "test4": 781, "test5": 782, "test6": 783,
-               "test7": 784, "test8": 785, "test9": 786, "test10": 787, "test11": 788, "test12": 789}
+# the splits gen_data.py writes (test2 .. testN with --test-draws, one per
+# DRAW_TEXT_PACKAGES entry) and each one's mixing seed: 777 for dev, 777 + n for draw n
+SPLIT_SEEDS = {"dev": 777, "test": 778, **{"test%d" % n: 777 + n for n in sorted(gen_data.DRAW_TEXT_PACKAGES)}}
 
 
 def set_window(frames):
