@@ -9,13 +9,15 @@
  * ymm (16) on AVX2. For reference, Zen 4 issues one vpdpbusd zmm per cycle
  * (64 MACs/cycle), Zen 5 and recent Intel server cores two (128 MACs/cycle);
  * this machine measures ~440-460 GMAC/s when quiet. Single thread, weights
- * packed once. Then the same for the shipped model's 20 grouped convs (two
- * width-24 runs side by side on 64 x 151 windows, 100.5 M MACs); `--net resnet18|shipped` runs one
- * of the two. `--tile I` packs every layer with tile shape I of the ISA
- * instead of the estimated best.
+ * packed once. Then the same for the conv layers of a real int8 model, read
+ * from the file as the engine compiles it (shapes, groups, fused joins; random
+ * weights and activations): `--net FILE` (an int8 QDQ ONNX), `--net shipped`
+ * (models/hey_jarvis.int8.onnx, from the repository's root), `--net resnet18`
+ * the first network alone; without --net both resnet18 and shipped. `--tile I`
+ * packs every layer with tile shape I of the ISA instead of the estimated best.
  *
  *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I]
- *                               [--net resnet18|shipped] [--tile I] [--scalar]
+ *                               [--net resnet18|shipped|FILE] [--tile I] [--scalar]
  * (scalar is slow and only runs when asked for). */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include <time.h>
 
 #include "nn/cpu.h"
+#include "nn/model.h"
 #include "nn/kernels/conv2d_s8.h"
 #include "nn/kernels/conv2d_s8_internal.h" /* ww_conv2d_s8_tile_override (--tile) */
 
@@ -32,7 +35,7 @@
 #endif
 
 typedef struct layer {
-    const char *name;
+    char name[32];
     int c_in, c_out, h_in, w_in, k, stride, pad, fuse, groups;
 } layer;
 
@@ -59,36 +62,81 @@ static const layer resnet18_layers[] = {
     {"l4.1 conv2+add", 512, 512, 2, 4, 3, 1, 1, 1},
 };
 
-/* The shipped model (models/hey_jarvis.int8.onnx, session 26): two width-24
- * ResNet18 runs side by side on 1.51 s windows (64 x 151), so every conv after
- * the stem is grouped (2 groups of 24, 48, 96, 192 channels); 100.5 M MACs. */
-static const layer shipped_layers[] = {
-    {"stem 7x7 s2", 1, 48, 64, 151, 7, 2, 3, 0, 1},
-    {"l1.0 conv1", 48, 48, 16, 38, 3, 1, 1, 0, 2},
-    {"l1.0 conv2+add", 48, 48, 16, 38, 3, 1, 1, 1, 2},
-    {"l1.1 conv1", 48, 48, 16, 38, 3, 1, 1, 0, 2},
-    {"l1.1 conv2+add", 48, 48, 16, 38, 3, 1, 1, 1, 2},
-    {"l2.0 conv1 s2", 48, 96, 16, 38, 3, 2, 1, 0, 2},
-    {"l2.0 downsample", 48, 96, 16, 38, 1, 2, 0, 0, 2},
-    {"l2.0 conv2+add", 96, 96, 8, 19, 3, 1, 1, 1, 2},
-    {"l2.1 conv1", 96, 96, 8, 19, 3, 1, 1, 0, 2},
-    {"l2.1 conv2+add", 96, 96, 8, 19, 3, 1, 1, 1, 2},
-    {"l3.0 conv1 s2", 96, 192, 8, 19, 3, 2, 1, 0, 2},
-    {"l3.0 downsample", 96, 192, 8, 19, 1, 2, 0, 0, 2},
-    {"l3.0 conv2+add", 192, 192, 4, 10, 3, 1, 1, 1, 2},
-    {"l3.1 conv1", 192, 192, 4, 10, 3, 1, 1, 0, 2},
-    {"l3.1 conv2+add", 192, 192, 4, 10, 3, 1, 1, 1, 2},
-    {"l4.0 conv1 s2", 192, 384, 4, 10, 3, 2, 1, 0, 2},
-    {"l4.0 downsample", 192, 384, 4, 10, 1, 2, 0, 0, 2},
-    {"l4.0 conv2+add", 384, 384, 2, 5, 3, 1, 1, 1, 2},
-    {"l4.1 conv1", 384, 384, 2, 5, 3, 1, 1, 0, 2},
-    {"l4.1 conv2+add", 384, 384, 2, 5, 3, 1, 1, 1, 2},
-};
+#define SHIPPED_MODEL "models/hey_jarvis.int8.onnx"
+#define MAX_LAYERS    64
 
-/* the network benchmarked (--net) */
+/* the network benchmarked: ResNet18 or a model file's int8 convs */
 static const layer *layers = resnet18_layers;
 static int NL = (int)(sizeof resnet18_layers / sizeof resnet18_layers[0]);
-#define MAX_LAYERS 20
+static layer model_layers[MAX_LAYERS];
+
+/* A step name like "/net/layer2/layer2.0/downsample/downsample.0/Conv" (what
+ * torch.onnx.export writes) as "net layer2.0 downsample.0": the path's parts,
+ * without those a next part extends and without the op type at the end. */
+static void short_step_name(const char *name, char *out, size_t cap)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", name);
+    size_t len = strlen(buf);
+    if (len > 5 && !strcmp(buf + len - 5, "/Conv")) buf[len - 5] = 0;
+    char *parts[32];
+    int n = 0;
+    for (char *tok = strtok(buf, "/"); tok && n < 32; tok = strtok(NULL, "/")) parts[n++] = tok;
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && used + 1 < cap; i++) {
+        if (i + 1 < n && !strncmp(parts[i + 1], parts[i], strlen(parts[i]))) continue;
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? " " : "", parts[i]);
+    }
+    if (!out[0]) snprintf(out, cap, "%s", name);
+}
+
+/* The int8 conv steps of the model at path, in execution order, into
+ * model_layers; square kernels, equal strides and symmetric padding (what
+ * prepare() below builds). Returns the count, or -1 with a message. */
+static int load_model_layers(const char *path)
+{
+    ww_model *m;
+    ww_error err;
+    if (ww_model_load(path, &m, &err) < 0) {
+        fprintf(stderr, "bench_conv2d_s8: %s\n", err.msg);
+        return -1;
+    }
+    ww_model_stats st;
+    ww_model_get_stats(m, &st);
+    int n = 0, rc = 0;
+    for (size_t i = 0; i < st.n_exec_nodes && rc == 0; i++) {
+        ww_conv2d_s8_params p;
+        ww_step_profile sp;
+        if (ww_model_step_conv_s8(m, i, &p) < 0 || ww_model_profile_at(m, i, &sp) < 0) continue;
+        const ww_conv2d_shape *s = &p.shape;
+        int h_out = (s->h_in + 2 * s->pad_top - s->k_h) / s->stride_h + 1;
+        int w_out = (s->w_in + 2 * s->pad_left - s->k_w) / s->stride_w + 1;
+        if (n == MAX_LAYERS) {
+            fprintf(stderr, "bench_conv2d_s8: %s: more than %d int8 convs\n", path, MAX_LAYERS);
+            rc = -1;
+        } else if (s->k_h != s->k_w || s->stride_h != s->stride_w || s->pad_top != s->pad_left ||
+                   s->dil_h != 1 || s->dil_w != 1 || s->h_out != h_out || s->w_out != w_out) {
+            fprintf(stderr, "bench_conv2d_s8: %s: conv '%s' is not square with symmetric padding\n",
+                    path, sp.name);
+            rc = -1;
+        } else {
+            layer *L = &model_layers[n++];
+            short_step_name(sp.name, L->name, sizeof L->name - 4);
+            if (p.fuse_add) strcat(L->name, "+add");
+            L->c_in = s->c_in, L->c_out = s->c_out, L->h_in = s->h_in, L->w_in = s->w_in;
+            L->k = s->k_h, L->stride = s->stride_h, L->pad = s->pad_top;
+            L->fuse = p.fuse_add, L->groups = s->groups;
+        }
+    }
+    ww_model_free(m);
+    if (rc == 0 && n == 0) {
+        fprintf(stderr, "bench_conv2d_s8: %s: no step runs the int8 conv kernel (not int8 QDQ?)\n",
+                path);
+        rc = -1;
+    }
+    return rc < 0 ? -1 : n;
+}
 
 static double now(void)
 {
@@ -290,7 +338,7 @@ static void bench_isa(ww_isa isa, int runs)
     printf("== ISA %s (conv kernel %s), %d runs per layer", ww_isa_name(isa), ww_isa_name(kernel),
            runs);
     if (peak > 0) printf(", measured peak %.1f GMAC/s", peak);
-    printf("\n%-18s %6s %10s %10s %8s\n", "layer", "MMAC", "median us", "GMAC/s", "of peak");
+    printf("\n%-26s %6s %10s %10s %8s\n", "layer", "MMAC", "median us", "GMAC/s", "of peak");
     double *t = malloc(sizeof(double) * runs);
     double sum = 0;
     long total_macs = 0;
@@ -307,7 +355,7 @@ static void bench_isa(ww_isa isa, int runs)
         double g = P[l].macs / m * 1e-9;
         sum += m;
         total_macs += P[l].macs;
-        printf("%-18s %6.1f %10.1f %10.1f", layers[l].name, P[l].macs * 1e-6, m * 1e6, g);
+        printf("%-26s %6.1f %10.1f %10.1f", layers[l].name, P[l].macs * 1e-6, m * 1e6, g);
         if (peak > 0) printf(" %7.0f%%", 100 * g / peak);
         printf("\n");
     }
@@ -329,13 +377,13 @@ static void bench_isa(ww_isa isa, int runs)
     for (int l = 0; l < NL; l++) printf(" %.0f", median(tl + l * runs, runs) * 1e6);
     printf("\n");
     double whole = median(t, runs), whole_min = t[0]; /* median() sorted t */
-    printf("%-18s %6.1f %10.1f %10.1f", "sum of medians", total_macs * 1e-6, sum * 1e6,
+    printf("%-26s %6.1f %10.1f %10.1f", "sum of medians", total_macs * 1e-6, sum * 1e6,
            total_macs / sum * 1e-9);
     if (peak > 0) printf(" %7.0f%%", 100 * total_macs / sum * 1e-9 / peak);
-    printf("\n%-18s %6.1f %10.1f %10.1f", "whole pass", total_macs * 1e-6, whole * 1e6,
+    printf("\n%-26s %6.1f %10.1f %10.1f", "whole pass", total_macs * 1e-6, whole * 1e6,
            total_macs / whole * 1e-9);
     if (peak > 0) printf(" %7.0f%%", 100 * total_macs / whole * 1e-9 / peak);
-    printf("\n%-18s %6.1f %10.1f %10.1f", "whole pass, min", total_macs * 1e-6, whole_min * 1e6,
+    printf("\n%-26s %6.1f %10.1f %10.1f", "whole pass, min", total_macs * 1e-6, whole_min * 1e6,
            total_macs / whole_min * 1e-9);
     if (peak > 0) printf(" %7.0f%%", 100 * total_macs / whole_min * 1e-9 / peak);
     printf("\n");
@@ -353,23 +401,16 @@ done:
 
 int main(int argc, char **argv)
 {
-    int runs = 200, scalar = 0, net_given = 0;
+    int runs = 200, scalar = 0;
     int only = -1;
+    const char *net = NULL; /* NULL: resnet18, then the shipped model */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--layer") && i + 1 < argc) {
             only_layer = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--net") && i + 1 < argc) {
-            const char *net = argv[++i];
-            net_given = 1;
-            if (!strcmp(net, "shipped")) {
-                layers = shipped_layers;
-                NL = (int)(sizeof shipped_layers / sizeof shipped_layers[0]);
-            } else if (strcmp(net, "resnet18")) {
-                fprintf(stderr, "bench_conv2d_s8: --net %s: not resnet18 or shipped\n", net);
-                return 2;
-            }
+            net = argv[++i];
         } else if (!strcmp(argv[i], "--tile") && i + 1 < argc) {
             /* every layer on tile shape I of the ISA (0..3), not the estimated best */
             ww_conv2d_s8_tile_override = atoi(argv[++i]);
@@ -385,21 +426,33 @@ int main(int argc, char **argv)
             only = (int)isa;
         } else {
             fprintf(stderr, "usage: bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I] [--net "
-                            "resnet18|shipped] "
-                            "[--scalar]\n");
+                            "resnet18|shipped|FILE] [--tile I] [--scalar]\n");
             return 2;
         }
     }
     if (runs < 1) runs = 1;
-    /* without --net: both networks, the full-width one first */
-    for (int net = 0; net < 2; net++) {
-        if (net == 1) {
-            if (net_given) break;
-            layers = shipped_layers;
-            NL = (int)(sizeof shipped_layers / sizeof shipped_layers[0]);
+    const char *nets[2] = {"resnet18", SHIPPED_MODEL};
+    int n_nets = 2;
+    if (net) {
+        nets[0] = !strcmp(net, "shipped") ? SHIPPED_MODEL : net;
+        n_nets = 1;
+    }
+    for (int k = 0; k < n_nets; k++) {
+        if (!strcmp(nets[k], "resnet18")) {
+            layers = resnet18_layers;
+            NL = (int)(sizeof resnet18_layers / sizeof resnet18_layers[0]);
+        } else {
+            NL = load_model_layers(nets[k]);
+            if (NL < 0) return 2;
+            layers = model_layers;
         }
-        printf("%s== network: %s\n", net ? "\n" : "",
-               layers == shipped_layers ? "shipped (2 grouped width-24 runs)" : "ResNet18");
+        if (only_layer >= NL) {
+            fprintf(stderr, "bench_conv2d_s8: --layer %d: %s has %d conv layers\n", only_layer,
+                    nets[k], NL);
+            return 2;
+        }
+        printf("%s== network: %s (%d convs)\n", k ? "\n" : "",
+               layers == resnet18_layers ? "ResNet18, 64 x 101" : nets[k], NL);
         for (int i = WW_ISA_COUNT - 1; i >= 0; i--) {
             ww_isa isa = (ww_isa)i;
             if (only >= 0 && i != only) continue;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "nn/graph.h"
+#include "nn/qdq.h"
 
 typedef struct model_io {
     const char *name;
@@ -754,6 +755,19 @@ int ww_model_profile_at(const ww_model *m, size_t i, ww_step_profile *out)
         out->macs = n->macs;
         out->ns = n->prof_ns;
         out->runs = n->prof_runs;
+        return 0;
+    }
+    return WW_EINVAL;
+}
+
+int ww_model_step_conv_s8(const ww_model *m, size_t i, ww_conv2d_s8_params *out)
+{
+    for (int s = 0; m->prepared && s < m->g.n_order; s++) {
+        const ww_node *n = &m->g.nodes[m->g.order[s]];
+        if (n->dead || i--) continue;
+        if (n->op != &ww_op_conv_s8) return WW_EINVAL;
+        *out = ((const ww_conv_s8_params *)n->params)->p;
+        out->w_scale = NULL;
         return 0;
     }
     return WW_EINVAL;

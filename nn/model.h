@@ -178,6 +178,12 @@ typedef struct ww_step_profile {
 void ww_model_set_profiling(ww_model *m, int enabled);
 size_t ww_model_profile_count(const ww_model *m);
 int ww_model_profile_at(const ww_model *m, size_t i, ww_step_profile *out);
+/* The int8 conv parameters (shapes, quantization, fused join) of step i, numbered
+ * as ww_model_profile_at, when it runs on the int8 conv kernel; WW_EINVAL for any
+ * other step. For benchmarks that time the kernel on a real model's layers
+ * (bench_conv2d_s8 --net FILE); w_scale is NULL (read only while packing). */
+struct ww_conv2d_s8_params;
+int ww_model_step_conv_s8(const ww_model *m, size_t i, struct ww_conv2d_s8_params *out);
 /* Op types of the file's graph and how often each occurs, i < count. */
 size_t ww_model_op_type_count(const ww_model *m);
 void ww_model_op_type_at(const ww_model *m, size_t i, const char **op_type, size_t *count);

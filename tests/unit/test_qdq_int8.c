@@ -13,6 +13,7 @@
 
 #include "core/npy.h"
 #include "nn/cpu.h"
+#include "nn/kernels/conv2d_s8.h"
 #include "nn/model.h"
 #include "wwtest.h"
 
@@ -296,4 +297,48 @@ WW_TEST(int8_every_activation_within_one_step_of_float_simulation)
         x[i] = -14.0f + 19.0f * (float)(r >> 8) / 16777216.0f;
     }
     activations_within_one_step(shipped, x, 1, frames, 12);
+}
+
+/* ww_model_step_conv_s8 (bench_conv2d_s8 --net FILE) names exactly the steps that
+ * run the int8 conv kernel, with the shapes whose MACs the profile counts: every
+ * Conv of the shipped int8 model, none of the float one's. */
+WW_TEST(step_conv_s8_reports_every_int8_conv_with_its_shape)
+{
+    ww_error err = {{0}};
+    const char *files[2] = {"models/hey_jarvis.int8.onnx", "models/hey_jarvis.onnx"};
+    for (int f = 0; f < 2; f++) {
+        ww_model *m = NULL;
+        REQUIRE(!ww_model_load(files[f], &m, &err));
+        size_t n_conv_file = 0;
+        for (size_t i = 0; i < ww_model_op_type_count(m); i++) {
+            const char *op;
+            size_t count;
+            ww_model_op_type_at(m, i, &op, &count);
+            if (!strcmp(op, "Conv")) n_conv_file = count;
+        }
+        ww_model_stats st;
+        ww_model_get_stats(m, &st);
+        size_t n_conv = 0;
+        for (size_t i = 0; i < st.n_exec_nodes; i++) {
+            ww_conv2d_s8_params p;
+            ww_step_profile sp;
+            REQUIRE(!ww_model_profile_at(m, i, &sp));
+            int rc = ww_model_step_conv_s8(m, i, &p);
+            CHECK_MSG((rc == 0) == !strcmp(sp.op_type, "Conv(int8)"), "step %zu %s: rc %d", i,
+                      sp.op_type, rc);
+            if (rc) continue;
+            n_conv++;
+            const ww_conv2d_shape *s = &p.shape;
+            uint64_t macs = (uint64_t)s->n * s->h_out * s->w_out * s->c_out *
+                            (s->c_in / s->groups) * s->k_h * s->k_w;
+            CHECK_MSG(macs == sp.macs, "step %zu %s: %llu MACs from the shape, %llu profiled", i,
+                      sp.name, (unsigned long long)macs, (unsigned long long)sp.macs);
+            CHECK(p.w_scale == NULL);
+        }
+        CHECK_MSG(n_conv == (f == 0 ? n_conv_file : 0), "%s: %zu int8 conv steps, %zu Conv nodes",
+                  files[f], n_conv, n_conv_file);
+        ww_conv2d_s8_params p;
+        CHECK(ww_model_step_conv_s8(m, st.n_exec_nodes, &p) == WW_EINVAL);
+        ww_model_free(m);
+    }
 }
