@@ -2,6 +2,7 @@
 # $TMP (a private directory removed at exit) and $ROOT (the repository).
 #   t_ok NAME / t_fail NAME WHY   report one case
 #   t_run NAME EXPECTED_STATUS CMD...   run CMD, check its status; output in $OUT/$ERR
+#   t_isa_names / t_isas_run MODEL  the kernel ISAs wakewordd knows / runs here
 #   t_done                         exit non-zero if any case failed
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -53,6 +54,19 @@ t_expect_error() {
     else
         t_ok "$name"
     fi
+}
+
+# The ISA names as wakewordd lists them when --isa is unknown (nn/cpu.c's table),
+# so a new ISA joins the tests without editing them.
+t_isa_names() {
+    "$WW" bench --isa '?' /dev/null 2>&1 | sed -n "s/.*unknown ISA '?' (\(.*\))\$/\1/p" | tr -d ,
+}
+# Those of them this CPU and build run, tried on MODEL.
+t_isas_run() {
+    local isa
+    for isa in $(t_isa_names); do
+        "$WW" bench --runs 1 --warmup 0 --isa "$isa" "$1" >/dev/null 2>&1 && echo "$isa"
+    done
 }
 
 t_done() { [ "$T_FAILED" -eq 0 ]; }

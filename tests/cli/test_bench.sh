@@ -42,7 +42,7 @@ if t_run float_json 0 "$WW" bench --runs 5 --warmup 2 --json "$M"; then
         '0 < j["min_ms"] <= j["median_ms"] <= j["p95_ms"] <= j["p99_ms"]' \
         'abs(j["inferences_per_s"] * j["median_ms"] / 1000 - 1) < 1e-3' \
         'abs(j["macs_per_s"] * j["median_ms"] / 1000 / j["macs"] - 1) < 1e-3' \
-        'j["load_ms"] > 0 and j["isa"] in ("scalar", "avx2", "avxvnni", "avx512", "avx512vnni", "neon", "neondot")'
+        "j[\"load_ms\"] > 0 and j[\"isa\"] in \"$(t_isa_names)\".split()"
 fi
 if t_run batch4_json 0 "$WW" bench --runs 5 --warmup 1 --batch 4 --json "$M"; then
     echo "$OUT" >"$TMP/b.json"

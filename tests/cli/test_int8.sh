@@ -63,6 +63,10 @@ run() {
 }
 first() { ls "$1"/*.npy | head -1; }
 
+# every kernel ISA this CPU runs (lib.sh: from wakewordd's own list)
+ISAS=$(t_isas_run tests/fixtures/onnx/qdq_w8_u8/model.onnx)
+[ "$(wc -w <<<"$ISAS")" -ge 2 ] && t_ok "int8_isas_found: $(echo $ISAS)" ||
+    t_fail "int8_isas_found" "ISAs run here: '$ISAS' (expected scalar and at least one SIMD)"
 for case in "narrow:$Q:$F/inputs.npy" \
     "qdq_w8_u8:tests/fixtures/onnx/qdq_w8_u8/model.onnx:tests/fixtures/onnx/qdq_w8_u8/input.npy" \
     "qdq_w8_s8:tests/fixtures/onnx/qdq_w8_s8/model.onnx:tests/fixtures/onnx/qdq_w8_s8/input.npy"; do
@@ -106,7 +110,7 @@ for case in "narrow:$Q:$F/inputs.npy" \
     fi
     # (c) every ISA this CPU runs gives the same bytes
     same=1 why=""
-    for isa in scalar avx2 avxvnni avx512 avx512vnni; do
+    for isa in $ISAS; do
         if ! run "$model" "$input" "$TMP/$tag.$isa" WW_ISA=$isa; then
             same=0 why="$isa: $(cat "$TMP/$tag.$isa.err")"
         elif ! cmp -s "$(first "$TMP/$tag.$isa")" "$(first "$TMP/$tag.i8")"; then
