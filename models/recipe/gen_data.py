@@ -366,7 +366,7 @@ DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-li
                       10: ("binutils-common", "dpkg-dev", "groff-base", "lsof", "unzip", "zip"),
                       11: ("libpam-modules", "gettext", "debianutils", "bsdextrautils", "psmisc", "hostname",
                            "cmake-data", "universal-ctags"),
-                      12: ("libsystemd-dev",)}
+                      12: ("libsystemd-dev",), 13: ("libxt-dev",)}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
