@@ -40,6 +40,7 @@ has passed. A positive clip counts as detected if it fires anywhere.
 Writes one JSON per model (the sweep, the chosen threshold, misses by
 condition) and one SVG with every model's DET curve."""
 import argparse
+import hashlib
 import html
 import json
 import os
@@ -437,6 +438,33 @@ def c_scores(proc, tsv):
     return read_scores(tsv), err.strip()
 
 
+def scored_model_id(path):
+    """What the unsmoothed scores of a model are kept under: the sha256 of the copy
+    that was scored (the model with smoothing_frames 1 and threshold 1)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def kept_scores(tsv, model_id):
+    """The scores and summary of an earlier complete run of the same model bytes
+    (the record c_scores_keep wrote beside tsv), or None."""
+    try:
+        rec = json.load(open(tsv + ".json"))
+        if rec.get("model_sha256") == model_id:
+            return read_scores(tsv), rec["wakewordd_summary"]
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
+def c_scores_keep(tsv, model_id, summary):
+    """Marks tsv complete for model_id, after the detector finished it."""
+    tmp = tsv + ".json.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"model_sha256": model_id, "wakewordd_summary": summary}, f)
+    os.replace(tmp, tsv + ".json")
+
+
 def read_scores(tsv):
     """A `wakewordd detect --scores` TSV as {file: (times, scores)}."""
     out = {}
@@ -487,6 +515,9 @@ def main():
                     help="mixing seed (default: %s)" % ", ".join("%s %d" % kv for kv in SPLIT_SEEDS.items()))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--audio-only", action="store_true", help="only build the test audio")
+    ap.add_argument("--reuse-scores", action="store_true",
+                    help="with --choose-smoothing: a model whose unsmoothed scores an earlier complete run "
+                         "left in --work (the same model bytes) is not scored again")
     a = ap.parse_args()
     check_fa_share(a.choose_fa_share, "evaluate.py")
     wwfeat.check_hop_frames(a.hop_frames, "evaluate.py")
@@ -526,6 +557,8 @@ def main():
         ks = parse_smoothing(a.choose_smoothing, "evaluate.py")
         if not a.model:
             sys.exit("evaluate.py: --choose-smoothing needs --model (the PyTorch path smooths with --smoothing-frames)")
+    if a.reuse_scores and not ks:
+        sys.exit("evaluate.py: --reuse-scores needs --choose-smoothing (only unsmoothed scores are kept)")
     os.makedirs(a.work, exist_ok=True)
     if a.json_dir:
         os.makedirs(a.json_dir, exist_ok=True)
@@ -624,20 +657,31 @@ def main():
         # with --choose-smoothing the detector scores every window unsmoothed (a copy of
         # the model with smoothing_frames 1) and the smoothing is applied here, as
         # daemon/detector.c applies it, for each k
-        scored = path
-        if ks:
-            scored = os.path.join(a.work, "k1_%s.onnx" % name)
-            set_threshold.write_metadata(path, scored, {"smoothing_frames": "1"})
+        scored, model_id, kept = path, None, None
         tsv = os.path.join(a.work, "scores_%s.tsv" % name)
-        started.append((name, path, detectors[spec], tsv,
-                        c_scores_start(a.wakewordd, scored, pos_files + [neg_path], tsv)))
-    for name, path, detector, tsv, proc in started:
+        if ks:
+            # the threshold is the command line's, so copies that differ only in theirs
+            # are the same bytes here and share their scores
+            scored = os.path.join(a.work, "k1_%s.onnx" % name)
+            set_threshold.write_metadata(path, scored, {"smoothing_frames": "1", "threshold": "1"})
+            model_id = scored_model_id(scored)
+            kept = kept_scores(tsv, model_id) if a.reuse_scores else None
+            if kept:
+                print("%s: the scores of %s kept in %s (not scored again)" % (name, path, tsv), flush=True)
+            elif os.path.exists(tsv + ".json"):
+                os.remove(tsv + ".json")  # about to be overwritten
+        started.append((name, path, detectors[spec], tsv, model_id, kept,
+                        None if kept else c_scores_start(a.wakewordd, scored, pos_files + [neg_path], tsv)))
+    for name, path, detector, tsv, model_id, kept, proc in started:
         try:
-            sc, summary = c_scores(proc, tsv)
+            sc, summary = kept or c_scores(proc, tsv)
         except SystemExit:
             for other in started:  # one failed: the others' scores are of no use
-                other[-1].kill()
+                if other[-1]:
+                    other[-1].kill()
             raise
+        if model_id and not kept:
+            c_scores_keep(tsv, model_id, summary)
         extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
                  "wakewordd_summary": summary, "detector": dict(detector)}
         if ks:

@@ -35,6 +35,24 @@ ev() { "$PY" "$R/evaluate.py" --split dev --data "$D" --wakewordd "$WW" "$@"; }
 t_run "choose threshold and smoothing on dev" 0 ev --work "$TMP/w1" --model int8="$M" --choose-on int8 \
     --choose-smoothing 1,2,3 --json-dir "$TMP/j1" --threshold-out "$TMP/thr.json"
 grep -q '^smoothing 3: ' <<<"$OUT" && t_ok "every smoothing swept" || t_fail "every smoothing swept" "$OUT"
+# --reuse-scores: the same network's unsmoothed scores are read back, not scored
+# again, and give the same JSON, also for a copy at another threshold and smoothing
+# (the detector scores at the command line's); one whose hop differs is scored again
+cp "$M" "$TMP/other_thr.onnx"
+echo '{"threshold": "0.5", "smoothing_frames": "2"}' >"$TMP/other_thr.json"
+"$PY" "$R/set_threshold.py" --threshold-json "$TMP/other_thr.json" "$TMP/other_thr.onnx" >/dev/null
+t_run "reuse the kept scores" 0 ev --work "$TMP/w1" --model int8="$TMP/other_thr.onnx" --choose-on int8 \
+    --choose-smoothing 1,2,3 --json-dir "$TMP/j1r" --reuse-scores
+grep -q "not scored again" <<<"$OUT" &&
+    diff <(grep -v '"model":' "$TMP/j1/eval_int8.json") <(grep -v '"model":' "$TMP/j1r/eval_int8.json") >/dev/null &&
+    t_ok "kept scores give the same evaluation" || t_fail "kept scores give the same evaluation" "$OUT"
+"$PY" -c "import sys; sys.path.insert(0, sys.argv[1]); import set_threshold as s
+s.write_metadata(sys.argv[2], sys.argv[3], {'hop_frames': '10'})" "$R" "$M" "$TMP/other_hop.onnx"
+t_run "a changed model is scored again" 0 ev --work "$TMP/w1" --model int8="$TMP/other_hop.onnx" \
+    --choose-smoothing 1,2,3 --json-dir "$TMP/j1o" --reuse-scores
+! grep -q "not scored again" <<<"$OUT" && t_ok "changed model rescored" || t_fail "changed model rescored" "$OUT"
+t_expect_error "--reuse-scores needs unsmoothed scores" "--reuse-scores needs --choose-smoothing" \
+    ev --work "$TMP/w1" --model int8="$M" --reuse-scores
 cp "$M" "$TMP/copy.onnx"
 t_run "set_threshold writes both" 0 "$PY" "$R/set_threshold.py" --threshold-json "$TMP/thr.json" "$TMP/copy.onnx"
 t_run "score the copy at the chosen threshold" 0 ev --work "$TMP/w1" --model int8="$TMP/copy.onnx" \
