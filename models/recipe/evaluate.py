@@ -29,6 +29,11 @@ Two ways to score it:
     smoothed score with its time; the sweep below reads those.
   --ckpt model.pt: a PyTorch re-implementation of the same detector (a check
     on the export, and the quick way while training).
+With --choose-smoothing the detector scores unsmoothed (a copy of the model at
+smoothing 1, WORK/k1_NAME.onnx) and the scores stay in WORK/scores_NAME.tsv, marked
+complete with the copy's sha256; --reuse-scores reads them back instead of scoring
+again (minutes per hour of audio) when the same network is evaluated at another
+threshold or smoothing.
 Detector rule (daemon/detector.c): log-mel frames stream in; when the frame
 count n satisfies n >= W and (n - W) % hop == 0 (W: the model's window_frames,
 101 by default; hop: its hop_frames, 8) the model scores frames [n-W, n); softmax;
