@@ -10,11 +10,11 @@
  * (64 MACs/cycle), Zen 5 and recent Intel server cores two (128 MACs/cycle);
  * this machine measures ~440-460 GMAC/s when quiet. Single thread, weights
  * packed once. Then the same for the conv layers of a real int8 model, read
- * from the file as the engine compiles it (shapes, groups, fused joins; random
- * weights and activations): `--net FILE` (an int8 QDQ ONNX), `--net shipped`
- * (models/hey_jarvis.int8.onnx, from the repository's root), `--net resnet18`
- * the first network alone; without --net both resnet18 and shipped. `--tile I`
- * packs every layer with tile shape I of the ISA instead of the estimated best.
+ * from the file as the engine compiles it (shapes, groups, activation
+ * quantization, fused joins; random weights and activations): `--net FILE` (an int8 QDQ ONNX),
+ * `--net shipped` (models/hey_jarvis.int8.onnx, from the repository's root), `--net resnet18` the
+ * first network alone; without --net both resnet18 and shipped. `--tile I` packs every layer with
+ * tile shape I of the ISA instead of the estimated best.
  *
  *   build/bench/bench_conv2d_s8 [--runs N] [--isa NAME] [--layer I]
  *                               [--net resnet18|shipped|FILE] [--tile I] [--scalar]
@@ -34,9 +34,13 @@
 #include <immintrin.h>
 #endif
 
+/* A conv to time: the ResNet18 table's square shorthand, or (has_params) a model
+ * file's conv as the engine compiled it, quantization and fusion included */
 typedef struct layer {
     char name[32];
     int c_in, c_out, h_in, w_in, k, stride, pad, fuse, groups;
+    int has_params;
+    ww_conv2d_s8_params params;
 } layer;
 
 static const layer resnet18_layers[] = {
@@ -92,8 +96,7 @@ static void short_step_name(const char *name, char *out, size_t cap)
 }
 
 /* The int8 conv steps of the model at path, in execution order, into
- * model_layers; square kernels, equal strides and symmetric padding (what
- * prepare() below builds). Returns the count, or -1 with a message. */
+ * model_layers. Returns the count, or -1 with a message. */
 static int load_model_layers(const char *path)
 {
     ww_model *m;
@@ -109,24 +112,15 @@ static int load_model_layers(const char *path)
         ww_conv2d_s8_params p;
         ww_step_profile sp;
         if (ww_model_step_conv_s8(m, i, &p) < 0 || ww_model_profile_at(m, i, &sp) < 0) continue;
-        const ww_conv2d_shape *s = &p.shape;
-        int h_out = (s->h_in + 2 * s->pad_top - s->k_h) / s->stride_h + 1;
-        int w_out = (s->w_in + 2 * s->pad_left - s->k_w) / s->stride_w + 1;
         if (n == MAX_LAYERS) {
             fprintf(stderr, "bench_conv2d_s8: %s: more than %d int8 convs\n", path, MAX_LAYERS);
-            rc = -1;
-        } else if (s->k_h != s->k_w || s->stride_h != s->stride_w || s->pad_top != s->pad_left ||
-                   s->dil_h != 1 || s->dil_w != 1 || s->h_out != h_out || s->w_out != w_out) {
-            fprintf(stderr, "bench_conv2d_s8: %s: conv '%s' is not square with symmetric padding\n",
-                    path, sp.name);
             rc = -1;
         } else {
             layer *L = &model_layers[n++];
             short_step_name(sp.name, L->name, sizeof L->name - 4);
             if (p.fuse_add) strcat(L->name, "+add");
-            L->c_in = s->c_in, L->c_out = s->c_out, L->h_in = s->h_in, L->w_in = s->w_in;
-            L->k = s->k_h, L->stride = s->stride_h, L->pad = s->pad_top;
-            L->fuse = p.fuse_add, L->groups = s->groups;
+            L->has_params = 1;
+            L->params = p;
         }
     }
     ww_model_free(m);
@@ -179,10 +173,43 @@ static void *xalloc(size_t n)
     return p;
 }
 
+/* Random weights (scale 0.0005), bias and activations for P->p's shape, packed
+ * for isa; the MAC count. */
+static int prepare_buffers(ww_isa isa, prepared *P)
+{
+    const ww_conv2d_shape *s = &P->p.shape;
+    size_t taps = (size_t)(s->c_in / s->groups) * s->k_h * s->k_w, nw = (size_t)s->c_out * taps;
+    P->macs = (long)((size_t)s->h_out * s->w_out * nw);
+    int8_t *w = xalloc(nw);
+    float *ws = xalloc(sizeof(float) * s->c_out);
+    int32_t *b = xalloc(sizeof(int32_t) * s->c_out);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(rnd() >> 24);
+    for (int o = 0; o < s->c_out; o++) ws[o] = 0.0005f, b[o] = (int32_t)(rnd() >> 20) - 2048;
+    P->p.w_scale = ws;
+    size_t nx = (size_t)s->h_in * s->w_in * s->c_in, ny = (size_t)s->h_out * s->w_out * s->c_out;
+    P->x = xalloc(nx);
+    P->r = xalloc(ny);
+    P->y = xalloc(ny);
+    for (size_t i = 0; i < nx; i++) ((uint8_t *)P->x)[i] = (uint8_t)(rnd() >> 24);
+    for (size_t i = 0; i < ny; i++) ((uint8_t *)P->r)[i] = (uint8_t)(rnd() >> 24);
+    P->packed = xalloc(ww_conv2d_s8_packed_size(&P->p, isa));
+    ww_error err;
+    int rc = ww_conv2d_s8_pack(&P->p, isa, w, b, P->packed, &err);
+    if (rc < 0) fprintf(stderr, "bench_conv2d_s8: %s\n", err.msg);
+    free(w);
+    free(ws);
+    free(b);
+    return rc;
+}
+
 static int prepare(const layer *L, ww_isa isa, prepared *P)
 {
     ww_conv2d_shape *s = &P->p.shape;
     memset(P, 0, sizeof *P);
+    if (L->has_params) {
+        P->p = L->params;
+        return prepare_buffers(isa, P);
+    }
     *s = (ww_conv2d_shape){.n = 1,
                            .c_in = L->c_in,
                            .c_out = L->c_out,
@@ -199,7 +226,6 @@ static int prepare(const layer *L, ww_isa isa, prepared *P)
                            .groups = L->groups > 1 ? L->groups : 1};
     s->h_out = (L->h_in + 2 * L->pad - L->k) / L->stride + 1;
     s->w_out = (L->w_in + 2 * L->pad - L->k) / L->stride + 1;
-    P->macs = (long)s->h_out * s->w_out * L->c_out * (L->c_in / s->groups) * L->k * L->k;
     P->p.x = (ww_qparam){0.05f, L->c_in == 1 ? 128 : 0, WW_QTYPE_U8};
     P->p.y = (ww_qparam){0.05f, 0, WW_QTYPE_U8};
     P->p.relu = 1;
@@ -208,27 +234,7 @@ static int prepare(const layer *L, ww_isa isa, prepared *P)
     P->p.r = (ww_qparam){0.05f, 0, WW_QTYPE_U8};
     P->p.relu_after_add = 1;
     if (L->fuse) P->p.relu = 0;
-    size_t nw = (size_t)L->c_out * (L->c_in / s->groups) * L->k * L->k;
-    int8_t *w = xalloc(nw);
-    float *ws = xalloc(sizeof(float) * L->c_out);
-    int32_t *b = xalloc(sizeof(int32_t) * L->c_out);
-    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(rnd() >> 24);
-    for (int o = 0; o < L->c_out; o++) ws[o] = 0.0005f, b[o] = (int32_t)(rnd() >> 20) - 2048;
-    P->p.w_scale = ws;
-    size_t nx = (size_t)L->h_in * L->w_in * L->c_in, ny = (size_t)s->h_out * s->w_out * L->c_out;
-    P->x = xalloc(nx);
-    P->r = xalloc(ny);
-    P->y = xalloc(ny);
-    for (size_t i = 0; i < nx; i++) ((uint8_t *)P->x)[i] = (uint8_t)(rnd() >> 24);
-    for (size_t i = 0; i < ny; i++) ((uint8_t *)P->r)[i] = (uint8_t)(rnd() >> 24);
-    P->packed = xalloc(ww_conv2d_s8_packed_size(&P->p, isa));
-    ww_error err;
-    int rc = ww_conv2d_s8_pack(&P->p, isa, w, b, P->packed, &err);
-    if (rc < 0) fprintf(stderr, "bench_conv2d_s8: %s\n", err.msg);
-    free(w);
-    free(ws);
-    free(b);
-    return rc;
+    return prepare_buffers(isa, P);
 }
 
 #if defined(__x86_64__)
