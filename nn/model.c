@@ -745,30 +745,33 @@ size_t ww_model_profile_count(const ww_model *m)
     return n;
 }
 
-int ww_model_profile_at(const ww_model *m, size_t i, ww_step_profile *out)
+/* Step i of the prepared graph (its live nodes in execution order), or NULL. */
+static const ww_node *live_step(const ww_model *m, size_t i)
 {
     for (int s = 0; m->prepared && s < m->g.n_order; s++) {
         const ww_node *n = &m->g.nodes[m->g.order[s]];
-        if (n->dead || i--) continue;
-        out->op_type = n->op->type;
-        out->name = n->name;
-        out->macs = n->macs;
-        out->ns = n->prof_ns;
-        out->runs = n->prof_runs;
-        return 0;
+        if (!n->dead && i-- == 0) return n;
     }
-    return WW_EINVAL;
+    return NULL;
+}
+
+int ww_model_profile_at(const ww_model *m, size_t i, ww_step_profile *out)
+{
+    const ww_node *n = live_step(m, i);
+    if (!n) return WW_EINVAL;
+    out->op_type = n->op->type;
+    out->name = n->name;
+    out->macs = n->macs;
+    out->ns = n->prof_ns;
+    out->runs = n->prof_runs;
+    return 0;
 }
 
 int ww_model_step_conv_s8(const ww_model *m, size_t i, ww_conv2d_s8_params *out)
 {
-    for (int s = 0; m->prepared && s < m->g.n_order; s++) {
-        const ww_node *n = &m->g.nodes[m->g.order[s]];
-        if (n->dead || i--) continue;
-        if (n->op != &ww_op_conv_s8) return WW_EINVAL;
-        *out = ((const ww_conv_s8_params *)n->params)->p;
-        out->w_scale = NULL;
-        return 0;
-    }
-    return WW_EINVAL;
+    const ww_node *n = live_step(m, i);
+    if (!n || n->op != &ww_op_conv_s8) return WW_EINVAL;
+    *out = ((const ww_conv_s8_params *)n->params)->p;
+    out->w_scale = NULL;
+    return 0;
 }

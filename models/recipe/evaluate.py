@@ -31,9 +31,9 @@ Two ways to score it:
     on the export, and the quick way while training).
 With --choose-smoothing the detector scores unsmoothed (a copy of the model at
 smoothing 1, WORK/k1_NAME.onnx) and the scores stay in WORK/scores_NAME.tsv, marked
-complete with the copy's sha256; --reuse-scores reads them back instead of scoring
-again (minutes per hour of audio) when the same network is evaluated at another
-threshold or smoothing.
+complete with the sha256 of the copy and of wakewordd; --reuse-scores reads them
+back instead of scoring again (minutes per hour of audio) when the same network is
+evaluated by the same detector at another threshold or smoothing.
 Detector rule (daemon/detector.c): log-mel frames stream in; when the frame
 count n satisfies n >= W and (n - W) % hop == 0 (W: the model's window_frames,
 101 by default; hop: its hop_frames, 8) the model scores frames [n-W, n); softmax;
@@ -443,30 +443,35 @@ def c_scores(proc, tsv):
     return read_scores(tsv), err.strip()
 
 
-def scored_model_id(path):
-    """What the unsmoothed scores of a model are kept under: the sha256 of the copy
-    that was scored (the model with smoothing_frames 1 and threshold 1)."""
+def sha256_of(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def kept_scores(tsv, model_id):
-    """The scores and summary of an earlier complete run of the same model bytes
-    (the record c_scores_keep wrote beside tsv), or None."""
+def scores_id(scored, wakewordd):
+    """What unsmoothed scores are kept under: the bytes of the copy that was scored
+    (the model at smoothing_frames 1 and threshold 1) and of the detector that
+    scored it (a rebuilt wakewordd may score differently)."""
+    return {"model_sha256": sha256_of(scored), "wakewordd_sha256": sha256_of(wakewordd)}
+
+
+def kept_scores(tsv, ident):
+    """The scores and summary of an earlier complete run with the same ident (the
+    record c_scores_keep wrote beside tsv), or None."""
     try:
         rec = json.load(open(tsv + ".json"))
-        if rec.get("model_sha256") == model_id:
+        if all(rec.get(k) == v for k, v in ident.items()):
             return read_scores(tsv), rec["wakewordd_summary"]
     except (OSError, ValueError, KeyError):
         pass
     return None
 
 
-def c_scores_keep(tsv, model_id, summary):
-    """Marks tsv complete for model_id, after the detector finished it."""
+def c_scores_keep(tsv, ident, summary):
+    """Marks tsv complete for ident, after the detector finished it."""
     tmp = tsv + ".json.tmp"
     with open(tmp, "w") as f:
-        json.dump({"model_sha256": model_id, "wakewordd_summary": summary}, f)
+        json.dump({**ident, "wakewordd_summary": summary}, f)
     os.replace(tmp, tsv + ".json")
 
 
@@ -662,22 +667,22 @@ def main():
         # with --choose-smoothing the detector scores every window unsmoothed (a copy of
         # the model with smoothing_frames 1) and the smoothing is applied here, as
         # daemon/detector.c applies it, for each k
-        scored, model_id, kept = path, None, None
+        scored, ident, kept = path, None, None
         tsv = os.path.join(a.work, "scores_%s.tsv" % name)
         if ks:
             # the threshold is the command line's, so copies that differ only in theirs
             # are the same bytes here and share their scores
             scored = os.path.join(a.work, "k1_%s.onnx" % name)
             set_threshold.write_metadata(path, scored, {"smoothing_frames": "1", "threshold": "1"})
-            model_id = scored_model_id(scored)
-            kept = kept_scores(tsv, model_id) if a.reuse_scores else None
+            ident = scores_id(scored, a.wakewordd)
+            kept = kept_scores(tsv, ident) if a.reuse_scores else None
             if kept:
                 print("%s: the scores of %s kept in %s (not scored again)" % (name, path, tsv), flush=True)
             elif os.path.exists(tsv + ".json"):
                 os.remove(tsv + ".json")  # about to be overwritten
-        started.append((name, path, detectors[spec], tsv, model_id, kept,
+        started.append((name, path, detectors[spec], tsv, ident, kept,
                         None if kept else c_scores_start(a.wakewordd, scored, pos_files + [neg_path], tsv)))
-    for name, path, detector, tsv, model_id, kept, proc in started:
+    for name, path, detector, tsv, ident, kept, proc in started:
         try:
             sc, summary = kept or c_scores(proc, tsv)
         except SystemExit:
@@ -685,8 +690,8 @@ def main():
                 if other[-1]:
                     other[-1].kill()
             raise
-        if model_id and not kept:
-            c_scores_keep(tsv, model_id, summary)
+        if ident and not kept:
+            c_scores_keep(tsv, ident, summary)
         extra = {"model": os.path.abspath(path), "scored_by": "wakewordd detect --scores (daemon/detector.c)",
                  "wakewordd_summary": summary, "detector": dict(detector)}
         if ks:

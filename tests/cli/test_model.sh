@@ -9,13 +9,15 @@
 C=$ROOT/tests/fixtures/clips
 # detect's JSON lines against clips.json's phrase_times_s of the demo: one
 # detection per phrase, each after its phrase starts and within one window
-# (the model's input, 10 ms frames) of its end; prints what differs
+# (the model's input, from `wakewordd info`'s front end) of its end; prints what
+# differs
 demo_detections_match() {
     /usr/bin/python3 - "$C/clips.json" "$1" "$2" <<'PY'
 import json, re, sys
 phrases = json.load(open(sys.argv[1]))["clips"]["demo.wav"]["phrase_times_s"]
 times = [float(t) for t in re.findall(r'"time_s": ([0-9.]+)', sys.argv[2])]
-window_s = int(re.search(r"window_frames=([0-9]+)", sys.argv[3]).group(1)) / 100
+front = dict(re.findall(r"(\w+)=(\S+)", re.search(r"^front end +(.*)$", sys.argv[3], re.M).group(1)))
+window_s = int(front["window_frames"]) * int(front["hop_length"]) / int(front["sample_rate"])
 bad = len(times) != len(phrases) or any(not (a < t <= b + window_s) for t, (a, b) in zip(times, phrases))
 if bad:
     print("detections at %s s, phrases at %s s" % (times, phrases))

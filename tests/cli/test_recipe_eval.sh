@@ -51,6 +51,11 @@ s.write_metadata(sys.argv[2], sys.argv[3], {'hop_frames': '10'})" "$R" "$M" "$TM
 t_run "a changed model is scored again" 0 ev --work "$TMP/w1" --model int8="$TMP/other_hop.onnx" \
     --choose-smoothing 1,2,3 --json-dir "$TMP/j1o" --reuse-scores
 ! grep -q "not scored again" <<<"$OUT" && t_ok "changed model rescored" || t_fail "changed model rescored" "$OUT"
+# and so is the same model under another detector build (here: other bytes)
+cp "$WW" "$TMP/wakewordd_other" && printf x >>"$TMP/wakewordd_other"
+t_run "another detector scores again" 0 ev --work "$TMP/w1" --model int8="$M" --choose-smoothing 1,2,3 \
+    --json-dir "$TMP/j1w" --reuse-scores --wakewordd "$TMP/wakewordd_other"
+! grep -q "not scored again" <<<"$OUT" && t_ok "other detector rescored" || t_fail "other detector rescored" "$OUT"
 t_expect_error "--reuse-scores needs unsmoothed scores" "--reuse-scores needs --choose-smoothing" \
     ev --work "$TMP/w1" --model int8="$M" --reuse-scores
 cp "$M" "$TMP/copy.onnx"
