@@ -14,7 +14,7 @@ libopenblas0-pthread espeak-ng flite man-db manpages manpages-dev git-man iprout
 openssh-client procps e2fsprogs passwd apt dpkg gzip login ncurses-bin grep findutils tar less mount \
 wget curl kmod adduser perl xz-utils bzip2 openssl valgrind binutils-common dpkg-dev groff-base \
 lsof unzip zip libpam-modules gettext debianutils bsdextrautils psmisc hostname \
-cmake-data universal-ctags libxt-dev"
+cmake-data universal-ctags libxt-dev linux-perf llvm-14 tmux gpg"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 want="$BUILD_PKGS"

@@ -357,7 +357,7 @@ TEST_TEXT_PACKAGE = "manpages-dev"
 # draw 7 ten common tools' pages (57 pages, about 167 000 words); draw 8 the pages of
 # five packages the build and fixtures install (about 181 000 words, sox's 96 000); draw 9
 # openssl's and valgrind's (about 235 000); draw 10 six packages' (about 199 000 words,
-# binutils' 81 000)
+# binutils' 81 000); draw 14 four (about 158 000 words, linux-perf's 62 000)
 DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-linux"),
                       5: ("bash", "coreutils", "openssh-client", "procps"),
                       6: ("e2fsprogs", "passwd", "apt", "dpkg", "gzip", "man-db", "login"),
@@ -366,7 +366,8 @@ DRAW_TEXT_PACKAGES = {2: ("git-man",), 3: ("systemd",), 4: ("iproute2", "util-li
                       10: ("binutils-common", "dpkg-dev", "groff-base", "lsof", "unzip", "zip"),
                       11: ("libpam-modules", "gettext", "debianutils", "bsdextrautils", "psmisc", "hostname",
                            "cmake-data", "universal-ctags"),
-                      12: ("libsystemd-dev",), 13: ("libxt-dev",)}
+                      12: ("libsystemd-dev",), 13: ("libxt-dev",),
+                      14: ("linux-perf", "llvm-14", "tmux", "gpg")}
 
 
 # character set tables (iso_8859-1(7), koi8-r(7), ...): lists of character names, not prose
@@ -571,11 +572,18 @@ def main():
                          "...): the held-out voices drawn once more, each draw's speech read from other "
                          "packages' pages (%s), to judge a choice made after the earlier draws had been looked at"
                          % "; ".join("%d: %s" % (n, ", ".join(p)) for n, p in DRAW_TEXT_PACKAGES.items()))
+    ap.add_argument("--draw", type=int, choices=tuple(DRAW_TEXT_PACKAGES),
+                    help="render only test draw N (sets *_testN, as --test-draws N makes them: each draw has "
+                         "generators of its own), none of the training, dev or other test sets: a finished "
+                         "model scored on a new draw needs nothing else")
     ap.add_argument("--smoke", action="store_true",
                     help="a tiny data set (ten espeak-ng variants, a few renderings per flite voice, short "
                          "speech sets) that takes every stage of the recipe through in minutes: for "
                          "tests/cli/test_recipe_smoke.sh, not for training")
     a = ap.parse_args()
+    if a.draw and a.test_draws != 1:
+        sys.exit("gen_data.py: --draw %d renders that draw alone; --test-draws %d asks for every draw up to %d: "
+                 "give one" % (a.draw, a.test_draws, a.test_draws))
     # renderings of the phrase per training / held-out flite voice, training sentences,
     # held-out flite renderings per --test-renders, paragraphs of speech rendered at a time,
     # man pages read for the held-out speech, the training package's man pages read (all)
@@ -611,6 +619,65 @@ def main():
             for var in variants:
                 yield ("espeak", v + "+" + var, v, var)
 
+    heldout_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "heldout"]
+
+    def test_draw(suffix, prng, noise_from_s, read_pages, speech_rng):
+        """One draw of the test split (sets *_SUFFIX): the held-out voices say the phrase
+        and the confusables (prng), the sox noise from noise_from_s for 240 s, and the
+        pages read_pages() returns read by the held-out voices (speech_rng)."""
+        for kind in ("pos", "conf"):
+            if os.path.exists(os.path.join(a.out, f"{kind}_{suffix}.npz")):
+                continue
+            jobs = phrase_jobs(prng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
+                               [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
+            save_set(os.path.join(a.out, f"{kind}_{suffix}"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
+        if not os.path.exists(os.path.join(a.out, f"noise_{suffix}.npz")):
+            parts = []
+            for color in NOISE_COLORS:
+                r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
+                                    "-e", "signed", "-", "synth", str(noise_from_s + 240), color, "norm", "-6"],
+                                   capture_output=True, check=True)
+                parts.append(read_wav_bytes(r.stdout)[noise_from_s * SR:])
+            save_set(os.path.join(a.out, f"noise_{suffix}"), parts, list(NOISE_COLORS))
+        if not os.path.exists(os.path.join(a.out, f"speech_{suffix}.npz")):
+            out, tags = heldout_speech(speech_rng, read_pages(), a.test_speech_s, heldout_grid, f"speech_{suffix}",
+                                       a.workers, speech_batch)
+            save_set(os.path.join(a.out, f"speech_{suffix}"), out, tags)
+
+    # --- the test split (session 11): the held-out voices drawn again, scored only once
+    # the runs, the mix and the threshold have been chosen on dev. Generators of their
+    # own; the speech reads the held-out text's pages past every page dev can read, so
+    # no page is read in both; the noise is seconds 240-480 of the same sox synths run
+    # for 480 s (sox -R repeats its first 240 s, which train and dev hold). ----------
+    def test_pages():
+        srng = random.Random(a.seed + 3)  # dev's page order, past every page dev can read
+        pages = man_page_texts(srng, n_pages, skip=3 * n_pages)
+        if len(pages) < n_pages // 4:
+            sys.exit("gen_data.py: %s has too few pages left for the test split" % TEST_TEXT_PACKAGE)
+        return pages
+
+    # --- the later test draws (sessions 15-18, --test-draws N): the first test split had
+    # been looked at with a candidate before the operating-point rule was changed, the
+    # second with several networks and thresholds, the third once at the shipped point.
+    # Draw n: generators seed + 2n + 3 and + 2n + 4, the noise from second 240 n of the
+    # same sox synths, the speech from other packages' pages (dev and the first draw read
+    # all of manpages-dev). -------------------------------------------------------------
+    def later_draw(n):
+        package = DRAW_TEXT_PACKAGES[n]
+        trng_n, srng_n = random.Random(a.seed + 2 * n + 3), random.Random(a.seed + 2 * n + 4)
+        test_draw("test%d" % n, trng_n, 240 * n, lambda: man_page_texts(srng_n, n_pages, package=package),
+                  srng_n)
+
+    def write_test_variants():
+        open(os.path.join(a.out, "test_variants.txt"), "w").write(
+            "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
+            (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))
+
+    if a.draw:
+        later_draw(a.draw)
+        write_test_variants()
+        return
+
     # --- the phrase, and confusable phrases -------------------------------------------
     for kind in ("pos", "conf"):
         if all(os.path.exists(os.path.join(a.out, f"{kind}_{s}.npz")) for s in ("train", "dev")):
@@ -645,7 +712,6 @@ def main():
                 jobs.append((eng, vname, sent, espeak_args(rng), sox_effects(rng), vname))
         save_set(os.path.join(a.out, "speech_train"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
 
-    heldout_grid = [g for g in voice_grid() if split_of(g[2], g[3], test_variants) == "heldout"]
     if not os.path.exists(os.path.join(a.out, "speech_dev.npz")):
         # a generator of its own: the dev speech comes out the same whether or not the
         # sets before it were already cached
@@ -775,57 +841,12 @@ def main():
         for s in ("train", "dev"):
             save_set(os.path.join(a.out, f"noise_{s}"), halves[s], list(NOISE_COLORS))
 
-    def test_draw(suffix, prng, noise_from_s, read_pages, speech_rng):
-        """One draw of the test split (sets *_SUFFIX): the held-out voices say the phrase
-        and the confusables (prng), the sox noise from noise_from_s for 240 s, and the
-        pages read_pages() returns read by the held-out voices (speech_rng)."""
-        for kind in ("pos", "conf"):
-            if os.path.exists(os.path.join(a.out, f"{kind}_{suffix}.npz")):
-                continue
-            jobs = phrase_jobs(prng, kind, texts, confusables, heldout_grid, a.test_renders, espeak_args,
-                               [TEST_FLITE_VOICE], n_flite_test * a.test_renders, flite_args, sox_effects)
-            save_set(os.path.join(a.out, f"{kind}_{suffix}"), run_jobs(jobs, a.workers), [j[5] for j in jobs])
-        if not os.path.exists(os.path.join(a.out, f"noise_{suffix}.npz")):
-            parts = []
-            for color in NOISE_COLORS:
-                r = subprocess.run(["sox", "-q", "-R", "-n", "-t", "wav", "-r", str(SR), "-c", "1", "-b", "16",
-                                    "-e", "signed", "-", "synth", str(noise_from_s + 240), color, "norm", "-6"],
-                                   capture_output=True, check=True)
-                parts.append(read_wav_bytes(r.stdout)[noise_from_s * SR:])
-            save_set(os.path.join(a.out, f"noise_{suffix}"), parts, list(NOISE_COLORS))
-        if not os.path.exists(os.path.join(a.out, f"speech_{suffix}.npz")):
-            out, tags = heldout_speech(speech_rng, read_pages(), a.test_speech_s, heldout_grid, f"speech_{suffix}",
-                                       a.workers, speech_batch)
-            save_set(os.path.join(a.out, f"speech_{suffix}"), out, tags)
-
-    # --- the test split (session 11): the held-out voices drawn again, scored only once
-    # the runs, the mix and the threshold have been chosen on dev. Generators of their
-    # own; the speech reads the held-out text's pages past every page dev can read, so
-    # no page is read in both; the noise is seconds 240-480 of the same sox synths run
-    # for 480 s (sox -R repeats its first 240 s, which train and dev hold). ----------
-    def test_pages():
-        srng = random.Random(a.seed + 3)  # dev's page order, past every page dev can read
-        pages = man_page_texts(srng, n_pages, skip=3 * n_pages)
-        if len(pages) < n_pages // 4:
-            sys.exit("gen_data.py: %s has too few pages left for the test split" % TEST_TEXT_PACKAGE)
-        return pages
-
     trng = random.Random(a.seed + 5)
     test_draw("test", trng, 240, test_pages, trng)
-    # --- the later test draws (sessions 15-18, --test-draws N): the first test split had
-    # been looked at with a candidate before the operating-point rule was changed, the
-    # second with several networks and thresholds, the third once at the shipped point.
-    # Draw n: generators seed + 2n + 3 and + 2n + 4, the noise from second 240 n of the
-    # same sox synths, the speech from other packages' pages (dev and the first draw read
-    # all of manpages-dev). -------------------------------------------------------------
-    for n, package in DRAW_TEXT_PACKAGES.items():
+    for n in DRAW_TEXT_PACKAGES:
         if a.test_draws >= n:
-            trng_n, srng_n = random.Random(a.seed + 2 * n + 3), random.Random(a.seed + 2 * n + 4)
-            test_draw("test%d" % n, trng_n, 240 * n, lambda: man_page_texts(srng_n, n_pages, package=package),
-                      srng_n)
-    open(os.path.join(a.out, "test_variants.txt"), "w").write(
-        "espeak voice: %s\nflite voice: %s\nespeak variants: %s\n" %
-        (TEST_ESPEAK_VOICE, TEST_FLITE_VOICE, " ".join(sorted(test_variants))))
+            later_draw(n)
+    write_test_variants()
 
 
 if __name__ == "__main__":

@@ -322,6 +322,26 @@ for kind in ("pos", "speech"):
 PY
 ); then t_ok second_test_draw_is_new_audio; else t_fail second_test_draw_is_new_audio "$why"; fi
 
+# gen_data.py --draw N renders that draw alone (what a finished model is scored on, on a
+# machine without the training data): the same audio as the full data stage's draw N,
+# and no other set
+if "$PY" "$G" --smoke --out "$TMP/draw_only" --keyword "hey computer" --draw "$last_draw" \
+        >"$TMP/draw_only.log" 2>&1 && why=$("$PY" - "$D" "$TMP/draw_only" "$last_draw" 2>&1 <<'PY'
+import glob, os, sys
+import numpy as np
+full, alone, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+want = sorted("%s_test%d.npz" % (k, n) for k in ("conf", "noise", "pos", "speech"))
+have = sorted(os.path.basename(f) for f in glob.glob(alone + "/*.npz"))
+assert have == want, "sets %s, want %s" % (have, want)
+for f in want:
+    a, b = np.load(os.path.join(full, f)), np.load(os.path.join(alone, f))
+    for key in ("audio", "offsets", "tags"):
+        assert np.array_equal(a[key], b[key]), "%s: %s differs from the full data stage's" % (f, key)
+PY
+); then t_ok draw_alone_is_the_full_stages_draw; else t_fail draw_alone_is_the_full_stages_draw "$why$(tail -3 "$TMP/draw_only.log")"; fi
+t_expect_error draw_with_test_draws "renders that draw alone" "$PY" "$G" --smoke --out "$TMP/draw_bad" \
+    --draw "$last_draw" --test-draws 2
+
 # the features hang on the training sets' contents, not on gen_data.py's time: a data
 # stage that changes none of them (gen_data.py newer, nothing missing) leaves the
 # features; one whose training set changed makes them again
