@@ -4,7 +4,8 @@
 # flite rms, the hardest held-out voice; the model shipped until session 16
 # missed it), negatives and noise stay silent, and each of the demo recording's
 # phrases (clips.json) fires once (its third, rms's "hey, jarvis", since session
-# 26's model).
+# 26's model); and the model card quotes the pooled figures of the held-out draws
+# committed beside it (pool_evals.py).
 . "$(dirname "$0")/lib.sh"
 C=$ROOT/tests/fixtures/clips
 # detect's JSON lines against clips.json's phrase_times_s of the demo: one
@@ -48,4 +49,24 @@ q=$("$WW" detect --json -m "$ROOT/models/hey_jarvis.int8.onnx" "$C/demo.wav" 2>/
 t_run "the int8 model runs on the int8 kernels" 0 "$WW" info "$ROOT/models/hey_jarvis.int8.onnx" &&
     grep -qE '^int8 +[0-9]+ of [0-9]+ steps on the int8 kernels' <<<"$OUT" && t_ok "int8 model on int8 kernels" ||
     t_fail "int8 model on int8 kernels" "$(grep int8 <<<"$OUT")"
+
+# the model card's headline is what pool_evals.py says of the held-out draws committed
+# beside the model (every draw scored after its operating point was fixed), int8 and
+# float; and pool_evals.py refuses to pool what does not pool
+P=$ROOT/models/recipe/pool_evals.py
+for kind in int8 float; do
+    t_run "pool_evals: $kind draws" 0 /usr/bin/python3 "$P" "$ROOT"/models/eval_test*_"$kind".json &&
+        pooled=$(grep '^pooled' <<<"$OUT") && grep -qF -- "$pooled" "$ROOT/models/MODEL_CARD.md" &&
+        t_ok "the card quotes pool_evals.py's pooled $kind figure" ||
+        t_fail "the card quotes pool_evals.py's pooled $kind figure" "$OUT"
+done
+J=$ROOT/models/eval_test13_int8.json
+t_expect_error "pool_evals: a split twice" "split test13 given twice" /usr/bin/python3 "$P" "$J" "$J"
+/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["split"] = "other"
+d["chosen"]["threshold"] = 0.5; json.dump(d, open(sys.argv[2], "w"))' "$J" "$TMP/other_point.json"
+t_expect_error "pool_evals: another operating point" "pool one operating point" /usr/bin/python3 "$P" "$J" \
+    "$TMP/other_point.json"
+t_expect_error "pool_evals: not an evaluation" "not an evaluate.py result" /usr/bin/python3 "$P" \
+    "$ROOT/models/hey_jarvis.int8.report.json"
+t_expect_error "pool_evals: a missing file" "No such file" /usr/bin/python3 "$P" "$TMP/none.json"
 t_done
