@@ -28,11 +28,15 @@ def load(path):
     try:
         c, det = d["chosen"], d["detector"]
         point = (c["threshold"], det["smoothing_frames"], det["hop_frames"])
-        return {"path": path, "split": d["split"], "point": point,
-                "misses": int(c["misses"]), "clips": int(d["positives"]["clips"]),
-                "fa": int(c["false_accepts"]), "hours": float(d["negatives"]["hours"])}
+        r = {"path": path, "split": d["split"], "point": point,
+             "misses": int(c["misses"]), "clips": int(d["positives"]["clips"]),
+             "fa": int(c["false_accepts"]), "hours": float(d["negatives"]["hours"])}
     except (KeyError, TypeError, ValueError):
         fail("%s: not an evaluate.py result (wants chosen, detector, positives, negatives)" % path)
+    if r["clips"] <= 0 or r["hours"] <= 0 or not 0 <= r["misses"] <= r["clips"] or r["fa"] < 0:
+        fail("%s: %d misses of %d clips, %d false accepts in %g h: not counts a split can have"
+             % (path, r["misses"], r["clips"], r["fa"], r["hours"]))
+    return r
 
 
 def wilson(k, n, z=1.96):

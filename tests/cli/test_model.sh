@@ -69,4 +69,8 @@ t_expect_error "pool_evals: another operating point" "pool one operating point" 
 t_expect_error "pool_evals: not an evaluation" "not an evaluate.py result" /usr/bin/python3 "$P" \
     "$ROOT/models/hey_jarvis.int8.report.json"
 t_expect_error "pool_evals: a missing file" "No such file" /usr/bin/python3 "$P" "$TMP/none.json"
+/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["positives"]["clips"] = 0
+json.dump(d, open(sys.argv[2], "w"))' "$J" "$TMP/no_clips.json"
+t_expect_error "pool_evals: no positive clips" "not counts a split can have" /usr/bin/python3 "$P" \
+    "$TMP/no_clips.json"
 t_done
