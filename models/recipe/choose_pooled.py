@@ -48,8 +48,14 @@ def load_split(work, name):
         if not os.path.exists(p):
             sys.exit("choose_pooled.py: %s:%s: %s is missing (score the split with evaluate.py --model %s=... "
                      "--choose-smoothing ...)" % (work, name, p, name))
-    if os.path.getmtime(k1) > os.path.getmtime(tsv):
-        sys.exit("choose_pooled.py: %s is older than %s: not its unsmoothed scores" % (tsv, k1))
+    # the record evaluate.py writes when the detector has finished the scores names the
+    # copy it scored (a file time would not: --reuse-scores writes the copy again)
+    rec = ev.scores_record(tsv)
+    if rec is None:
+        sys.exit("choose_pooled.py: %s is not marked complete (its evaluate.py run did not finish): "
+                 "score the split again" % tsv)
+    if rec.get("model_sha256") != ev.sha256_of(k1):
+        sys.exit("choose_pooled.py: %s holds the scores of another copy than %s: score the split again" % (tsv, k1))
     # the files as the detector was given them, perhaps through a symlinked cache
     sc = {os.path.realpath(f): v for f, v in ev.read_scores(tsv).items()}
     neg = os.path.realpath(neg)

@@ -448,22 +448,28 @@ def sha256_of(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def scores_id(scored, wakewordd):
+def scores_id(scored, wakewordd_sha256):
     """What unsmoothed scores are kept under: the bytes of the copy that was scored
     (the model at smoothing_frames 1 and threshold 1) and of the detector that
     scored it (a rebuilt wakewordd may score differently)."""
-    return {"model_sha256": sha256_of(scored), "wakewordd_sha256": sha256_of(wakewordd)}
+    return {"model_sha256": sha256_of(scored), "wakewordd_sha256": wakewordd_sha256}
+
+
+def scores_record(tsv):
+    """The record c_scores_keep wrote beside tsv when the detector finished it (what
+    was scored, by which detector, its summary), or None: tsv incomplete or absent."""
+    try:
+        rec = json.load(open(tsv + ".json"))
+        return rec if isinstance(rec, dict) and "wakewordd_summary" in rec else None
+    except (OSError, ValueError):
+        return None
 
 
 def kept_scores(tsv, ident):
-    """The scores and summary of an earlier complete run with the same ident (the
-    record c_scores_keep wrote beside tsv), or None."""
-    try:
-        rec = json.load(open(tsv + ".json"))
-        if all(rec.get(k) == v for k, v in ident.items()):
-            return read_scores(tsv), rec["wakewordd_summary"]
-    except (OSError, ValueError, KeyError):
-        pass
+    """The scores and summary of an earlier complete run with the same ident, or None."""
+    rec = scores_record(tsv)
+    if rec and all(rec.get(k) == v for k, v in ident.items()):
+        return read_scores(tsv), rec["wakewordd_summary"]
     return None
 
 
@@ -662,6 +668,8 @@ def main():
                          "detector": {"hop_frames": a.hop_frames, "smoothing_frames": k}}))
     raw = {}  # name -> (per positive file: unsmoothed scores, negative times, negative scores)
     started = []
+    # every model is scored by the same binary: hashed once
+    ww_sha256 = sha256_of(a.wakewordd) if ks else None
     for spec in a.model:
         name, path = spec.split("=", 1)
         # with --choose-smoothing the detector scores every window unsmoothed (a copy of
@@ -674,7 +682,7 @@ def main():
             # are the same bytes here and share their scores
             scored = os.path.join(a.work, "k1_%s.onnx" % name)
             set_threshold.write_metadata(path, scored, {"smoothing_frames": "1", "threshold": "1"})
-            ident = scores_id(scored, a.wakewordd)
+            ident = scores_id(scored, ww_sha256)
             kept = kept_scores(tsv, ident) if a.reuse_scores else None
             if kept:
                 print("%s: the scores of %s kept in %s (not scored again)" % (name, path, tsv), flush=True)

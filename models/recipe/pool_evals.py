@@ -29,10 +29,11 @@ def load(path):
         c, det = d["chosen"], d["detector"]
         point = (c["threshold"], det["smoothing_frames"], det["hop_frames"])
         r = {"path": path, "split": d["split"], "point": point,
+             "target": (float(d["target"]["max_frr"]), float(d["target"]["max_fa_per_hour"])),
              "misses": int(c["misses"]), "clips": int(d["positives"]["clips"]),
              "fa": int(c["false_accepts"]), "hours": float(d["negatives"]["hours"])}
     except (KeyError, TypeError, ValueError):
-        fail("%s: not an evaluate.py result (wants chosen, detector, positives, negatives)" % path)
+        fail("%s: not an evaluate.py result (wants chosen, detector, target, positives, negatives)" % path)
     if r["clips"] <= 0 or r["hours"] <= 0 or not 0 <= r["misses"] <= r["clips"] or r["fa"] < 0:
         fail("%s: %d misses of %d clips, %d false accepts in %g h: not counts a split can have"
              % (path, r["misses"], r["clips"], r["fa"], r["hours"]))
@@ -74,14 +75,16 @@ def line(name, misses, clips, fa, hours):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("json", nargs="+", help="evaluate.py's eval_NAME.json, one per split")
-    ap.add_argument("--max-frr", type=float, default=0.05)
-    ap.add_argument("--max-fa-per-hour", type=float, default=0.5)
     a = ap.parse_args()
     runs = [load(p) for p in a.json]
     for r in runs[1:]:
         if r["point"] != runs[0]["point"]:
             fail("%s was scored at threshold %s, smoothing %s, hop %s; %s at %s, %s, %s: pool one operating point"
                  % ((r["path"],) + r["point"] + (runs[0]["path"],) + runs[0]["point"]))
+        if r["target"] != runs[0]["target"]:
+            fail("%s was judged against FRR <= %g at <= %g FA/h, %s against %g at %g: pool one target"
+                 % ((r["path"],) + r["target"] + (runs[0]["path"],) + runs[0]["target"]))
+    max_frr, max_fa = runs[0]["target"]  # evaluate.py's, as it judged each split
     splits = [r["split"] for r in runs]
     if len(set(splits)) < len(splits):
         fail("split %s given twice: each draw counts once" % next(s for s in splits if splits.count(s) > 1))
@@ -89,10 +92,10 @@ def main():
         print(line(r["split"], r["misses"], r["clips"], r["fa"], r["hours"]))
     m, n = sum(r["misses"] for r in runs), sum(r["clips"] for r in runs)
     fa, h = sum(r["fa"] for r in runs), sum(r["hours"] for r in runs)
-    met = m / n <= a.max_frr and fa / h <= a.max_fa_per_hour
+    met = m / n <= max_frr and fa / h <= max_fa
     print(line("pooled (%s)" % " ".join(splits), m, n, fa, h) +
           "; at threshold %s, smoothing %s, hop %s: target (FRR <= %g %%, <= %g FA/h) %s"
-          % (runs[0]["point"] + (100 * a.max_frr, a.max_fa_per_hour, "met" if met else "NOT met")))
+          % (runs[0]["point"] + (100 * max_frr, max_fa, "met" if met else "NOT met")))
 
 
 if __name__ == "__main__":

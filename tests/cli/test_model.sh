@@ -66,6 +66,9 @@ t_expect_error "pool_evals: a split twice" "split test13 given twice" /usr/bin/p
 d["chosen"]["threshold"] = 0.5; json.dump(d, open(sys.argv[2], "w"))' "$J" "$TMP/other_point.json"
 t_expect_error "pool_evals: another operating point" "pool one operating point" /usr/bin/python3 "$P" "$J" \
     "$TMP/other_point.json"
+/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["split"] = "other"
+d["target"]["max_fa_per_hour"] = 1.0; json.dump(d, open(sys.argv[2], "w"))' "$J" "$TMP/other_target.json"
+t_expect_error "pool_evals: another target" "pool one target" /usr/bin/python3 "$P" "$J" "$TMP/other_target.json"
 t_expect_error "pool_evals: not an evaluation" "not an evaluate.py result" /usr/bin/python3 "$P" \
     "$ROOT/models/hey_jarvis.int8.report.json"
 t_expect_error "pool_evals: a missing file" "No such file" /usr/bin/python3 "$P" "$TMP/none.json"

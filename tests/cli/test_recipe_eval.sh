@@ -133,6 +133,22 @@ t_expect_error "pooled: a bad margin" "--frr-margin 1: want a share in [0, 1)" "
     --frr-margin 1 --threshold-out "$TMP/x.json"
 [ ! -e "$TMP/x.json" ] && t_ok "pooled: a refused choice writes nothing" ||
     t_fail "pooled: a refused choice writes nothing" "x.json written"
+# choose_pooled.py takes the scores evaluate.py marked complete for the copy beside them:
+# not those of an unfinished run (no record), nor those of another copy
+mkdir -p "$TMP/w1u" "$TMP/w1k"
+for f in scores_int8.tsv k1_int8.onnx test_neg.wav test_pos.npz; do
+    ln -s "$TMP/w1/$f" "$TMP/w1u/$f"
+    ln -s "$TMP/w1/$f" "$TMP/w1k/$f"
+done
+rm "$TMP/w1k/k1_int8.onnx" && cp "$TMP/other_hop.onnx" "$TMP/w1k/k1_int8.onnx"
+cp "$TMP/w1/scores_int8.tsv.json" "$TMP/w1k/"
+# (the copy written again later, as --reuse-scores writes it, is still the same bytes)
+touch -d '+1 minute' "$TMP/w1/k1_int8.onnx"
+t_run "pooled: a copy written again after its scores" 0 "$PY" "$P" --score "$TMP/w1:int8" --at 0.9,2 &&
+    t_ok "pooled: a copy written again after its scores"
+t_expect_error "pooled: unfinished scores" "is not marked complete" "$PY" "$P" --score "$TMP/w1u:int8" --at 0.9,2
+t_expect_error "pooled: another copy's scores" "the scores of another copy" "$PY" "$P" --score "$TMP/w1k:int8" \
+    --at 0.9,2
 
 t_run "a bad --choose-smoothing is refused" 1 ev --work "$TMP/w2" --model int8="$M" --choose-smoothing 0,2
 grep -q -- '--choose-smoothing 0,2' <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ] &&
